@@ -1,0 +1,152 @@
+// Structural validation of request bodies against the kind's JSON Schema: ajv for types, enums, bounds and
+// required fields; a walk of the same schema for unknown fields, which kube-apiserver drops (fieldValidation
+// Ignore/Warn) or rejects (Strict). Ajv never rewrites a body here: no coercion, no defaults, no removal.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { fieldErrors, type FieldError } from './meta/field-errors.js';
+import type { JsonSchema } from './v1alpha1/schemas.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv, formats: string[]) => Ajv;
+
+const documentId = 'components';
+
+export class SchemaValidator {
+  private readonly ajv: Ajv;
+  private readonly validators = new Map<string, ValidateFunction>();
+
+  constructor(private readonly schemas: Record<string, JsonSchema>) {
+    this.ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, coerceTypes: false, useDefaults: false });
+    addFormats(this.ajv, ['date-time', 'byte']);
+    this.ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+    this.ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+    this.ajv.addFormat('int-or-string', true);
+    this.ajv.addFormat('double', true);
+    this.ajv.addSchema({ $id: documentId, components: { schemas } });
+  }
+
+  /** Ajv errors of `value` against the component `name`, as field errors. */
+  validate(name: string, value: unknown): FieldError[] {
+    let validator = this.validators.get(name);
+    if (!validator) {
+      validator = this.ajv.getSchema(`${documentId}#/components/schemas/${name}`);
+      if (!validator) throw new Error(`no schema ${name}`);
+      this.validators.set(name, validator);
+    }
+    if (validator(value)) return [];
+    const seen = new Set<string>();
+    const out: FieldError[] = [];
+    for (const error of validator.errors ?? []) {
+      const fieldError = toFieldError(error);
+      if (!fieldError) continue;
+      const key = `${fieldError.type}|${fieldError.field}|${fieldError.detail ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(fieldError);
+    }
+    return out;
+  }
+
+  /**
+   * Removes, in place, every field the schema does not declare, and returns their paths ("spec.foo",
+   * "spec.template.spec.containers[0].bogus"). Objects without declared properties are open maps.
+   */
+  pruneUnknownFields(name: string, value: unknown): string[] {
+    const unknown: string[] = [];
+    this.prune(this.resolve({ $ref: `#/components/schemas/${name}` }), value, '', unknown);
+    return unknown;
+  }
+
+  private resolve(schema: JsonSchema): JsonSchema {
+    let current = schema;
+    for (;;) {
+      const target = typeof current.$ref === 'string' ? current.$ref : undefined;
+      const allOf = Array.isArray(current.allOf) && current.allOf.length === 1 ? (current.allOf[0] as JsonSchema) : undefined;
+      if (target) {
+        const name = target.replace('#/components/schemas/', '');
+        const next = this.schemas[name];
+        if (!next) throw new Error(`unresolved schema reference ${target}`);
+        current = next;
+      } else if (allOf && !current.properties) {
+        current = allOf;
+      } else {
+        return current;
+      }
+    }
+  }
+
+  private prune(schema: JsonSchema, value: unknown, path: string, unknown: string[]): void {
+    if (value === null || typeof value !== 'object') return;
+    if (schema['x-kubernetes-preserve-unknown-fields'] === true) return;
+    if (Array.isArray(value)) {
+      const items = schema.items as JsonSchema | undefined;
+      if (!items) return;
+      const itemSchema = this.resolve(items);
+      value.forEach((item, i) => this.prune(itemSchema, item, `${path}[${i}]`, unknown));
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    const properties = schema.properties as Record<string, JsonSchema> | undefined;
+    if (properties) {
+      for (const key of Object.keys(record)) {
+        const child = properties[key];
+        const childPath = path ? `${path}.${key}` : key;
+        if (!child) {
+          unknown.push(childPath);
+          delete record[key];
+          continue;
+        }
+        this.prune(this.resolve(child), record[key], childPath, unknown);
+      }
+      return;
+    }
+    const additional = schema.additionalProperties;
+    if (additional && typeof additional === 'object') {
+      const valueSchema = this.resolve(additional as JsonSchema);
+      for (const [key, child] of Object.entries(record)) this.prune(valueSchema, child, `${path}[${key}]`, unknown);
+    }
+  }
+}
+
+function fieldPath(instancePath: string): string {
+  let out = '';
+  for (const raw of instancePath.split('/').slice(1)) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(segment) ? `[${segment}]` : out ? `.${segment}` : segment;
+  }
+  return out;
+}
+
+function toFieldError(error: ErrorObject): FieldError | undefined {
+  const field = fieldPath(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return fieldErrors.required(field ? `${field}.${String(params.missingProperty)}` : String(params.missingProperty));
+    case 'type':
+      return fieldErrors.typeInvalid(field, error.data, `must be of type ${String(params.type)}`);
+    case 'enum':
+      return fieldErrors.notSupported(field, error.data, (params.allowedValues as unknown[]).map(String));
+    case 'minimum':
+    case 'exclusiveMinimum':
+      return fieldErrors.invalid(field, error.data, `must be greater than or equal to ${String(params.limit)}`);
+    case 'maximum':
+    case 'exclusiveMaximum':
+      return fieldErrors.invalid(field, error.data, `must be less than or equal to ${String(params.limit)}`);
+    case 'maxLength':
+      return fieldErrors.tooLong(field, Number(params.limit));
+    case 'minLength':
+      return fieldErrors.invalid(field, error.data, `must be at least ${String(params.limit)} characters long`);
+    case 'pattern':
+      return fieldErrors.invalid(field, error.data, `must match the pattern ${String(params.pattern)}`);
+    case 'format':
+      return fieldErrors.invalid(field, error.data, `must be a valid ${String(params.format)}`);
+    case 'oneOf':
+    case 'anyOf':
+    case 'allOf':
+    case 'if':
+      // The branch errors that follow say what is wrong; the combinator's own error adds nothing.
+      return undefined;
+    default:
+      return fieldErrors.invalid(field, error.data, error.message ?? error.keyword);
+  }
+}

@@ -1,0 +1,215 @@
+// JSON Schema (OpenAPI v3 flavour) of every kind in ai.example.io/v1alpha1: the source of truth for validation,
+// the generated TypeScript types and, later, the OpenAPI documents. Kubernetes' own schemas (PodTemplateSpec,
+// ObjectMeta, Quantity) come from core-v1-schemas.json, extracted from the k8s.io/kubernetes module.
+import k8sCore from '../k8s/core-v1-schemas.json' with { type: 'json' };
+
+export type JsonSchema = Record<string, unknown>;
+
+export const group = 'ai.example.io';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+
+/** Component names: Kubernetes' own, and ours under the reversed group name as kube-openapi names them. */
+export const schemaPrefix = 'io.example.ai.v1alpha1.';
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const k8sRef = (name: string): JsonSchema => ref(name);
+const ourRef = (name: string): JsonSchema => ref(schemaPrefix + name);
+
+const int32 = (description: string, minimum?: number): JsonSchema => ({
+  type: 'integer',
+  format: 'int32',
+  description,
+  ...(minimum === undefined ? {} : { minimum }),
+});
+const int64 = (description: string, minimum?: number): JsonSchema => ({
+  type: 'integer',
+  format: 'int64',
+  description,
+  ...(minimum === undefined ? {} : { minimum }),
+});
+const str = (description: string): JsonSchema => ({ type: 'string', description });
+const bool = (description: string): JsonSchema => ({ type: 'boolean', description });
+const time = (description: string): JsonSchema => ({ ...k8sRef('io.k8s.apimachinery.pkg.apis.meta.v1.Time'), description });
+const quantity = (description: string): JsonSchema => ({ ...k8sRef('io.k8s.apimachinery.pkg.api.resource.Quantity'), description });
+
+const conditions: JsonSchema = {
+  type: 'array',
+  description: 'The latest observations of the object\'s state, as metav1.Condition.',
+  items: ourRef('Condition'),
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+};
+
+function topLevel(kind: string, description: string): JsonSchema {
+  return {
+    type: 'object',
+    description,
+    required: ['spec'],
+    properties: {
+      apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
+      kind: str('Kind is a string value representing the REST resource this object represents.'),
+      metadata: { ...k8sRef('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'), description: 'Standard object metadata.' },
+      spec: ourRef(`${kind}Spec`),
+      status: ourRef(`${kind}Status`),
+    },
+    'x-kubernetes-group-version-kind': [{ group, version, kind }],
+  };
+}
+
+const ourSchemas: Record<string, JsonSchema> = {
+  Condition: {
+    type: 'object',
+    description: 'Condition contains details for one aspect of the current state of this API resource (metav1.Condition).',
+    required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+    properties: {
+      type: { type: 'string', maxLength: 316, description: 'Type of condition in CamelCase.' },
+      status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'Status of the condition.' },
+      observedGeneration: int64('The .metadata.generation the condition was set based upon.', 0),
+      lastTransitionTime: time('Last time the condition transitioned from one status to another.'),
+      reason: { type: 'string', maxLength: 1024, minLength: 1, description: 'A programmatic identifier for the last transition, in CamelCase.' },
+      message: { type: 'string', maxLength: 32768, description: 'A human readable message about the transition.' },
+    },
+  },
+  DatasetMount: {
+    type: 'object',
+    description: 'A Dataset of the same namespace mounted into every pod of the workload once it is Ready.',
+    required: ['name', 'mountPath'],
+    properties: {
+      name: str('Name of the Dataset.'),
+      mountPath: str('Absolute path inside the containers where the dataset appears.'),
+      readOnly: bool('Mount read-only. Defaults to true.'),
+    },
+  },
+  Workspace: {
+    type: 'object',
+    description: 'The persistent home of a notebook: a new claim of the given size, or an existing claim.',
+    properties: {
+      size: quantity('Size of a new PersistentVolumeClaim for the workspace.'),
+      storageClassName: str('StorageClass of the new claim; the cluster default when empty.'),
+      existingClaim: str('Name of an existing PersistentVolumeClaim to use instead of a new one.'),
+      mountPath: str('Where the workspace is mounted. Defaults to /home/jovyan.'),
+    },
+  },
+  IdlePolicy: {
+    type: 'object',
+    description: 'When an idle notebook is stopped (its workspace is kept).',
+    required: ['timeoutSeconds'],
+    properties: {
+      timeoutSeconds: int64('Seconds without activity after which the notebook is stopped.', 60),
+    },
+  },
+  NotebookSpec: {
+    type: 'object',
+    description: 'The desired state of a Notebook.',
+    required: ['template'],
+    properties: {
+      template: { ...k8sRef('io.k8s.api.core.v1.PodTemplateSpec'), description: 'The pod that runs the notebook server.' },
+      workspace: ourRef('Workspace'),
+      datasets: { type: 'array', items: ourRef('DatasetMount'), 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+      stopped: bool('Stop the notebook (scale to zero) while keeping its workspace.'),
+      idle: ourRef('IdlePolicy'),
+    },
+  },
+  NotebookStatus: {
+    type: 'object',
+    description: 'The observed state of a Notebook.',
+    properties: {
+      phase: { type: 'string', enum: ['Pending', 'Running', 'Stopped', 'Failed', 'Unknown'], description: 'A summary of the notebook\'s state.' },
+      conditions,
+      observedGeneration: int64('The generation the controller last acted on.', 0),
+      readyReplicas: int32('Number of ready notebook pods.', 0),
+      lastActivityTime: time('Last time the notebook was seen active.'),
+      url: str('Where the notebook UI is served.'),
+    },
+  },
+  Notebook: topLevel('Notebook', 'Notebook is an interactive Jupyter-style workspace.'),
+  ElasticPolicy: {
+    type: 'object',
+    description: 'Run between minReplicas and maxReplicas workers, as torchrun\'s elastic rendezvous allows.',
+    required: ['minReplicas', 'maxReplicas'],
+    properties: {
+      minReplicas: int32('Fewest workers the job runs with.', 1),
+      maxReplicas: int32('Most workers the job runs with.', 1),
+    },
+  },
+  RunPolicy: {
+    type: 'object',
+    description: 'How failures, deadlines and finished jobs are handled.',
+    properties: {
+      backoffLimit: int32('Retries before the job is marked Failed.', 0),
+      activeDeadlineSeconds: int64('Seconds the job may run before it is terminated.', 1),
+      ttlSecondsAfterFinished: int32('Seconds after finishing before the job is deleted.', 0),
+    },
+  },
+  JobSpec: {
+    type: 'object',
+    description: 'The desired state of a distributed training Job.',
+    required: ['template'],
+    properties: {
+      replicas: int32('Number of worker nodes; exclusive with elastic.', 1),
+      elastic: ourRef('ElasticPolicy'),
+      template: { ...k8sRef('io.k8s.api.core.v1.PodTemplateSpec'), description: 'The pod every worker runs.' },
+      framework: { type: 'string', enum: ['pytorch', 'generic'], description: 'How workers find each other. Defaults to pytorch.' },
+      nprocPerNode: int32('Processes per worker (torchrun --nproc-per-node). Defaults to 1.', 1),
+      suspend: bool('Suspend the job: no pods run while true.'),
+      datasets: { type: 'array', items: ourRef('DatasetMount'), 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+      runPolicy: ourRef('RunPolicy'),
+    },
+  },
+  JobStatus: {
+    type: 'object',
+    description: 'The observed state of a Job.',
+    properties: {
+      phase: { type: 'string', enum: ['Pending', 'Running', 'Succeeded', 'Failed', 'Suspended'], description: 'A summary of the job\'s state.' },
+      conditions,
+      observedGeneration: int64('The generation the controller last acted on.', 0),
+      active: int32('Workers running.', 0),
+      succeeded: int32('Workers that succeeded.', 0),
+      failed: int32('Workers that failed.', 0),
+      replicas: int32('Workers the job currently asks for.', 0),
+      selector: str('Label selector of the worker pods, for the scale subresource.'),
+      startTime: time('When the job started running.'),
+      completionTime: time('When the job finished.'),
+    },
+  },
+  Job: topLevel('Job', 'Job is a distributed, optionally elastic, training job.'),
+  DatasetSource: {
+    type: 'object',
+    description: 'Where the data comes from.',
+    required: ['uri'],
+    properties: {
+      uri: { type: 'string', pattern: '^(s3|https?|pvc)://.+', description: 's3://bucket/path, http(s)://host/path or pvc://claim/path.' },
+    },
+  },
+  DatasetSpec: {
+    type: 'object',
+    description: 'The desired state of a Dataset.',
+    required: ['source'],
+    properties: {
+      source: ourRef('DatasetSource'),
+      size: quantity('Capacity of the claim that holds the data.'),
+      storageClassName: str('StorageClass of that claim; the cluster default when empty.'),
+      prefetch: bool('Copy the data into the claim ahead of use. Defaults to true.'),
+    },
+  },
+  DatasetStatus: {
+    type: 'object',
+    description: 'The observed state of a Dataset.',
+    properties: {
+      phase: { type: 'string', enum: ['Pending', 'Loading', 'Ready', 'Failed'], description: 'A summary of the dataset\'s state.' },
+      conditions,
+      observedGeneration: int64('The generation the controller last acted on.', 0),
+      bytes: int64('Bytes loaded.', 0),
+      files: int64('Files loaded.', 0),
+    },
+  },
+  Dataset: topLevel('Dataset', 'Dataset is data prefetched into a claim for notebooks and jobs.'),
+};
+
+/** Every schema by component name: Kubernetes' and ours, as one OpenAPI components.schemas map. */
+export const componentSchemas: Record<string, JsonSchema> = {
+  ...(k8sCore.schemas as Record<string, JsonSchema>),
+  ...Object.fromEntries(Object.entries(ourSchemas).map(([name, schema]) => [schemaPrefix + name, schema])),
+};
+
+export const k8sSchemasSource: string = k8sCore.source;

@@ -1,0 +1,100 @@
+// Starts a real etcd on loopback with a throwaway data dir for a test, and stops it by PID. The binary comes from
+// ETCD_BIN (set by .ci/run), else the cached build of scripts/install-etcd.sh, else `etcd` on PATH.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface EtcdProcess {
+  endpoint: string;
+  binary: string;
+  /** Stops the process (SIGKILL when `hard`), keeping the data dir. */
+  stop(hard?: boolean): Promise<void>;
+  /** Starts it again on the same port and data dir. */
+  restart(): Promise<void>;
+  /** Stops it and removes the data dir. */
+  destroy(): Promise<void>;
+}
+
+export function etcdBinary(): string {
+  if (process.env.ETCD_BIN) return process.env.ETCD_BIN;
+  const cached = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ai-apiserver', 'etcd-v3.6.16', 'etcd');
+  if (existsSync(cached)) return cached;
+  return 'etcd';
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitHealthy(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${endpoint}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`etcd at ${endpoint} not healthy after ${timeoutMs} ms`);
+}
+
+export async function startEtcd(binary = etcdBinary()): Promise<EtcdProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ai-apiserver-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  let child: ChildProcess;
+  const launch = async (): Promise<void> => {
+    child = spawn(
+      binary,
+      [
+        '--data-dir', dataDir,
+        '--listen-client-urls', endpoint,
+        '--advertise-client-urls', endpoint,
+        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+        '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+        '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
+        '--log-level', 'error',
+        '--quota-backend-bytes', String(4 * 1024 ** 3),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },
+    );
+    child.stderr?.resume();
+    await waitHealthy(endpoint, child, 20_000);
+  };
+  const stop = async (hard = false): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    await exited;
+  };
+  await launch();
+  return {
+    endpoint,
+    binary,
+    stop,
+    restart: launch,
+    destroy: async () => {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function etcdVersion(binary: string): string {
+  const out = execFileSync(binary, ['--version'], { encoding: 'utf8' });
+  return /etcd Version: (\S+)/.exec(out)?.[1] ?? 'unknown';
+}
