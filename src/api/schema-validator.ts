@@ -15,7 +15,7 @@ export class SchemaValidator {
   private readonly validators = new Map<string, ValidateFunction>();
 
   constructor(private readonly schemas: Record<string, JsonSchema>) {
-    this.ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, coerceTypes: false, useDefaults: false });
+    this.ajv = new Ajv({ allErrors: true, verbose: true, strict: false, validateFormats: true, coerceTypes: false, useDefaults: false });
     addFormats(this.ajv, ['date-time', 'byte']);
     this.ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
     this.ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });

@@ -22,6 +22,8 @@ import {
 
 export interface EtcdStorageOptions {
   endpoints: string[];
+  /** First delay before a broken watch stream is re-created; it doubles up to 2 s (or to this, if larger). */
+  watchRetryInitialMs?: number;
   /** Deadline of one unary call. */
   requestTimeoutMs?: number;
   /** Keys per range call when reading a whole prefix. */
@@ -34,6 +36,7 @@ export class EtcdStorage implements Storage {
   private readonly pageSize: number;
   private readonly log: Logger;
   private readonly watches = new Set<EtcdWatch>();
+  private readonly watchRetryInitialMs: number;
 
   constructor(options: EtcdStorageOptions) {
     const timeout = options.requestTimeoutMs ?? 10_000;
@@ -46,6 +49,7 @@ export class EtcdStorage implements Storage {
     };
     this.client = new Etcd3(clientOptions);
     this.pageSize = options.pageSize ?? 1000;
+    this.watchRetryInitialMs = options.watchRetryInitialMs ?? 100;
     this.log = options.logger.child({ component: 'etcd-storage' });
   }
 
@@ -173,7 +177,9 @@ export class EtcdStorage implements Storage {
   }
 
   watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Watch {
-    const watch = new EtcdWatch(this.client, prefix, afterRevision, handlers, this.log, () => this.watches.delete(watch));
+    const watch = new EtcdWatch(this.client, prefix, afterRevision, handlers, this.log, this.watchRetryInitialMs, () =>
+      this.watches.delete(watch),
+    );
     this.watches.add(watch);
     watch.start();
     return watch;
@@ -205,7 +211,7 @@ class EtcdWatch implements Watch {
   private lastDelivered: number;
   private stream: Awaited<ReturnType<Etcd3['watchClient']['watch']>> | undefined;
   private closed = false;
-  private backoffMs = 100;
+  private backoffMs: number;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -215,9 +221,11 @@ class EtcdWatch implements Watch {
     afterRevision: number,
     private readonly handlers: WatchHandlers,
     private readonly log: Logger,
+    private readonly retryInitialMs: number,
     private readonly onClosed: () => void,
   ) {
     this.lastDelivered = afterRevision;
+    this.backoffMs = retryInitialMs;
   }
 
   start(): void {
@@ -284,7 +292,7 @@ class EtcdWatch implements Watch {
       }
       return;
     }
-    this.backoffMs = 100;
+    this.backoffMs = this.retryInitialMs;
     if (res.created) return;
     if (res.events.length === 0) {
       const revision = headerRevision(res.header);
@@ -319,7 +327,7 @@ class EtcdWatch implements Watch {
     this.log.warn({ err: error, prefix: this.prefix, resumeFrom: this.lastDelivered + 1 }, 'etcd watch broken, resuming');
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.start(), this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
+    this.backoffMs = Math.min(this.backoffMs * 2, Math.max(2_000, this.retryInitialMs));
   }
 
   private fail(error: StorageError): void {

@@ -1,0 +1,132 @@
+// Typed API errors, each worded as k8s.io/apimachinery/pkg/api/errors words it. The registry raises them; the
+// HTTP layer renders `status` as is. Storage errors become API errors here and nowhere else.
+import { fieldErrorBody, fieldErrorString, type FieldError } from '../api/meta/field-errors.js';
+import type { Status, StatusCause, StatusDetails } from '../api/meta/types.js';
+import { StorageError } from '../storage/interface.js';
+
+export interface ResourceRef {
+  group: string;
+  /** Plural resource name, e.g. "notebooks". */
+  resource: string;
+  kind: string;
+}
+
+export class ApiError extends Error {
+  readonly status: Status;
+
+  constructor(code: number, reason: string, message: string, details?: StatusDetails) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+    if (details) this.status.details = details;
+  }
+
+  get code(): number {
+    return this.status.code;
+  }
+
+  get reason(): string {
+    return this.status.reason!;
+  }
+}
+
+const qualified = (ref: ResourceRef): string => (ref.group ? `${ref.resource}.${ref.group}` : ref.resource);
+
+export const apiErrors = {
+  notFound: (ref: ResourceRef, name: string): ApiError =>
+    new ApiError(404, 'NotFound', `${qualified(ref)} "${name}" not found`, { name, group: ref.group, kind: ref.resource }),
+
+  alreadyExists: (ref: ResourceRef, name: string): ApiError =>
+    new ApiError(409, 'AlreadyExists', `${qualified(ref)} "${name}" already exists`, { name, group: ref.group, kind: ref.resource }),
+
+  conflict: (ref: ResourceRef, name: string, why: string): ApiError =>
+    new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(ref)} "${name}": ${why}`, {
+      name,
+      group: ref.group,
+      kind: ref.resource,
+    }),
+
+  /** The wording of a lost optimistic-concurrency race, as every client knows it. */
+  modified: (ref: ResourceRef, name: string): ApiError =>
+    apiErrors.conflict(ref, name, 'the object has been modified; please apply your changes to the latest version and try again'),
+
+  invalid: (ref: ResourceRef, name: string, errors: FieldError[]): ApiError => {
+    const causes: StatusCause[] = errors.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field }));
+    const list = errors.map(fieldErrorString);
+    const summary = list.length === 1 ? list[0]! : `[${list.join(', ')}]`;
+    return new ApiError(422, 'Invalid', `${ref.kind}.${ref.group} "${name}" is invalid: ${summary}`, {
+      name,
+      group: ref.group,
+      kind: ref.kind,
+      causes,
+    });
+  },
+
+  badRequest: (message: string, causes?: StatusCause[]): ApiError =>
+    new ApiError(400, 'BadRequest', message, causes ? { causes } : undefined),
+
+  /** fieldValidation=Strict: every unknown field in one message, as the strict decoder reports them. */
+  strictDecoding: (paths: string[]): ApiError =>
+    apiErrors.badRequest(
+      `strict decoding error: ${paths.map((p) => `unknown field "${p}"`).join(', ')}`,
+      paths.map((field) => ({ reason: 'FieldValueUnknown', message: `unknown field "${field}"`, field })),
+    ),
+
+  forbidden: (ref: ResourceRef, name: string, why: string): ApiError =>
+    new ApiError(403, 'Forbidden', `${qualified(ref)}${name ? ` "${name}"` : ''} is forbidden: ${why}`, {
+      name: name || undefined,
+      group: ref.group,
+      kind: ref.resource,
+    }),
+
+  methodNotSupported: (ref: ResourceRef, action: string): ApiError =>
+    new ApiError(405, 'MethodNotAllowed', `${action} is not supported on resources of kind "${qualified(ref)}"`, {
+      group: ref.group,
+      kind: ref.resource,
+    }),
+
+  /** 410 for a watch or list from a revision the history no longer holds. */
+  resourceExpired: (message: string): ApiError => new ApiError(410, 'Expired', message),
+
+  continueExpired: (): ApiError =>
+    apiErrors.resourceExpired(
+      'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+    ),
+
+  tooLargeResourceVersion: (wanted: number, current: number): ApiError =>
+    new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${wanted}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    }),
+
+  timeout: (message: string): ApiError => new ApiError(504, 'Timeout', `Timeout: ${message}`, { retryAfterSeconds: 1 }),
+
+  serviceUnavailable: (message: string): ApiError => new ApiError(503, 'ServiceUnavailable', message, { retryAfterSeconds: 1 }),
+
+  internal: (message: string): ApiError =>
+    new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }),
+};
+
+/** The one boundary where storage failures become API errors. */
+export function fromStorageError(error: unknown, ref: ResourceRef, name: string): ApiError {
+  if (error instanceof ApiError) return error;
+  if (!(error instanceof StorageError)) return apiErrors.internal(error instanceof Error ? error.message : String(error));
+  switch (error.code) {
+    case 'NotFound':
+      return apiErrors.notFound(ref, name);
+    case 'AlreadyExists':
+      return apiErrors.alreadyExists(ref, name);
+    case 'Conflict':
+      return apiErrors.modified(ref, name);
+    case 'Gone':
+      return apiErrors.resourceExpired(error.message);
+    case 'FutureRevision':
+      return apiErrors.timeout(error.message);
+    case 'Unreachable':
+      return apiErrors.serviceUnavailable(`storage is unreachable: ${error.message}`);
+    case 'Timeout':
+      return apiErrors.timeout(`request did not complete within the storage deadline: ${error.message}`);
+    case 'Internal':
+      return apiErrors.internal(error.message);
+  }
+}

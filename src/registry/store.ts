@@ -1,0 +1,575 @@
+// The generic store: every verb implemented once, with kube-apiserver's semantics (k8s.io/apiserver's
+// registry/generic/registry.Store). A resource only supplies a Strategy; this file never names one.
+import { randomUUID, randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
+import { validateObjectMeta, validateObjectMetaUpdate } from '../api/meta/object-meta-validation.js';
+import type { DeleteOptions, KubeObject, ObjectMeta } from '../api/meta/types.js';
+import type { SchemaValidator } from '../api/schema-validator.js';
+import { skipUpdate, StorageError, type Storage, type StoredValue } from '../storage/interface.js';
+import { CacheNotFreshError, type CacheWatcher, type WatchCache } from '../storage/watch-cache.js';
+import { decodeContinue, encodeContinue } from './continue-token.js';
+import { ApiError, apiErrors, fromStorageError, type ResourceRef } from './errors.js';
+import { parseFieldSelector, type FieldSelector } from './field-selector.js';
+import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
+import { decode, encode, objectKey } from './codec.js';
+import type { Strategy } from './strategy.js';
+
+export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** What to do with fields the schema does not know: kube-apiserver's default is Warn (drop, and warn). */
+  fieldValidation?: FieldValidation;
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+  limit?: number;
+  continue?: string;
+  signal?: AbortSignal;
+}
+
+export interface WatchOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+  allowWatchBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+  signal?: AbortSignal;
+}
+
+/** An object as read: decoded, with its serialization ready for the encoder. */
+export interface ReadObject {
+  object: KubeObject;
+  json: string;
+}
+
+export interface ListResult {
+  items: ReadObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface WriteResult {
+  object: KubeObject;
+  warnings: string[];
+}
+
+export interface DeleteResult {
+  object: KubeObject;
+  /** False when finalizers keep the object (it now carries a deletionTimestamp). */
+  deleted: boolean;
+}
+
+export interface StoreOptions {
+  /** Storage key prefix of this resource, e.g. "/registry/ai.example.io/notebooks/". */
+  prefix: string;
+  strategy: Strategy;
+  storage: Storage;
+  cache: WatchCache;
+  validator: SchemaValidator;
+  logger: Logger;
+}
+
+const generateNameChars = 'bcdfghjklmnpqrstvwxz2456789';
+const maxGenerateNamePrefix = 58;
+const generateNameAttempts = 8;
+
+export function nowTimestamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class Store {
+  readonly ref: ResourceRef;
+  private readonly strategy: Strategy;
+  private readonly storage: Storage;
+  private readonly cache: WatchCache;
+  private readonly validator: SchemaValidator;
+  private readonly prefix: string;
+  private readonly apiVersion: string;
+  private readonly log: Logger;
+
+  constructor(options: StoreOptions) {
+    this.strategy = options.strategy;
+    this.storage = options.storage;
+    this.cache = options.cache;
+    this.validator = options.validator;
+    this.prefix = options.prefix;
+    const info = options.strategy.info;
+    this.ref = { group: info.group, resource: info.resource, kind: info.kind };
+    this.apiVersion = `${info.group}/${info.version}`;
+    this.log = options.logger.child({ component: 'store', resource: info.resource });
+  }
+
+  async create(namespace: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
+    const { object, warnings } = this.decodeBody(body, options.fieldValidation);
+    const meta = object.metadata;
+    if (meta.resourceVersion) throw apiErrors.badRequest('resourceVersion should not be set on objects to be created');
+    if (meta.namespace && meta.namespace !== namespace) {
+      throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    meta.namespace = namespace;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowTimestamp();
+    meta.generation = 1;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    const generated = !meta.name && !!meta.generateName;
+    this.strategy.prepareForCreate(object);
+    const provisionalName = meta.name || (meta.generateName ? this.generateName(meta.generateName) : '');
+    if (generated) meta.name = provisionalName;
+    const errors = [
+      ...this.validator.validate(this.strategy.schemaName, object),
+      ...this.strategy.validate(object),
+      ...validateObjectMeta(meta, this.strategy.validateName),
+    ];
+    if (errors.length > 0) throw apiErrors.invalid(this.ref, meta.name ?? '', errors);
+    warnings.push(...this.strategy.warnings(object));
+    if (options.dryRun) return { object, warnings };
+
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await this.storage.create(objectKey(this.prefix, namespace, meta.name!), encode(object));
+        return { object: decode(stored.key, stored.value, stored.modRevision).object, warnings };
+      } catch (error) {
+        if (generated && error instanceof StorageError && error.code === 'AlreadyExists' && attempt < generateNameAttempts) {
+          meta.name = this.generateName(meta.generateName!);
+          continue;
+        }
+        throw fromStorageError(error, this.ref, meta.name!);
+      }
+    }
+  }
+
+  /** GET: resourceVersion "" reads storage (linearizable); "0" or N are served from the watch cache. */
+  async get(namespace: string, name: string, resourceVersion = '', signal?: AbortSignal): Promise<ReadObject> {
+    const key = objectKey(this.prefix, namespace, name);
+    const revision = parseResourceVersion(resourceVersion);
+    if (revision === undefined) {
+      const stored = await this.read(key, name);
+      if (!stored) throw apiErrors.notFound(this.ref, name);
+      return decode(stored.key, stored.value, stored.modRevision);
+    }
+    await this.cacheAt(revision, signal);
+    const cached = this.cache.get(key);
+    if (!cached) throw apiErrors.notFound(this.ref, name);
+    return cached;
+  }
+
+  async list(namespace: string | undefined, options: ListOptions = {}): Promise<ListResult> {
+    const { labels, fields } = this.selectors(options.labelSelector, options.fieldSelector);
+    const match = (object: KubeObject): boolean => labels.matches(object.metadata.labels) && fields.matches(this.strategy.fieldValues(object));
+    const keyPrefix = namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`;
+    const rv = options.resourceVersion ?? '';
+    const rvMatch = options.resourceVersionMatch ?? '';
+    this.validateListOptions(rv, rvMatch, options.continue);
+    const limit = options.limit && options.limit > 0 ? options.limit : 0;
+    const unfiltered = labels.empty && fields.empty;
+
+    if (options.continue) {
+      const { revision, startKey } = decodeContinue(options.continue, keyPrefix);
+      return this.listFromStorage(keyPrefix, match, unfiltered, limit, revision, startKey, true);
+    }
+    const revision = parseResourceVersion(rv);
+    if (rvMatch === 'Exact') return this.listFromStorage(keyPrefix, match, unfiltered, limit, revision!, undefined, false);
+    if (limit > 0 && revision === undefined) {
+      return this.listFromStorage(keyPrefix, match, unfiltered, limit, undefined, undefined, false);
+    }
+    // Served from memory: "0" as is, N once the cache reached N, "" once it reached etcd's current revision.
+    if (revision === undefined) await this.consistentCache(options.signal);
+    else await this.cacheAt(revision, options.signal);
+    const { items, revision: cacheRevision } = this.cache.list(keyPrefix, match);
+    return { items, resourceVersion: String(cacheRevision) };
+  }
+
+  async update(namespace: string, name: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write(namespace, name, body, options, false);
+  }
+
+  async updateStatus(namespace: string, name: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write(namespace, name, body, options, true);
+  }
+
+  async delete(namespace: string, name: string, deleteOptions: DeleteOptions = {}, options: WriteOptions = {}): Promise<DeleteResult> {
+    const key = objectKey(this.prefix, namespace, name);
+    for (;;) {
+      const stored = await this.read(key, name);
+      if (!stored) throw apiErrors.notFound(this.ref, name);
+      const current = decode(stored.key, stored.value, stored.modRevision).object;
+      this.checkPreconditions(current, name, deleteOptions.preconditions);
+      const gcFinalizer =
+        deleteOptions.propagationPolicy === 'Foreground'
+          ? 'foregroundDeletion'
+          : deleteOptions.propagationPolicy === 'Orphan' || deleteOptions.orphanDependents === true
+            ? 'orphan'
+            : undefined;
+      const finalizers = current.metadata.finalizers ?? [];
+      const pending = gcFinalizer && !finalizers.includes(gcFinalizer) ? [...finalizers, gcFinalizer] : finalizers;
+      if (pending.length > 0) {
+        const object = await this.markDeleting(key, name, stored, gcFinalizer, deleteOptions, options);
+        return { object, deleted: false };
+      }
+      if (options.dryRun) return { object: current, deleted: true };
+      try {
+        const { deleted, revision } = await this.storage.delete(key, stored.modRevision);
+        const object = decode(deleted.key, deleted.value, revision).object;
+        return { object, deleted: true };
+      } catch (error) {
+        // Lost a race with a writer: judge the preconditions and finalizers again on the new state.
+        if (error instanceof StorageError && error.code === 'Conflict') continue;
+        throw fromStorageError(error, this.ref, name);
+      }
+    }
+  }
+
+  async deleteCollection(
+    namespace: string | undefined,
+    listOptions: ListOptions,
+    deleteOptions: DeleteOptions = {},
+    options: WriteOptions = {},
+  ): Promise<ListResult> {
+    const { items, resourceVersion } = await this.list(namespace, { ...listOptions, limit: 0, continue: undefined });
+    const deleted: ReadObject[] = [];
+    for (const item of items) {
+      const meta = item.object.metadata;
+      try {
+        const { object } = await this.delete(meta.namespace!, meta.name!, deleteOptions, options);
+        deleted.push({ object, json: JSON.stringify(object) });
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 404) continue;
+        throw error;
+      }
+    }
+    return { items: deleted, resourceVersion };
+  }
+
+  /** A watch served from the cache. The caller reads events from the watcher and ends it when done. */
+  async watch(namespace: string | undefined, options: WatchOptions = {}): Promise<CacheWatcher> {
+    const { labels, fields } = this.selectors(options.labelSelector, options.fieldSelector);
+    const match = (object: KubeObject): boolean => labels.matches(object.metadata.labels) && fields.matches(this.strategy.fieldValues(object));
+    const rv = options.resourceVersion ?? '';
+    const rvMatch = options.resourceVersionMatch ?? '';
+    if (options.sendInitialEvents !== undefined) {
+      const errors: FieldError[] = [];
+      if (options.sendInitialEvents && !options.allowWatchBookmarks) {
+        errors.push(fieldErrors.forbidden('allowWatchBookmarks', 'allowWatchBookmarks required when sendInitialEvents is true'));
+      }
+      if (rvMatch !== 'NotOlderThan') {
+        errors.push(fieldErrors.forbidden('resourceVersionMatch', "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+      }
+      if (errors.length > 0) throw listOptionsInvalid(errors);
+    } else if (rvMatch !== '') {
+      throw listOptionsInvalid([fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch')]);
+    }
+    const revision = parseResourceVersion(rv);
+    if (revision === undefined) await this.consistentCache(options.signal);
+    else await this.cacheAt(revision, options.signal);
+    const keyPrefix = namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`;
+    try {
+      return this.cache.watch(keyPrefix, revision ?? 0, labels.empty && fields.empty ? undefined : match, {
+        bookmarks: options.allowWatchBookmarks === true,
+        sendInitialEvents: options.sendInitialEvents === true,
+      });
+    } catch (error) {
+      throw fromStorageError(error, this.ref, '');
+    }
+  }
+
+  private async write(namespace: string, name: string, body: unknown, options: WriteOptions, status: boolean): Promise<WriteResult> {
+    const { object: input, warnings } = this.decodeBody(body, options.fieldValidation);
+    if (input.metadata.name !== undefined && input.metadata.name !== name) {
+      throw apiErrors.badRequest(`the name of the object (${input.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    if (input.metadata.namespace && input.metadata.namespace !== namespace) {
+      throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    input.metadata.name = name;
+    input.metadata.namespace = namespace;
+    const key = objectKey(this.prefix, namespace, name);
+    let result: KubeObject | undefined;
+    const tryUpdate = (current: StoredValue): Buffer | typeof skipUpdate => {
+      const old = decode(current.key, current.value, current.modRevision).object;
+      const next = structuredClone(input);
+      if (next.metadata.resourceVersion && next.metadata.resourceVersion !== old.metadata.resourceVersion) {
+        throw apiErrors.modified(this.ref, name);
+      }
+      const errors = status ? this.prepareStatusWrite(next, old) : this.prepareWrite(next, old);
+      if (errors.length > 0) throw apiErrors.invalid(this.ref, name, errors);
+      result = next;
+      const encoded = encode(next);
+      return encoded.equals(encode(old)) ? skipUpdate : encoded;
+    };
+    try {
+      if (options.dryRun) {
+        const current = await this.read(key, name);
+        if (!current) throw apiErrors.notFound(this.ref, name);
+        const outcome = tryUpdate(current);
+        if (outcome === skipUpdate) return { object: decode(current.key, current.value, current.modRevision).object, warnings };
+        return { object: { ...result!, metadata: { ...result!.metadata, resourceVersion: String(current.modRevision) } }, warnings };
+      }
+      const cached = this.cache.get(key);
+      const stored = await this.storage.guaranteedUpdate(key, tryUpdate, {
+        suggestion: cached ? { key, value: Buffer.from(cached.json), modRevision: cached.revision, createRevision: 0 } : undefined,
+        signal: options.signal,
+      });
+      const object = decode(stored.key, stored.value, stored.modRevision).object;
+      warnings.push(...this.strategy.warnings(object));
+      await this.finishDeletionIfDone(key, object, stored.modRevision);
+      return { object, warnings };
+    } catch (error) {
+      throw fromStorageError(error, this.ref, name);
+    }
+  }
+
+  /** kube-apiserver's BeforeUpdate for the main resource: system fields from the old object, status kept. */
+  private prepareWrite(next: KubeObject, old: KubeObject): FieldError[] {
+    this.copySystemMeta(next.metadata, old.metadata);
+    this.strategy.prepareForUpdate(next, old);
+    const specChanged = JSON.stringify(next.spec ?? null) !== JSON.stringify(old.spec ?? null);
+    next.metadata.generation = (old.metadata.generation ?? 1) + (specChanged ? 1 : 0);
+    const errors = [
+      ...this.validator.validate(this.strategy.schemaName, next),
+      ...this.strategy.validateUpdate(next, old),
+      ...validateObjectMetaUpdate(next.metadata, old.metadata, this.strategy.validateName),
+    ];
+    if (old.metadata.deletionTimestamp) {
+      const added = (next.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+      if (added.length > 0) {
+        errors.push(
+          fieldErrors.forbidden(
+            'metadata.finalizers',
+            `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+          ),
+        );
+      }
+    }
+    return errors;
+  }
+
+  /** A /status write changes status only: spec and metadata come from the old object. */
+  private prepareStatusWrite(next: KubeObject, old: KubeObject): FieldError[] {
+    const uid = next.metadata.uid;
+    next.metadata = { ...old.metadata };
+    if (uid && uid !== old.metadata.uid) return [fieldErrors.invalid('metadata.uid', uid, 'field is immutable')];
+    this.strategy.prepareForStatusUpdate(next, old);
+    return [...this.validator.validate(this.strategy.schemaName, next), ...this.strategy.validateStatusUpdate(next, old)];
+  }
+
+  private copySystemMeta(next: ObjectMeta, old: ObjectMeta): void {
+    if (!next.uid) next.uid = old.uid;
+    next.creationTimestamp = old.creationTimestamp;
+    next.deletionTimestamp = old.deletionTimestamp;
+    next.deletionGracePeriodSeconds = old.deletionGracePeriodSeconds;
+    if (next.deletionTimestamp === undefined) delete next.deletionTimestamp;
+    if (next.deletionGracePeriodSeconds === undefined) delete next.deletionGracePeriodSeconds;
+    delete next.selfLink;
+  }
+
+  /** The update that removes the last finalizer of a deleting object deletes it. */
+  private async finishDeletionIfDone(key: string, object: KubeObject, revision: number): Promise<void> {
+    if (!object.metadata.deletionTimestamp || (object.metadata.finalizers ?? []).length > 0) return;
+    try {
+      await this.storage.delete(key, revision);
+    } catch (error) {
+      // Someone changed it in between; their write sees the same rule and finishes the deletion.
+      if (!(error instanceof StorageError && (error.code === 'Conflict' || error.code === 'NotFound'))) throw error;
+    }
+  }
+
+  private async markDeleting(
+    key: string,
+    name: string,
+    stored: StoredValue,
+    gcFinalizer: string | undefined,
+    deleteOptions: DeleteOptions,
+    options: WriteOptions,
+  ): Promise<KubeObject> {
+    const mark = (current: StoredValue): KubeObject => {
+      const object = decode(current.key, current.value, current.modRevision).object;
+      this.checkPreconditions(object, name, deleteOptions.preconditions);
+      const meta = object.metadata;
+      if (gcFinalizer && !(meta.finalizers ?? []).includes(gcFinalizer)) meta.finalizers = [...(meta.finalizers ?? []), gcFinalizer];
+      if (!meta.deletionTimestamp) {
+        meta.deletionTimestamp = nowTimestamp();
+        meta.deletionGracePeriodSeconds = 0;
+        meta.generation = (meta.generation ?? 1) + 1;
+      }
+      return object;
+    };
+    if (options.dryRun) return mark(stored);
+    try {
+      const result = await this.storage.guaranteedUpdate(key, (current) => encode(mark(current)), { suggestion: stored });
+      return decode(result.key, result.value, result.modRevision).object;
+    } catch (error) {
+      throw fromStorageError(error, this.ref, name);
+    }
+  }
+
+  private checkPreconditions(object: KubeObject, name: string, preconditions: DeleteOptions['preconditions']): void {
+    if (preconditions?.uid && preconditions.uid !== object.metadata.uid) {
+      throw apiErrors.conflict(
+        this.ref,
+        name,
+        `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${object.metadata.uid}`,
+      );
+    }
+    if (preconditions?.resourceVersion && preconditions.resourceVersion !== object.metadata.resourceVersion) {
+      throw apiErrors.conflict(
+        this.ref,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${object.metadata.resourceVersion}`,
+      );
+    }
+  }
+
+  /** Type, kind and unknown-field checks on a request body; never lets an open map pass through a rewriting validator. */
+  private decodeBody(body: unknown, fieldValidation: FieldValidation = 'Warn'): { object: KubeObject; warnings: string[] } {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw apiErrors.badRequest(`the body of the request was in an unknown format - accepted media types include: application/json`);
+    }
+    const object = structuredClone(body) as KubeObject;
+    const errors: FieldError[] = [];
+    if (object.kind === undefined || object.kind === '') object.kind = this.strategy.info.kind;
+    else if (object.kind !== this.strategy.info.kind) errors.push(fieldErrors.invalid('kind', object.kind, `must be ${this.strategy.info.kind}`));
+    if (object.apiVersion === undefined || object.apiVersion === '') object.apiVersion = this.apiVersion;
+    else if (object.apiVersion !== this.apiVersion) errors.push(fieldErrors.invalid('apiVersion', object.apiVersion, `must be ${this.apiVersion}`));
+    if (object.metadata === undefined || object.metadata === null) object.metadata = {};
+    if (typeof object.metadata !== 'object' || Array.isArray(object.metadata)) {
+      errors.push(fieldErrors.typeInvalid('metadata', object.metadata, 'must be of type object'));
+    }
+    if (errors.length > 0) {
+      const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
+      throw apiErrors.invalid(this.ref, name, errors);
+    }
+    const unknown = this.validator.pruneUnknownFields(this.strategy.schemaName, object);
+    if (unknown.length > 0 && fieldValidation === 'Strict') throw apiErrors.strictDecoding(unknown);
+    const warnings = fieldValidation === 'Warn' ? unknown.map((p) => `unknown field "${p}"`) : [];
+    return { object, warnings };
+  }
+
+  private generateName(prefix: string): string {
+    let suffix = '';
+    for (let i = 0; i < 5; i++) suffix += generateNameChars[randomInt(generateNameChars.length)];
+    return prefix.slice(0, maxGenerateNamePrefix) + suffix;
+  }
+
+  private selectors(labelSelector?: string, fieldSelector?: string): { labels: LabelSelector; fields: FieldSelector } {
+    try {
+      return {
+        labels: parseLabelSelector(labelSelector),
+        fields: parseFieldSelector(fieldSelector, ['metadata.name', 'metadata.namespace', ...this.strategy.selectableFields]),
+      };
+    } catch (error) {
+      if (error instanceof SelectorParseError) throw apiErrors.badRequest(error.message);
+      throw error;
+    }
+  }
+
+  private validateListOptions(rv: string, rvMatch: string, continueToken?: string): void {
+    const errors: FieldError[] = [];
+    if (rvMatch !== '' && rvMatch !== 'Exact' && rvMatch !== 'NotOlderThan') {
+      errors.push(fieldErrors.notSupported('resourceVersionMatch', rvMatch, ['Exact', 'NotOlderThan', '']));
+    }
+    if (rvMatch !== '' && rv === '') errors.push(fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided'));
+    if (rvMatch !== '' && continueToken) errors.push(fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
+    if (rvMatch === 'Exact' && rv === '0') errors.push(fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'));
+    if (continueToken && rv !== '' && rv !== '0') {
+      errors.push(fieldErrors.forbidden('resourceVersion', 'specifying resource version is not allowed when using continue'));
+    }
+    if (errors.length > 0) throw listOptionsInvalid(errors);
+    parseResourceVersion(rv);
+  }
+
+  private async listFromStorage(
+    keyPrefix: string,
+    match: (object: KubeObject) => boolean,
+    unfiltered: boolean,
+    limit: number,
+    revision: number | undefined,
+    startKey: string | undefined,
+    continuing: boolean,
+  ): Promise<ListResult> {
+    const items: ReadObject[] = [];
+    let readRevision = revision;
+    let nextKey = startKey;
+    for (;;) {
+      let page;
+      try {
+        page = await this.storage.list(keyPrefix, { revision: readRevision, limit: limit > 0 ? limit - items.length : 0, startKey: nextKey });
+      } catch (error) {
+        if (error instanceof StorageError && error.code === 'Gone') {
+          throw continuing ? apiErrors.continueExpired() : apiErrors.resourceExpired(`too old resource version: ${revision}`);
+        }
+        if (error instanceof StorageError && error.code === 'FutureRevision') {
+          throw apiErrors.tooLargeResourceVersion(revision ?? 0, await this.storage.currentRevision());
+        }
+        throw fromStorageError(error, this.ref, '');
+      }
+      readRevision = page.revision;
+      for (const stored of page.items) {
+        const read = decode(stored.key, stored.value, stored.modRevision);
+        if (match(read.object)) items.push(read);
+      }
+      const last = page.items[page.items.length - 1];
+      if (!page.more || !last) return { items, resourceVersion: String(readRevision) };
+      nextKey = `${last.key}\0`;
+      if (limit > 0 && items.length >= limit) {
+        const result: ListResult = {
+          items,
+          resourceVersion: String(readRevision),
+          continue: encodeContinue(readRevision, nextKey, keyPrefix),
+        };
+        if (unfiltered && page.remaining !== undefined) result.remainingItemCount = page.remaining;
+        return result;
+      }
+    }
+  }
+
+  private async read(key: string, name: string): Promise<StoredValue | undefined> {
+    try {
+      return await this.storage.get(key);
+    } catch (error) {
+      throw fromStorageError(error, this.ref, name);
+    }
+  }
+
+  private async cacheAt(revision: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.cache.waitUntilFresh(revision, signal);
+    } catch (error) {
+      if (error instanceof CacheNotFreshError) throw apiErrors.tooLargeResourceVersion(error.wanted, error.current);
+      throw fromStorageError(error, this.ref, '');
+    }
+  }
+
+  private async consistentCache(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.cache.consistentRevision(signal);
+    } catch (error) {
+      if (error instanceof CacheNotFreshError) {
+        this.log.warn({ wanted: error.wanted, current: error.current }, 'watch cache did not catch up for a consistent read');
+        throw apiErrors.timeout(`the watch cache did not reach resource version ${error.wanted} in time`);
+      }
+      throw fromStorageError(error, this.ref, '');
+    }
+  }
+}
+
+function listOptionsInvalid(errors: FieldError[]): ApiError {
+  return apiErrors.invalid({ group: 'meta.k8s.io', resource: 'listoptions', kind: 'ListOptions' }, '', errors);
+}
+
+/** "" → undefined (latest); otherwise a non-negative integer, else 400 as kube-apiserver answers. */
+export function parseResourceVersion(rv: string): number | undefined {
+  if (rv === '') return undefined;
+  if (!/^\d+$/.test(rv)) throw apiErrors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
+  return Number(rv);
+}

@@ -1,0 +1,70 @@
+// Job: distributed training, fixed-size (replicas) or elastic (min..max workers), on a pod template.
+import { fieldErrors, type FieldError } from '../../api/meta/field-errors.js';
+import { isDns1035Label } from '../../api/meta/object-meta-validation.js';
+import type { KubeObject } from '../../api/meta/types.js';
+import { group, schemaPrefix, version } from '../../api/v1alpha1/schemas.js';
+import type { Strategy } from '../strategy.js';
+import { dropStatus, immutable, keepOldSpec, keepOldStatus, phaseFieldValues, validateDatasetMounts } from './common.js';
+
+function setDefaults(object: KubeObject): void {
+  const spec = object.spec;
+  if (!spec || typeof spec !== 'object') return;
+  spec.framework ??= 'pytorch';
+  spec.nprocPerNode ??= 1;
+  if (spec.replicas === undefined && spec.elastic === undefined) spec.replicas = 1;
+}
+
+function validateSpec(object: KubeObject): FieldError[] {
+  const spec = object.spec ?? {};
+  const errors = validateDatasetMounts(spec.datasets, 'spec.datasets');
+  if (spec.replicas !== undefined && spec.elastic !== undefined) {
+    errors.push(fieldErrors.forbidden('spec.elastic', 'replicas and elastic are mutually exclusive'));
+  }
+  const elastic = spec.elastic as { minReplicas?: unknown; maxReplicas?: unknown } | undefined;
+  if (elastic && typeof elastic.minReplicas === 'number' && typeof elastic.maxReplicas === 'number' && elastic.maxReplicas < elastic.minReplicas) {
+    errors.push(fieldErrors.invalid('spec.elastic.maxReplicas', elastic.maxReplicas, 'must be greater than or equal to minReplicas'));
+  }
+  const template = spec.template as { spec?: { restartPolicy?: unknown } } | undefined;
+  const restartPolicy = template?.spec?.restartPolicy;
+  if (restartPolicy !== undefined && restartPolicy !== 'Never' && restartPolicy !== 'OnFailure') {
+    errors.push(fieldErrors.notSupported('spec.template.spec.restartPolicy', restartPolicy, ['OnFailure', 'Never']));
+  }
+  return errors;
+}
+
+export const jobStrategy: Strategy = {
+  info: {
+    group,
+    version,
+    kind: 'Job',
+    listKind: 'JobList',
+    resource: 'jobs',
+    singular: 'job',
+    // "job" would shadow batch/v1 jobs for kubectl; "aijob" is unambiguous.
+    shortNames: ['aijob'],
+    categories: ['ai'],
+    namespaced: true,
+    subresources: ['status', 'scale'],
+  },
+  schemaName: `${schemaPrefix}Job`,
+  // Workers are batch Jobs and a headless Service named after the job: DNS-1035 labels.
+  validateName: isDns1035Label,
+  selectableFields: ['status.phase'],
+  fieldValues: phaseFieldValues,
+  prepareForCreate: (object) => {
+    dropStatus(object);
+    setDefaults(object);
+  },
+  prepareForUpdate: (object, old) => {
+    keepOldStatus(object, old);
+    setDefaults(object);
+  },
+  validate: validateSpec,
+  validateUpdate: (object, old) => [
+    ...validateSpec(object),
+    ...immutable(object.spec?.framework, old.spec?.framework, 'spec.framework'),
+  ],
+  warnings: () => [],
+  prepareForStatusUpdate: keepOldSpec,
+  validateStatusUpdate: () => [],
+};

@@ -1,0 +1,46 @@
+// What a resource contributes to the generic store (k8s.io/apiserver's RESTCreateStrategy, RESTUpdateStrategy and
+// status strategy, folded into one interface). The store calls these in kube-apiserver's order; none of them
+// touches storage, and all of them run again on every retry of an update, so they must be deterministic.
+import type { FieldError } from '../api/meta/field-errors.js';
+import type { NameValidator } from '../api/meta/object-meta-validation.js';
+import type { KubeObject } from '../api/meta/types.js';
+
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  kind: string;
+  listKind: string;
+  /** Plural name, as in the URL: "notebooks". */
+  resource: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  namespaced: true;
+  /** Subresources the resource serves besides the main one, e.g. ["status", "scale"]. */
+  subresources: string[];
+}
+
+export interface Strategy {
+  readonly info: ResourceInfo;
+  /** The JSON Schema component of the kind (see api/v1alpha1/schemas.ts). */
+  readonly schemaName: string;
+  readonly validateName: NameValidator;
+  /** Field selectors beyond metadata.name and metadata.namespace, e.g. "status.phase". */
+  readonly selectableFields: readonly string[];
+  /** The values of every selectable field of an object, metadata.name and metadata.namespace included. */
+  fieldValues(object: KubeObject): Record<string, string>;
+
+  /** Before validation on create: drop status, set defaults. Mutates `object`. */
+  prepareForCreate(object: KubeObject): void;
+  /** Before validation on update of the main resource: keep the old status. Mutates `object`. */
+  prepareForUpdate(object: KubeObject, old: KubeObject): void;
+  /** Semantic rules beyond the schema (cross-field checks). */
+  validate(object: KubeObject): FieldError[];
+  validateUpdate(object: KubeObject, old: KubeObject): FieldError[];
+  /** Warnings returned to the client on create and update (deprecated or suspicious settings). */
+  warnings(object: KubeObject, old?: KubeObject): string[];
+
+  /** Before validation on a /status write: keep everything but status from the old object. Mutates `object`. */
+  prepareForStatusUpdate(object: KubeObject, old: KubeObject): void;
+  validateStatusUpdate(object: KubeObject, old: KubeObject): FieldError[];
+}

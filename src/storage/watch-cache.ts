@@ -1,0 +1,428 @@
+// The watch cache (k8s.io/apiserver's cacher): one storage watch per resource feeds an in-memory store of decoded
+// objects, each kept beside its serialized JSON, and a ring of recent events. It serves LIST at or after a
+// revision, GET at "any" revision, and every watch. A gap in the storage watch (compaction) makes it relist and end
+// every watcher with 410, so no client ever silently misses an event.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/meta/types.js';
+import { StorageError, type Storage, type StorageEvent, type Watch } from './interface.js';
+
+export interface CachedObject {
+  key: string;
+  /** The decoded object with metadata.resourceVersion set. Shared: never mutate. */
+  object: KubeObject;
+  /** `object` serialized once, so a LIST is mostly concatenation. */
+  json: string;
+  revision: number;
+}
+
+export type CacheEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface CacheEvent {
+  type: CacheEventType;
+  /** For DELETED: the last state, with resourceVersion set to the revision of the delete. */
+  object: CachedObject;
+  /** The state before a MODIFIED or DELETED event, used to turn selector transitions into ADDED/DELETED. */
+  previous?: CachedObject;
+  revision: number;
+}
+
+export type Decoder = (key: string, value: Buffer, revision: number) => { object: KubeObject; json: string };
+
+export interface WatchCacheOptions {
+  /** Events younger than this are always kept: kube-apiserver keeps ≥ 75 s. */
+  historyWindowMs?: number;
+  /** Events kept even when older than the window. */
+  minHistoryEvents?: number;
+  /** Hard bound on the ring, whatever the window says. */
+  maxHistoryEvents?: number;
+  /** Events a watcher may fall behind by before it is closed as too slow. */
+  watcherQueueLimit?: number;
+  /** How often watchers that asked for bookmarks get one. */
+  bookmarkIntervalMs?: number;
+  /** How long a read waits for the cache to reach a revision before giving up. */
+  freshnessTimeoutMs?: number;
+}
+
+export type WatchFilter = (object: KubeObject) => boolean;
+
+export type WatcherEvent =
+  | { type: CacheEventType; object: CachedObject }
+  | { type: 'BOOKMARK'; revision: number; initialEventsEnd: boolean }
+  | { type: 'ERROR'; error: StorageError };
+
+export class CacheNotFreshError extends Error {
+  constructor(
+    readonly wanted: number,
+    readonly current: number,
+  ) {
+    super(`Too large resource version: ${wanted}, current: ${current}`);
+    this.name = 'CacheNotFreshError';
+  }
+}
+
+interface Waiter {
+  revision: number;
+  resolve(): void;
+}
+
+export class WatchCache {
+  private readonly store = new Map<string, CachedObject>();
+  /** Keys in byte order, so namespace ranges and continue keys are binary searches. */
+  private keys: string[] = [];
+  private ring: CacheEvent[] = [];
+  private ringTimes: number[] = [];
+  /** Every event with a revision above this is in the ring. */
+  private ringStart = 0;
+  private revision = 0;
+  private readonly watchers = new Set<CacheWatcher>();
+  private waiters: Waiter[] = [];
+  private storageWatch: Watch | undefined;
+  private readyPromise: Promise<void>;
+  private markReady!: () => void;
+  private stopped = false;
+  private bookmarkTimer: NodeJS.Timeout | undefined;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private readonly options: Required<WatchCacheOptions>;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly storage: Storage,
+    readonly prefix: string,
+    private readonly decode: Decoder,
+    logger: Logger,
+    options: WatchCacheOptions = {},
+  ) {
+    this.options = {
+      historyWindowMs: options.historyWindowMs ?? 75_000,
+      minHistoryEvents: options.minHistoryEvents ?? 1_000,
+      maxHistoryEvents: options.maxHistoryEvents ?? 100_000,
+      watcherQueueLimit: options.watcherQueueLimit ?? 10_000,
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+      freshnessTimeoutMs: options.freshnessTimeoutMs ?? 3_000,
+    };
+    this.log = logger.child({ component: 'watch-cache', prefix });
+    this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
+  }
+
+  start(): void {
+    void this.relist(0);
+    this.bookmarkTimer = setInterval(() => this.sendBookmarks(), this.options.bookmarkIntervalMs);
+    this.bookmarkTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.bookmarkTimer);
+    clearTimeout(this.relistTimer);
+    this.storageWatch?.close();
+    for (const watcher of [...this.watchers]) watcher.end();
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters = [];
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** The revision the cache reflects: every event up to it has been applied. */
+  currentRevision(): number {
+    return this.revision;
+  }
+
+  get(key: string): CachedObject | undefined {
+    return this.store.get(key);
+  }
+
+  /** Objects whose keys start with `keyPrefix`, in key order, matching `filter`, as of currentRevision(). */
+  list(keyPrefix: string, filter?: WatchFilter): { items: CachedObject[]; revision: number } {
+    const items: CachedObject[] = [];
+    for (let i = lowerBound(this.keys, keyPrefix); i < this.keys.length; i++) {
+      const key = this.keys[i]!;
+      if (!key.startsWith(keyPrefix)) break;
+      const cached = this.store.get(key)!;
+      if (!filter || filter(cached.object)) items.push(cached);
+    }
+    return { items, revision: this.revision };
+  }
+
+  /** Resolves once the cache reflects `revision`; asks etcd for progress so a quiet resource catches up. */
+  async waitUntilFresh(revision: number, signal?: AbortSignal): Promise<void> {
+    await this.readyPromise;
+    if (this.revision >= revision) return;
+    const deadline = Date.now() + this.options.freshnessTimeoutMs;
+    while (this.revision < revision) {
+      signal?.throwIfAborted();
+      if (this.stopped) throw new StorageError('Unreachable', this.prefix, 'watch cache stopped');
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new CacheNotFreshError(revision, this.revision);
+      this.storageWatch?.requestProgress();
+      await new Promise<void>((resolve) => {
+        const waiter: Waiter = { revision, resolve };
+        this.waiters.push(waiter);
+        setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          resolve();
+        }, Math.min(remaining, 100)).unref();
+      });
+    }
+  }
+
+  /** The latest revision in storage, once the cache has caught up to it: a consistent read served from memory. */
+  async consistentRevision(signal?: AbortSignal): Promise<number> {
+    const revision = await this.storage.currentRevision();
+    await this.waitUntilFresh(revision, signal);
+    return revision;
+  }
+
+  /**
+   * A watcher of keys under `keyPrefix` for events after `fromRevision`; 0 means "now", preceded by an ADDED
+   * for every current object. Throws StorageError 'Gone' when history no longer reaches back to fromRevision.
+   */
+  watch(
+    keyPrefix: string,
+    fromRevision: number,
+    filter: WatchFilter | undefined,
+    options: { bookmarks: boolean; sendInitialEvents: boolean },
+  ): CacheWatcher {
+    const initial = fromRevision === 0 || options.sendInitialEvents;
+    if (!initial && fromRevision < this.ringStart) {
+      throw new StorageError(
+        'Gone',
+        keyPrefix,
+        `too old resource version: ${fromRevision} (${this.ringStart + 1})`,
+        this.ringStart + 1,
+      );
+    }
+    const watcher = new CacheWatcher(keyPrefix, filter, options.bookmarks, this.options.watcherQueueLimit, (w) =>
+      this.watchers.delete(w),
+    );
+    if (initial) {
+      for (const cached of this.list(keyPrefix, filter).items) watcher.push({ type: 'ADDED', object: cached });
+      watcher.lastRevision = this.revision;
+      if (options.sendInitialEvents) watcher.push({ type: 'BOOKMARK', revision: this.revision, initialEventsEnd: true });
+    } else {
+      watcher.lastRevision = fromRevision;
+      for (let i = firstAfter(this.ring, fromRevision); i < this.ring.length; i++) watcher.deliver(this.ring[i]!);
+    }
+    this.watchers.add(watcher);
+    return watcher;
+  }
+
+  private async relist(attempt: number): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const listed = await this.storage.list(this.prefix);
+      if (this.stopped) return;
+      this.store.clear();
+      for (const item of listed.items) {
+        const { object, json } = this.decode(item.key, item.value, item.modRevision);
+        this.store.set(item.key, { key: item.key, object, json, revision: item.modRevision });
+      }
+      this.keys = [...this.store.keys()].sort(compareKeys);
+      this.ring = [];
+      this.ringTimes = [];
+      this.ringStart = listed.revision;
+      this.setRevision(listed.revision);
+      this.storageWatch = this.storage.watch(this.prefix, listed.revision, {
+        onEvents: (events) => this.apply(events),
+        onProgress: (revision) => this.setRevision(revision),
+        onError: (error) => this.onWatchError(error),
+      });
+      this.log.info({ objects: this.store.size, revision: listed.revision }, 'watch cache listed');
+      this.markReady();
+    } catch (error) {
+      const delay = Math.min(100 * 2 ** attempt, 5_000);
+      this.log.warn({ err: error, retryInMs: delay }, 'watch cache list failed');
+      this.relistTimer = setTimeout(() => void this.relist(attempt + 1), delay);
+    }
+  }
+
+  private onWatchError(error: StorageError): void {
+    this.log.warn({ err: error }, 'storage watch lost history; relisting and ending every watcher with 410');
+    this.storageWatch = undefined;
+    for (const watcher of [...this.watchers]) {
+      watcher.push({
+        type: 'ERROR',
+        error: new StorageError('Gone', this.prefix, `too old resource version: ${watcher.lastRevision} (${error.compactRevision ?? 0})`),
+      });
+      watcher.end();
+    }
+    void this.relist(0);
+  }
+
+  private apply(events: StorageEvent[]): void {
+    const now = Date.now();
+    for (const event of events) {
+      const previous = this.store.get(event.key);
+      let cacheEvent: CacheEvent;
+      if (event.type === 'put') {
+        const { object, json } = this.decode(event.key, event.value!, event.revision);
+        const cached: CachedObject = { key: event.key, object, json, revision: event.revision };
+        if (!previous) insertSorted(this.keys, event.key);
+        this.store.set(event.key, cached);
+        cacheEvent = { type: previous ? 'MODIFIED' : 'ADDED', object: cached, previous, revision: event.revision };
+      } else {
+        const last = event.prevValue ?? (previous ? Buffer.from(previous.json) : undefined);
+        if (!last) continue;
+        const { object, json } = this.decode(event.key, last, event.revision);
+        if (previous) {
+          this.store.delete(event.key);
+          removeSorted(this.keys, event.key);
+        }
+        cacheEvent = { type: 'DELETED', object: { key: event.key, object, json, revision: event.revision }, previous, revision: event.revision };
+      }
+      this.ring.push(cacheEvent);
+      this.ringTimes.push(now);
+      for (const watcher of this.watchers) watcher.deliver(cacheEvent);
+    }
+    this.trimHistory(now);
+    this.setRevision(events[events.length - 1]!.revision);
+  }
+
+  private trimHistory(now: number): void {
+    const { historyWindowMs, minHistoryEvents, maxHistoryEvents } = this.options;
+    let drop = 0;
+    while (
+      this.ring.length - drop > minHistoryEvents &&
+      (this.ring.length - drop > maxHistoryEvents || now - this.ringTimes[drop]! > historyWindowMs)
+    ) {
+      drop++;
+    }
+    if (drop === 0) return;
+    this.ringStart = this.ring[drop - 1]!.revision;
+    this.ring = this.ring.slice(drop);
+    this.ringTimes = this.ringTimes.slice(drop);
+  }
+
+  private setRevision(revision: number): void {
+    if (revision <= this.revision) return;
+    this.revision = revision;
+    const due = this.waiters.filter((w) => w.revision <= revision);
+    if (due.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.revision > revision);
+    for (const waiter of due) waiter.resolve();
+  }
+
+  private sendBookmarks(): void {
+    this.storageWatch?.requestProgress();
+    for (const watcher of this.watchers) watcher.bookmark(this.revision);
+  }
+}
+
+/**
+ * One client's view of the cache: a bounded queue of events, read with next(). A watcher that falls further
+ * behind than its limit is ended, as kube-apiserver's cacher ends a slow watcher, rather than buffering forever.
+ */
+export class CacheWatcher {
+  lastRevision = 0;
+  private queue: WatcherEvent[] = [];
+  private ended = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly keyPrefix: string,
+    private readonly filter: WatchFilter | undefined,
+    private readonly bookmarks: boolean,
+    private readonly queueLimit: number,
+    private readonly onEnd: (watcher: CacheWatcher) => void,
+  ) {}
+
+  /** Next event, or undefined once the watcher has ended and its queue is drained. */
+  async next(signal?: AbortSignal): Promise<WatcherEvent | undefined> {
+    while (this.queue.length === 0) {
+      if (this.ended || signal?.aborted) return undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+      this.wake = undefined;
+    }
+    return this.queue.shift();
+  }
+
+  /** Events ready now, without waiting. */
+  drain(): WatcherEvent[] {
+    const events = this.queue;
+    this.queue = [];
+    return events;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this);
+    this.wake?.();
+  }
+
+  push(event: WatcherEvent): void {
+    if (this.ended) return;
+    if (this.queue.length >= this.queueLimit) {
+      this.end();
+      return;
+    }
+    this.queue.push(event);
+    this.wake?.();
+  }
+
+  deliver(event: CacheEvent): void {
+    if (this.ended || event.revision <= this.lastRevision || !event.object.key.startsWith(this.keyPrefix)) return;
+    this.lastRevision = event.revision;
+    const matchesNow = event.type !== 'DELETED' && (!this.filter || this.filter(event.object.object));
+    const matchedBefore = event.previous !== undefined && (!this.filter || this.filter(event.previous.object));
+    // A selector turns an object moving into or out of its set into ADDED or DELETED, as the cacher does.
+    if (event.type === 'DELETED') {
+      if (matchedBefore || (!event.previous && (!this.filter || this.filter(event.object.object)))) {
+        this.push({ type: 'DELETED', object: event.object });
+      }
+    } else if (matchesNow) {
+      this.push({ type: event.type === 'MODIFIED' && matchedBefore ? 'MODIFIED' : 'ADDED', object: event.object });
+    } else if (matchedBefore) {
+      this.push({ type: 'DELETED', object: event.object });
+    }
+  }
+
+  bookmark(revision: number): void {
+    if (!this.bookmarks || this.ended || revision <= 0) return;
+    if (revision > this.lastRevision) this.lastRevision = revision;
+    this.push({ type: 'BOOKMARK', revision: this.lastRevision, initialEventsEnd: false });
+  }
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function lowerBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted(keys: string[], key: string): void {
+  keys.splice(lowerBound(keys, key), 0, key);
+}
+
+function removeSorted(keys: string[], key: string): void {
+  const i = lowerBound(keys, key);
+  if (keys[i] === key) keys.splice(i, 1);
+}
+
+function firstAfter(ring: CacheEvent[], revision: number): number {
+  let lo = 0;
+  let hi = ring.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ring[mid]!.revision <= revision) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
