@@ -246,7 +246,7 @@ describe('delete', () => {
   it('finalizers hold the object with a deletionTimestamp; removing the last one deletes it and emits DELETED', async () => {
     const n = ns();
     await notebooks.create(n, { ...notebook('a'), metadata: { name: 'a', finalizers: ['example.io/cleanup'] } });
-    const watch = record(await notebooks.watch(n, { resourceVersion: String(fixture.registry.store('notebooks') && (await notebooks.list(n)).resourceVersion) }));
+    const watch = record(await notebooks.watch(n, { resourceVersion: (await notebooks.list(n)).resourceVersion }));
     const { object, deleted } = await notebooks.delete(n, 'a');
     assert.equal(deleted, false);
     assert.ok(object.metadata.deletionTimestamp);

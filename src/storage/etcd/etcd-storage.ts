@@ -43,7 +43,13 @@ export class EtcdStorage implements Storage {
     const clientOptions: IOptions = {
       hosts: options.endpoints,
       dialTimeout: 3_000,
-      grpcOptions: { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': 8 * 1024 * 1024 },
+      grpcOptions: {
+        'grpc.max_receive_message_length': -1,
+        'grpc.max_send_message_length': 8 * 1024 * 1024,
+        // gRPC's default reconnect backoff grows to 120 s: far too long to stay away from a restarted etcd.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 2_000,
+      },
       faultHandling: { global: noop, host: () => noop },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
     };
