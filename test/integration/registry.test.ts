@@ -331,8 +331,8 @@ describe('list', () => {
     assert.ok(first.continue);
     await notebooks.create(n, notebook('nb-3a'));
     await notebooks.delete(n, 'nb-5');
-    const names = first.items.map((i) => i.object.metadata.name);
-    let token = first.continue;
+    const names = first.items.map((i) => i.object.metadata.name!);
+    let token: string | undefined = first.continue;
     while (token) {
       const page = await notebooks.list(n, { limit: 3, continue: token });
       assert.equal(page.resourceVersion, first.resourceVersion);

@@ -1,10 +1,11 @@
 // Starts a real etcd on loopback with a throwaway data dir for a test, and stops it by PID. The binary comes from
-// ETCD_BIN (set by .ci/run), else the cached build of scripts/install-etcd.sh, else `etcd` on PATH.
+// ETCD_BIN when set, else the cached build of scripts/install-etcd.sh.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface EtcdProcess {
   endpoint: string;
@@ -17,11 +18,17 @@ export interface EtcdProcess {
   destroy(): Promise<void>;
 }
 
+/** ETCD_BIN when set, else the maintained build from scripts/install-etcd.sh (built on first use, then cached). */
 export function etcdBinary(): string {
   if (process.env.ETCD_BIN) return process.env.ETCD_BIN;
-  const cached = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ai-apiserver', 'etcd-v3.6.16', 'etcd');
-  if (existsSync(cached)) return cached;
-  return 'etcd';
+  const script = fileURLToPath(new URL('../../scripts/install-etcd.sh', import.meta.url));
+  return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+/** Debian's etcd-server 3.4, which users still run: the storage suite runs against it too when it is installed. */
+export function debianEtcdBinary(): string | undefined {
+  const candidate = process.env.ETCD34_BIN ?? '/usr/bin/etcd';
+  return existsSync(candidate) ? candidate : undefined;
 }
 
 export async function freePort(): Promise<number> {

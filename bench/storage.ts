@@ -1,0 +1,134 @@
+// Storage and registry benchmark on a real etcd: 10,000 notebooks of ~2 KiB. Prints create throughput at 64 in
+// flight, GET p50/p99 (etcd and cache), LIST-all times (cache and etcd) and peak RSS, each beside a baseline
+// measured in the same run: raw etcd puts and ranges through the same client, without the registry.
+// Run: npm run bench   (BENCH_OBJECTS and BENCH_REPEATS change the size)
+import pino from 'pino';
+import { Registry } from '../src/registry/registry.js';
+import { EtcdStorage } from '../src/storage/etcd/etcd-storage.js';
+import { etcdBinary, etcdVersion, startEtcd } from '../test/support/etcd.js';
+import { notebook } from '../test/support/registry.js';
+
+const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
+const repeats = Number(process.env.BENCH_REPEATS ?? 5);
+const inFlight = 64;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const ms = (n: number): string => `${n.toFixed(2)} ms`;
+const progress = (message: string): void => void process.stderr.write(`… ${message}\n`);
+
+async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+function bigNotebook(i: number) {
+  const object = notebook(`nb-${String(i).padStart(5, '0')}`, { labels: { team: `t${i % 10}`, tier: i % 2 ? 'gpu' : 'cpu' } });
+  // About 2 KiB once stored: a realistic template with env and resources, plus an annotation.
+  object.metadata.annotations = { 'example.io/description': 'x'.repeat(1280) };
+  (object.spec!.template as { spec: { containers: unknown[] } }).spec.containers = [
+    {
+      name: 'notebook',
+      image: 'jupyter/scipy-notebook:2024-01-01',
+      env: Array.from({ length: 8 }, (_, e) => ({ name: `VAR_${e}`, value: `value-${e}` })),
+      resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' } },
+      ports: [{ containerPort: 8888, name: 'http' }],
+    },
+  ];
+  return object;
+}
+
+async function main(): Promise<void> {
+  const binary = etcdBinary();
+  const etcd = await startEtcd(binary);
+  const logger = pino({ level: 'silent' });
+  const storage = new EtcdStorage({ endpoints: [etcd.endpoint], logger });
+  const registry = new Registry({ storage, etcdPrefix: '/registry', logger });
+  await registry.start();
+  const store = registry.store('notebooks');
+  const sample = Buffer.byteLength(JSON.stringify(bigNotebook(0)));
+  const batch = objects / repeats;
+  if (!Number.isInteger(batch)) throw new Error(`BENCH_OBJECTS (${objects}) must be a multiple of BENCH_REPEATS (${repeats})`);
+  console.log(`etcd ${etcdVersion(binary)}, ${objects} notebooks of ${sample} bytes, ${inFlight} in flight, medians of ${repeats} runs`);
+
+  // Baseline: raw puts of the same bytes through the same etcd client, interleaved with the registry's creates
+  // so both see the same warm-up and the same etcd state.
+  const rawBatches: number[] = [];
+  const createBatches: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    progress(`create round ${r + 1}/${repeats}`);
+    let started = performance.now();
+    await pool(batch, inFlight, (i) => storage.create(`/baseline/${r}/${i}`, Buffer.from(JSON.stringify(bigNotebook(i)))).then(() => undefined));
+    rawBatches.push((batch / (performance.now() - started)) * 1000);
+    started = performance.now();
+    await pool(batch, inFlight, (i) => store.create('bench', bigNotebook(r * batch + i)).then(() => undefined));
+    createBatches.push((batch / (performance.now() - started)) * 1000);
+  }
+  await store.list('bench');
+
+  progress('GETs');
+  const names = Array.from({ length: 2000 }, (_, i) => `nb-${String((i * 7919) % objects).padStart(5, '0')}`);
+  const getEtcd: number[] = [];
+  const getCache: number[] = [];
+  for (const name of names) {
+    let t = performance.now();
+    await store.get('bench', name);
+    getEtcd.push(performance.now() - t);
+    t = performance.now();
+    await store.get('bench', name, '0');
+    getCache.push(performance.now() - t);
+  }
+
+  progress('LISTs');
+  const serialize = (items: { json: string }[], rv: string): number => {
+    // What the HTTP layer will do: concatenate the cached serializations, never one JSON.stringify of the list.
+    let bytes = Buffer.byteLength(`{"kind":"NotebookList","apiVersion":"ai.example.io/v1alpha1","metadata":{"resourceVersion":"${rv}"},"items":[`);
+    for (const item of items) bytes += Buffer.byteLength(item.json) + 1;
+    return bytes;
+  };
+  const listCacheAny: number[] = [];
+  const listCacheConsistent: number[] = [];
+  const listEtcd: number[] = [];
+  const rawRange: number[] = [];
+  let listBytes = 0;
+  for (let r = 0; r < repeats; r++) {
+    let t = performance.now();
+    let result = await store.list('bench', { resourceVersion: '0' });
+    listBytes = serialize(result.items, result.resourceVersion);
+    listCacheAny.push(performance.now() - t);
+    t = performance.now();
+    result = await store.list('bench', {});
+    serialize(result.items, result.resourceVersion);
+    listCacheConsistent.push(performance.now() - t);
+    t = performance.now();
+    result = await store.list('bench', { resourceVersion: result.resourceVersion, resourceVersionMatch: 'Exact' });
+    serialize(result.items, result.resourceVersion);
+    listEtcd.push(performance.now() - t);
+    t = performance.now();
+    await storage.list('/registry/ai.example.io/notebooks/bench/');
+    rawRange.push(performance.now() - t);
+    if (result.items.length !== objects) throw new Error(`listed ${result.items.length}, want ${objects}`);
+  }
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+
+  const rows: [string, string, string][] = [
+    ['create throughput (64 in flight)', `${median(createBatches).toFixed(0)} /s`, `raw etcd put ${median(rawBatches).toFixed(0)} /s (ratio ${(median(createBatches) / median(rawBatches)).toFixed(2)})`],
+    ['GET from etcd (RV="") p50 / p99', `${ms(percentile(getEtcd, 0.5))} / ${ms(percentile(getEtcd, 0.99))}`, ''],
+    ['GET from cache (RV="0") p50 / p99', `${ms(percentile(getCache, 0.5))} / ${ms(percentile(getCache, 0.99))}`, ''],
+    [`LIST all from cache (RV="0"), ${(listBytes / 1024 / 1024).toFixed(1)} MiB`, ms(median(listCacheAny)), ''],
+    ['LIST all from cache, consistent (RV="")', ms(median(listCacheConsistent)), ''],
+    ['LIST all from etcd (Exact RV)', ms(median(listEtcd)), `raw etcd range ${ms(median(rawRange))} (ratio ${(median(listEtcd) / median(rawRange)).toFixed(2)})`],
+    ['peak RSS of the process', `${peakRssMiB.toFixed(0)} MiB`, ''],
+  ];
+  for (const [name, value, baseline] of rows) console.log(`${name.padEnd(48)} ${value.padEnd(22)} ${baseline}`);
+
+  registry.stop();
+  await storage.close();
+  await etcd.destroy();
+}
+
+await main();
