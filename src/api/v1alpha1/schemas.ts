@@ -1,7 +1,7 @@
 // JSON Schema (OpenAPI v3 flavour) of every kind in ai.example.io/v1alpha1: the source of truth for validation,
 // the generated TypeScript types and, later, the OpenAPI documents. Kubernetes' own schemas (PodTemplateSpec,
-// ObjectMeta, Quantity) come from core-v1-schemas.json, extracted from the k8s.io/kubernetes module.
-import k8sCore from '../k8s/core-v1-schemas.json' with { type: 'json' };
+// ObjectMeta, Quantity) come from kubernetes-schemas.json, extracted from the k8s.io/kubernetes module.
+import k8sCore from '../k8s/kubernetes-schemas.json' with { type: 'json' };
 
 export type JsonSchema = Record<string, unknown>;
 
