@@ -14,6 +14,7 @@ const k8sTypes: Record<string, { module: string; name: string }> = {
 };
 
 function typeOf(schema: JsonSchema, imports: Set<string>): string {
+  if (Array.isArray(schema.allOf) && schema.allOf.length === 1) return typeOf(schema.allOf[0] as JsonSchema, imports);
   const ref = schema.$ref as string | undefined;
   if (ref) {
     const name = ref.replace('#/components/schemas/', '');

@@ -48,6 +48,11 @@ export class Registry {
     await Promise.all(this.caches.map((cache) => cache.ready()));
   }
 
+  /** Whether every watch cache has listed, for the readiness check. */
+  get synced(): boolean {
+    return this.caches.every((cache) => cache.synced);
+  }
+
   stop(): void {
     for (const cache of this.caches) cache.stop();
   }

@@ -88,7 +88,7 @@ export function nowTimestamp(): string {
 
 export class Store {
   readonly ref: ResourceRef;
-  private readonly strategy: Strategy;
+  readonly strategy: Strategy;
   private readonly storage: Storage;
   private readonly cache: WatchCache;
   private readonly validator: SchemaValidator;
@@ -133,7 +133,11 @@ export class Store {
     ];
     if (errors.length > 0) throw apiErrors.invalid(this.ref, meta.name ?? '', errors);
     warnings.push(...this.strategy.warnings(object));
-    if (options.dryRun) return { object, warnings };
+    if (options.dryRun) {
+      // A dry run answers as the real create would, so a name already taken is still 409.
+      if (await this.read(objectKey(this.prefix, namespace, meta.name!), meta.name!)) throw apiErrors.alreadyExists(this.ref, meta.name!);
+      return { object, warnings };
+    }
 
     for (let attempt = 1; ; attempt++) {
       try {
@@ -191,11 +195,26 @@ export class Store {
   }
 
   async update(namespace: string, name: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.write(namespace, name, body, options, false);
+    return this.write(namespace, name, () => body, options, false);
   }
 
   async updateStatus(namespace: string, name: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.write(namespace, name, body, options, true);
+    return this.write(namespace, name, () => body, options, true);
+  }
+
+  /**
+   * A write whose body is computed from the current object, as PATCH needs: `apply` runs on every attempt of the
+   * guaranteed update, so a patch always lands on the object it was computed from. A resourceVersion the patch
+   * sets is a precondition. `status` limits the write to the status subresource.
+   */
+  async patch(
+    namespace: string,
+    name: string,
+    apply: (current: KubeObject) => unknown,
+    options: WriteOptions = {},
+    status = false,
+  ): Promise<WriteResult> {
+    return this.write(namespace, name, apply, options, status);
   }
 
   async delete(namespace: string, name: string, deleteOptions: DeleteOptions = {}, options: WriteOptions = {}): Promise<DeleteResult> {
@@ -283,21 +302,29 @@ export class Store {
     }
   }
 
-  private async write(namespace: string, name: string, body: unknown, options: WriteOptions, status: boolean): Promise<WriteResult> {
-    const { object: input, warnings } = this.decodeBody(body, options.fieldValidation);
-    if (input.metadata.name !== undefined && input.metadata.name !== name) {
-      throw apiErrors.badRequest(`the name of the object (${input.metadata.name}) does not match the name on the URL (${name})`);
-    }
-    if (input.metadata.namespace && input.metadata.namespace !== namespace) {
-      throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
-    }
-    input.metadata.name = name;
-    input.metadata.namespace = namespace;
+  private async write(
+    namespace: string,
+    name: string,
+    bodyFor: (current: KubeObject) => unknown,
+    options: WriteOptions,
+    status: boolean,
+  ): Promise<WriteResult> {
     const key = objectKey(this.prefix, namespace, name);
     let result: KubeObject | undefined;
+    let warnings: string[] = [];
     const tryUpdate = (current: StoredValue): Buffer | typeof skipUpdate => {
       const old = decode(current.key, current.value, current.modRevision).object;
-      const next = structuredClone(input);
+      const decoded = this.decodeBody(bodyFor(structuredClone(old)), options.fieldValidation);
+      const next = decoded.object;
+      warnings = decoded.warnings;
+      if (next.metadata.name !== undefined && next.metadata.name !== name) {
+        throw apiErrors.badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+      }
+      if (next.metadata.namespace && next.metadata.namespace !== namespace) {
+        throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      next.metadata.name = name;
+      next.metadata.namespace = namespace;
       if (next.metadata.resourceVersion && next.metadata.resourceVersion !== old.metadata.resourceVersion) {
         throw apiErrors.modified(this.ref, name);
       }

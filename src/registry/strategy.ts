@@ -20,6 +20,16 @@ export interface ResourceInfo {
   subresources: string[];
 }
 
+/** How a resource with a scale subresource maps to autoscaling/v1 Scale. */
+export interface ScaleStrategy {
+  specReplicas(object: KubeObject): number;
+  statusReplicas(object: KubeObject): number;
+  /** The label selector of the pods, as a string (Scale.status.selector). */
+  selector(object: KubeObject): string;
+  /** The object with its desired replicas set to `replicas`; pure. */
+  withReplicas(object: KubeObject, replicas: number): KubeObject;
+}
+
 export interface Strategy {
   readonly info: ResourceInfo;
   /** The JSON Schema component of the kind (see api/v1alpha1/schemas.ts). */
@@ -43,4 +53,7 @@ export interface Strategy {
   /** Before validation on a /status write: keep everything but status from the old object. Mutates `object`. */
   prepareForStatusUpdate(object: KubeObject, old: KubeObject): void;
   validateStatusUpdate(object: KubeObject, old: KubeObject): FieldError[];
+
+  /** Present when the resource serves /scale. */
+  readonly scale?: ScaleStrategy;
 }

@@ -79,6 +79,7 @@ export class WatchCache {
   private storageWatch: Watch | undefined;
   private readyPromise: Promise<void>;
   private markReady!: () => void;
+  private listed = false;
   private stopped = false;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
@@ -122,6 +123,11 @@ export class WatchCache {
 
   ready(): Promise<void> {
     return this.readyPromise;
+  }
+
+  /** Whether the cache has listed at least once. */
+  get synced(): boolean {
+    return this.listed;
   }
 
   /** The revision the cache reflects: every event up to it has been applied. */
@@ -229,6 +235,7 @@ export class WatchCache {
         onError: (error) => this.onWatchError(error),
       });
       this.log.info({ objects: this.store.size, revision: listed.revision }, 'watch cache listed');
+      this.listed = true;
       this.markReady();
     } catch (error) {
       const delay = Math.min(100 * 2 ** attempt, 5_000);

@@ -14,6 +14,8 @@ export const schemaPrefix = 'io.example.ai.v1alpha1.';
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const k8sRef = (name: string): JsonSchema => ref(name);
 const ourRef = (name: string): JsonSchema => ref(schemaPrefix + name);
+/** A reference with its own description: OpenAPI 3.0 ignores siblings of $ref, so wrap it as kube-openapi does. */
+const described = (target: JsonSchema, description: string): JsonSchema => ({ allOf: [target], description });
 
 const int32 = (description: string, minimum?: number): JsonSchema => ({
   type: 'integer',
@@ -29,8 +31,8 @@ const int64 = (description: string, minimum?: number): JsonSchema => ({
 });
 const str = (description: string): JsonSchema => ({ type: 'string', description });
 const bool = (description: string): JsonSchema => ({ type: 'boolean', description });
-const time = (description: string): JsonSchema => ({ ...k8sRef('io.k8s.apimachinery.pkg.apis.meta.v1.Time'), description });
-const quantity = (description: string): JsonSchema => ({ ...k8sRef('io.k8s.apimachinery.pkg.api.resource.Quantity'), description });
+const time = (description: string): JsonSchema => described(k8sRef('io.k8s.apimachinery.pkg.apis.meta.v1.Time'), description);
+const quantity = (description: string): JsonSchema => described(k8sRef('io.k8s.apimachinery.pkg.api.resource.Quantity'), description);
 
 const conditions: JsonSchema = {
   type: 'array',
@@ -38,6 +40,14 @@ const conditions: JsonSchema = {
   items: ourRef('Condition'),
   'x-kubernetes-list-type': 'map',
   'x-kubernetes-list-map-keys': ['type'],
+};
+
+const datasetMounts: JsonSchema = {
+  type: 'array',
+  description: 'Datasets of the same namespace to mount; the workload waits until each is Ready.',
+  items: ourRef('DatasetMount'),
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['name'],
 };
 
 function topLevel(kind: string, description: string): JsonSchema {
@@ -48,9 +58,9 @@ function topLevel(kind: string, description: string): JsonSchema {
     properties: {
       apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
       kind: str('Kind is a string value representing the REST resource this object represents.'),
-      metadata: { ...k8sRef('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'), description: 'Standard object metadata.' },
-      spec: ourRef(`${kind}Spec`),
-      status: ourRef(`${kind}Status`),
+      metadata: described(k8sRef('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'), 'Standard object metadata.'),
+      spec: described(ourRef(`${kind}Spec`), `The desired state of the ${kind}.`),
+      status: described(ourRef(`${kind}Status`), `The observed state of the ${kind}, written by its controller.`),
     },
     'x-kubernetes-group-version-kind': [{ group, version, kind }],
   };
@@ -103,11 +113,11 @@ const ourSchemas: Record<string, JsonSchema> = {
     description: 'The desired state of a Notebook.',
     required: ['template'],
     properties: {
-      template: { ...k8sRef('io.k8s.api.core.v1.PodTemplateSpec'), description: 'The pod that runs the notebook server.' },
-      workspace: ourRef('Workspace'),
-      datasets: { type: 'array', items: ourRef('DatasetMount'), 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
+      template: described(k8sRef('io.k8s.api.core.v1.PodTemplateSpec'), 'The pod that runs the notebook server.'),
+      workspace: described(ourRef('Workspace'), 'The persistent home directory of the notebook.'),
+      datasets: datasetMounts,
       stopped: bool('Stop the notebook (scale to zero) while keeping its workspace.'),
-      idle: ourRef('IdlePolicy'),
+      idle: described(ourRef('IdlePolicy'), 'Stop the notebook after a period without activity.'),
     },
   },
   NotebookStatus: {
@@ -147,13 +157,13 @@ const ourSchemas: Record<string, JsonSchema> = {
     required: ['template'],
     properties: {
       replicas: int32('Number of worker nodes; exclusive with elastic.', 1),
-      elastic: ourRef('ElasticPolicy'),
-      template: { ...k8sRef('io.k8s.api.core.v1.PodTemplateSpec'), description: 'The pod every worker runs.' },
+      elastic: described(ourRef('ElasticPolicy'), 'Elastic sizing; exclusive with replicas.'),
+      template: described(k8sRef('io.k8s.api.core.v1.PodTemplateSpec'), 'The pod every worker runs.'),
       framework: { type: 'string', enum: ['pytorch', 'generic'], description: 'How workers find each other. Defaults to pytorch.' },
       nprocPerNode: int32('Processes per worker (torchrun --nproc-per-node). Defaults to 1.', 1),
       suspend: bool('Suspend the job: no pods run while true.'),
-      datasets: { type: 'array', items: ourRef('DatasetMount'), 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
-      runPolicy: ourRef('RunPolicy'),
+      datasets: datasetMounts,
+      runPolicy: described(ourRef('RunPolicy'), 'Failure, deadline and cleanup policy.'),
     },
   },
   JobStatus: {
@@ -186,7 +196,7 @@ const ourSchemas: Record<string, JsonSchema> = {
     description: 'The desired state of a Dataset.',
     required: ['source'],
     properties: {
-      source: ourRef('DatasetSource'),
+      source: described(ourRef('DatasetSource'), 'Where the data comes from.'),
       size: quantity('Capacity of the claim that holds the data.'),
       storageClassName: str('StorageClass of that claim; the cluster default when empty.'),
       prefetch: bool('Copy the data into the claim ahead of use. Defaults to true.'),

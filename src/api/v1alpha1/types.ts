@@ -50,10 +50,13 @@ export interface IdlePolicy {
 export interface NotebookSpec {
   /** The pod that runs the notebook server. */
   template: PodTemplateSpec;
+  /** The persistent home directory of the notebook. */
   workspace?: Workspace;
+  /** Datasets of the same namespace to mount; the workload waits until each is Ready. */
   datasets?: DatasetMount[];
   /** Stop the notebook (scale to zero) while keeping its workspace. */
   stopped?: boolean;
+  /** Stop the notebook after a period without activity. */
   idle?: IdlePolicy;
 }
 
@@ -81,7 +84,9 @@ export interface Notebook {
   kind?: string;
   /** Standard object metadata. */
   metadata?: ObjectMeta;
+  /** The desired state of the Notebook. */
   spec: NotebookSpec;
+  /** The observed state of the Notebook, written by its controller. */
   status?: NotebookStatus;
 }
 
@@ -107,6 +112,7 @@ export interface RunPolicy {
 export interface JobSpec {
   /** Number of worker nodes; exclusive with elastic. */
   replicas?: number;
+  /** Elastic sizing; exclusive with replicas. */
   elastic?: ElasticPolicy;
   /** The pod every worker runs. */
   template: PodTemplateSpec;
@@ -116,7 +122,9 @@ export interface JobSpec {
   nprocPerNode?: number;
   /** Suspend the job: no pods run while true. */
   suspend?: boolean;
+  /** Datasets of the same namespace to mount; the workload waits until each is Ready. */
   datasets?: DatasetMount[];
+  /** Failure, deadline and cleanup policy. */
   runPolicy?: RunPolicy;
 }
 
@@ -152,7 +160,9 @@ export interface Job {
   kind?: string;
   /** Standard object metadata. */
   metadata?: ObjectMeta;
+  /** The desired state of the Job. */
   spec: JobSpec;
+  /** The observed state of the Job, written by its controller. */
   status?: JobStatus;
 }
 
@@ -164,6 +174,7 @@ export interface DatasetSource {
 
 /** The desired state of a Dataset. */
 export interface DatasetSpec {
+  /** Where the data comes from. */
   source: DatasetSource;
   /** Capacity of the claim that holds the data. */
   size?: string | number;
@@ -195,6 +206,8 @@ export interface Dataset {
   kind?: string;
   /** Standard object metadata. */
   metadata?: ObjectMeta;
+  /** The desired state of the Dataset. */
   spec: DatasetSpec;
+  /** The observed state of the Dataset, written by its controller. */
   status?: DatasetStatus;
 }

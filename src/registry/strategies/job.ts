@@ -67,4 +67,21 @@ export const jobStrategy: Strategy = {
   warnings: () => [],
   prepareForStatusUpdate: keepOldSpec,
   validateStatusUpdate: () => [],
+  // An autoscaler drives the worker count: replicas for a fixed job, the elastic ceiling for an elastic one.
+  scale: {
+    specReplicas: (object) => {
+      const spec = object.spec ?? {};
+      const elastic = spec.elastic as { maxReplicas?: number } | undefined;
+      return typeof spec.replicas === 'number' ? spec.replicas : (elastic?.maxReplicas ?? 0);
+    },
+    statusReplicas: (object) => (typeof object.status?.replicas === 'number' ? object.status.replicas : 0),
+    selector: (object) =>
+      typeof object.status?.selector === 'string' ? object.status.selector : `ai.example.io/job-name=${object.metadata.name ?? ''}`,
+    withReplicas: (object, replicas) => {
+      const spec = { ...(object.spec ?? {}) };
+      if (spec.elastic && typeof spec.elastic === 'object') spec.elastic = { ...spec.elastic, maxReplicas: replicas };
+      else spec.replicas = replicas;
+      return { ...object, spec };
+    },
+  },
 };

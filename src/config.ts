@@ -1,0 +1,87 @@
+// Every option of the server, parsed once from flags (kube-apiserver's names where one exists) into one typed,
+// validated object that is passed down. Nothing else reads argv or the environment.
+import { Command, InvalidArgumentError } from 'commander';
+
+export interface Config {
+  etcdServers: string[];
+  etcdPrefix: string;
+  securePort: number;
+  bindAddress: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  standalone: boolean;
+  tokenAuthFile?: string;
+  writeKubeconfig?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Seconds /readyz reports failure before the server stops accepting requests (kube's --shutdown-delay-duration). */
+  shutdownDelaySeconds: number;
+  /** Largest request body accepted, in bytes (kube-apiserver: 3 MiB). */
+  maxRequestBodyBytes: number;
+}
+
+const integer = (name: string, min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
+  return n;
+};
+
+/** kube's -v levels: 0-1 info, 2-4 debug, 5+ trace. */
+function verbosityToLevel(v: number): Config['logLevel'] {
+  if (v >= 5) return 'trace';
+  if (v >= 2) return 'debug';
+  return 'info';
+}
+
+export function parseConfig(argv: string[]): Config {
+  const program = new Command()
+    .name('ai-apiserver')
+    .description('Kubernetes aggregated API server for ai.example.io: notebooks, jobs, datasets')
+    .option('--etcd-servers <urls>', 'comma-separated etcd client URLs', 'http://127.0.0.1:2379')
+    .option('--etcd-prefix <prefix>', 'prefix of every key written to etcd', '/registry')
+    .option('--secure-port <port>', 'HTTPS port', integer('--secure-port', 0, 65535), 8443)
+    .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
+    .option('--tls-cert-file <file>', 'serving certificate (PEM); a self-signed one is generated when absent')
+    .option('--tls-private-key-file <file>', 'private key of --tls-cert-file (PEM)')
+    .option('--standalone', 'run without kube-apiserver: bearer tokens from --token-auth-file, every authenticated user allowed', false)
+    .option('--token-auth-file <file>', 'static tokens, one "token,user,uid,\\"group1,group2\\"" per line (standalone)')
+    .option('--write-kubeconfig <file>', 'write a kubeconfig for this server (standalone)')
+    .option('-v, --v <level>', 'log verbosity as kube components take it (0-10)', integer('--v', 0, 10), 0)
+    .option('--log-level <level>', 'pino log level; overrides --v')
+    .option('--shutdown-delay-duration <seconds>', 'seconds /readyz fails before the server stops', integer('--shutdown-delay-duration', 0, 600), 0)
+    .exitOverride()
+    .parse(argv, { from: 'user' });
+  const o = program.opts<{
+    etcdServers: string;
+    etcdPrefix: string;
+    securePort: number;
+    bindAddress: string;
+    tlsCertFile?: string;
+    tlsPrivateKeyFile?: string;
+    standalone: boolean;
+    tokenAuthFile?: string;
+    writeKubeconfig?: string;
+    v: number;
+    logLevel?: string;
+    shutdownDelayDuration: number;
+  }>();
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+  if (o.logLevel !== undefined && !levels.includes(o.logLevel)) throw new InvalidArgumentError(`--log-level must be one of ${levels.join(', ')}`);
+  if ((o.tlsCertFile === undefined) !== (o.tlsPrivateKeyFile === undefined)) {
+    throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
+  }
+  if (!o.etcdPrefix.startsWith('/')) throw new InvalidArgumentError('--etcd-prefix must start with "/"');
+  return {
+    etcdServers: o.etcdServers.split(',').map((s) => s.trim()).filter(Boolean),
+    etcdPrefix: o.etcdPrefix,
+    securePort: o.securePort,
+    bindAddress: o.bindAddress,
+    tlsCertFile: o.tlsCertFile,
+    tlsPrivateKeyFile: o.tlsPrivateKeyFile,
+    standalone: o.standalone,
+    tokenAuthFile: o.tokenAuthFile,
+    writeKubeconfig: o.writeKubeconfig,
+    logLevel: (o.logLevel as Config['logLevel'] | undefined) ?? verbosityToLevel(o.v),
+    shutdownDelaySeconds: o.shutdownDelayDuration,
+    maxRequestBodyBytes: 3 * 1024 * 1024,
+  };
+}

@@ -1,0 +1,203 @@
+// The Fastify application: HTTPS with ALPN http/1.1, kube-apiserver's error shapes for everything (Fastify's own
+// errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
+import type { Logger } from 'pino';
+import { group, version } from '../api/v1alpha1/schemas.js';
+import type { Authenticator } from '../auth/user.js';
+import { ApiError, apiErrors } from '../registry/errors.js';
+import type { Registry } from '../registry/registry.js';
+import type { Storage } from '../storage/interface.js';
+import type { ServingCert } from './certs.js';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, emptyAggregatedDiscovery, etagOf } from './discovery.js';
+import { registerHealth } from './health.js';
+import type { ServerMetrics } from './metrics.js';
+import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './negotiation.js';
+import { registerOpenApi } from './openapi.js';
+import { kubernetesVersion } from './openapi-document.js';
+import { registerRest } from './rest.js';
+import type { HttpsFastify } from './types.js';
+
+export interface AppDeps {
+  registry: Registry;
+  storage: Storage;
+  metrics: ServerMetrics;
+  authenticator: Authenticator;
+  cert: ServingCert;
+  logger: Logger;
+  maxRequestBodyBytes: number;
+}
+
+export interface App {
+  fastify: HttpsFastify;
+  /** Fails /readyz, ends every watch, waits for in-flight requests, stops listening. */
+  shutdown(delaySeconds: number): Promise<void>;
+}
+
+const unauthenticatedPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
+const jsonTypes = ['application/json', 'application/merge-patch+json', 'application/json-patch+json'];
+// Parsed as text so the handler can answer 415, as kube-apiserver does, rather than a parse error.
+const unsupportedPatchTypes = ['application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
+
+function statusOf(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const code = (error as FastifyError).code;
+  const statusCode = (error as FastifyError).statusCode;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || statusCode === 413) {
+    return new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || statusCode === 415) {
+    return new ApiError(
+      415,
+      'UnsupportedMediaType',
+      'the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json',
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) return apiErrors.badRequest(message);
+  return apiErrors.internal(message);
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const fastify = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // One debug line per request, written by our own hook with the verb and resource.
+    logController: new LogController({ disableRequestLogging: true }),
+    https: { key: deps.cert.key, cert: deps.cert.cert, ALPNProtocols: ['http/1.1'] },
+    // Above Go's 90 s idle timeout, or kube-apiserver's proxied requests meet closed connections (EOF 503s).
+    keepAliveTimeout: 120_000,
+    // Watches last up to an hour: no server-wide request or connection timeout.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    bodyLimit: deps.maxRequestBodyBytes,
+    requestIdHeader: 'audit-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const shutdownController = new AbortController();
+  let shuttingDown = false;
+
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(apiErrors.badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`), undefined);
+    }
+  });
+  fastify.addContentTypeParser(unsupportedPatchTypes, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  fastify.setErrorHandler((error, request, reply) => {
+    const apiError = statusOf(error);
+    if (apiError.code >= 500) request.log.error({ err: error }, 'request failed');
+    if (reply.sent || reply.raw.headersSent) return;
+    if (apiError.status.details?.retryAfterSeconds) reply.header('Retry-After', String(apiError.status.details.retryAfterSeconds));
+    void reply.code(apiError.code).header('Content-Type', 'application/json').send(JSON.stringify(apiError.status));
+  });
+  fastify.setNotFoundHandler((_request, reply) => {
+    const status = new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).status;
+    void reply.code(404).header('Content-Type', 'application/json').send(JSON.stringify(status));
+  });
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    const started = performance.now();
+    const kind = request.method === 'GET' || request.method === 'HEAD' ? 'readOnly' : 'mutating';
+    deps.metrics.inflight.inc({ request_kind: kind });
+    reply.header('Audit-Id', request.id);
+    reply.raw.once('close', () => {
+      deps.metrics.inflight.dec({ request_kind: kind });
+      const info = request.apiInfo ?? { verb: request.method.toLowerCase(), resource: '', subresource: '' };
+      const code = String(reply.raw.statusCode);
+      deps.metrics.requests.inc({ ...info, code });
+      const seconds = (performance.now() - started) / 1000;
+      if (info.verb !== 'watch') deps.metrics.latency.observe(info, seconds);
+      request.log.debug({ verb: info.verb, resource: info.resource, code, ms: Math.round(seconds * 1000), url: request.url }, 'request');
+    });
+    const path = request.url.split('?')[0]!;
+    if (unauthenticatedPaths.has(path)) return;
+    const user = deps.authenticator.authenticate(request.headers);
+    if (!user) {
+      const status = new ApiError(401, 'Unauthorized', 'Unauthorized').status;
+      return reply.code(401).header('Content-Type', 'application/json').send(JSON.stringify(status));
+    }
+    request.log = request.log.child({ user: user.name });
+  });
+
+  fastify.get('/version', async () => ({
+    major: '1',
+    minor: kubernetesVersion.split('.')[1],
+    gitVersion: kubernetesVersion,
+    gitCommit: '',
+    gitTreeState: 'clean',
+    buildDate: '2026-11-28T00:00:00Z',
+    goVersion: 'node',
+    compiler: 'tsc',
+    platform: `${process.platform}/${process.arch}`,
+  }));
+
+  const resources = [...deps.registry.stores.values()].map((s) => s.strategy.info);
+  const discoveryBody = (accept: string | undefined, legacy: () => unknown, aggregated: (v: 'v2' | 'v2beta1') => unknown) => {
+    const wanted = wantsAggregatedDiscovery(accept);
+    if (!wanted) return { type: 'application/json', body: JSON.stringify(legacy()) };
+    return { type: aggregatedDiscoveryContentType(wanted), body: JSON.stringify(aggregated(wanted)) };
+  };
+  const serveDiscovery = (path: string, legacy: () => unknown, aggregated: (v: 'v2' | 'v2beta1') => unknown): void => {
+    fastify.get(path, async (request, reply) => {
+      const { type, body } = discoveryBody(request.headers.accept, legacy, aggregated);
+      const etag = etagOf(body);
+      reply.header('ETag', etag).header('Vary', 'Accept').header('Content-Type', type);
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+      return reply.send(body);
+    });
+  };
+  serveDiscovery('/apis', () => apiGroupList(group, version), (v) => aggregatedDiscovery(resources, group, version, v));
+  serveDiscovery('/api', () => ({ kind: 'APIVersions', versions: [], serverAddressByClientCIDRs: [] }), emptyAggregatedDiscovery);
+  fastify.get(`/apis/${group}`, async () => apiGroup(group, version));
+  fastify.get(`/apis/${group}/${version}`, async () => apiResourceList(resources, group, version));
+
+  registerOpenApi(fastify, resources);
+  registerHealth(fastify, {
+    livez: [{ name: 'ping', check: async () => undefined }],
+    readyz: [
+      { name: 'ping', check: async () => undefined },
+      {
+        name: 'etcd',
+        check: async () => {
+          await Promise.race([
+            deps.storage.currentRevision(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('etcd did not answer in 2 s')), 2_000).unref()),
+          ]);
+        },
+      },
+      {
+        name: 'watch-cache-sync',
+        check: async () => {
+          if (!deps.registry.synced) throw new Error('watch caches have not listed yet');
+        },
+      },
+      {
+        name: 'shutdown',
+        check: async () => {
+          if (shuttingDown) throw new Error('the server is shutting down');
+        },
+      },
+    ],
+  });
+  fastify.get('/metrics', async (_request, reply) =>
+    reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+  registerRest(fastify, { registry: deps.registry, metrics: deps.metrics, shutdown: shutdownController.signal });
+
+  return {
+    fastify,
+    shutdown: async (delaySeconds: number) => {
+      shuttingDown = true;
+      if (delaySeconds > 0) await new Promise((r) => setTimeout(r, delaySeconds * 1000));
+      shutdownController.abort();
+      await fastify.close();
+    },
+  };
+}

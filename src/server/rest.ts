@@ -1,0 +1,277 @@
+// The REST routes of the group: every verb of every resource and subresource, with content negotiation. Routes
+// only parse HTTP and render results; the rules live in the registry.
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpsFastify } from './types.js';
+import type { KubeObject } from '../api/meta/types.js';
+import { group, version } from '../api/v1alpha1/schemas.js';
+import { ApiError, apiErrors } from '../registry/errors.js';
+import type { Registry } from '../registry/registry.js';
+import type { ListResult, Store, WriteResult } from '../registry/store.js';
+import type { ScaleStrategy } from '../registry/strategy.js';
+import { encodeList, encodeObject, type EncodeContext } from './encoders.js';
+import type { ServerMetrics } from './metrics.js';
+import { contentTypes, listContentTypes, negotiate } from './negotiation.js';
+import { applyPatch, patchTypeOf, unsupportedPatch, validatePatch } from './patch.js';
+import { deleteOptions, includeObjectOf, listOptions, writeOptions, type Query } from './request-options.js';
+import { streamError, streamWatch } from './watch-stream.js';
+
+export interface RestDeps {
+  registry: Registry;
+  metrics: ServerMetrics;
+  /** Aborted at shutdown: open watches end cleanly. */
+  shutdown: AbortSignal;
+}
+
+/** What a request is, for metrics and logs (kube's RequestInfo). */
+export interface ApiRequestInfo {
+  verb: string;
+  resource: string;
+  subresource: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiInfo?: ApiRequestInfo;
+  }
+}
+
+type Params = { namespace?: string; resource: string; name?: string; subresource?: string };
+
+const methodNotAllowed = (): ApiError =>
+  new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+const notFound = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+
+function notAcceptable(): ApiError {
+  return new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io');
+}
+
+function warningHeader(reply: FastifyReply, warnings: string[]): void {
+  if (warnings.length > 0) reply.header('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+}
+
+export function registerRest(app: HttpsFastify, deps: RestDeps): void {
+  const base = `/apis/${group}/${version}`;
+  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+  const storeFor = (request: FastifyRequest): Store => {
+    const { resource } = request.params as Params;
+    const store = deps.registry.stores.get(resource);
+    if (!store) throw notFound();
+    return store;
+  };
+
+  const context = (request: FastifyRequest, store: Store, list: boolean): EncodeContext => {
+    const representation = negotiate(request.headers.accept, list);
+    if (!representation) throw notAcceptable();
+    return { info: store.strategy.info, representation, includeObject: includeObjectOf(request.query as Query) };
+  };
+
+  const sendObject = (request: FastifyRequest, reply: FastifyReply, store: Store, object: KubeObject, code = 200): FastifyReply => {
+    const ctx = context(request, store, false);
+    return reply
+      .code(code)
+      .header('Content-Type', contentTypes[ctx.representation])
+      .send(encodeObject(ctx, { object, json: JSON.stringify(object) }));
+  };
+
+  const sendWrite = (request: FastifyRequest, reply: FastifyReply, store: Store, result: WriteResult, code = 200): FastifyReply => {
+    warningHeader(reply, result.warnings);
+    return sendObject(request, reply, store, result.object, code);
+  };
+
+  const sendList = (request: FastifyRequest, reply: FastifyReply, store: Store, result: ListResult): FastifyReply => {
+    const ctx = context(request, store, true);
+    return reply.header('Content-Type', listContentTypes[ctx.representation]).send(Readable.from(encodeList(ctx, result)));
+  };
+
+  const signalOf = (request: FastifyRequest): AbortSignal => {
+    const controller = new AbortController();
+    request.raw.once('close', () => controller.abort());
+    return controller.signal;
+  };
+
+  const listOrWatch = async (request: FastifyRequest, reply: FastifyReply, namespace: string | undefined, pinnedName?: string): Promise<FastifyReply | void> => {
+    const store = storeFor(request);
+    const query = request.query as Query;
+    const options = listOptions(query, signalOf(request));
+    if (pinnedName !== undefined) {
+      options.fieldSelector = [`metadata.name=${pinnedName}`, options.fieldSelector].filter(Boolean).join(',');
+    }
+    const resource = store.strategy.info.resource;
+    if (!options.watch && pinnedName === undefined) {
+      request.apiInfo = { verb: 'list', resource, subresource: '' };
+      return sendList(request, reply, store, await store.list(namespace, options));
+    }
+    request.apiInfo = { verb: 'watch', resource, subresource: '' };
+    const ctx = context(request, store, false);
+    let watcher;
+    try {
+      watcher = await store.watch(namespace, options);
+    } catch (error) {
+      // Too old a resourceVersion is an ERROR event on a 200 stream, which is what reflectors expect.
+      if (error instanceof ApiError && error.code === 410) return streamError(request, reply, ctx, error.status);
+      throw error;
+    }
+    await streamWatch(request, reply, watcher, ctx, {
+      timeoutSeconds: options.timeoutSeconds,
+      shutdown: deps.shutdown,
+      onOpen: () => deps.metrics.watchers.inc({ resource }),
+      onClose: () => deps.metrics.watchers.dec({ resource }),
+    });
+  };
+
+  app.route({
+    method: [...methods],
+    url: `${base}/namespaces/:namespace/:resource`,
+    handler: async (request, reply) => {
+      const store = storeFor(request);
+      const { namespace } = request.params as Required<Params>;
+      const query = request.query as Query;
+      const resource = store.strategy.info.resource;
+      switch (request.method) {
+        case 'GET':
+          return listOrWatch(request, reply, namespace);
+        case 'POST': {
+          request.apiInfo = { verb: 'create', resource, subresource: '' };
+          const result = await store.create(namespace, request.body, writeOptions(query, 'CreateOptions', signalOf(request)));
+          return sendWrite(request, reply, store, result, 201);
+        }
+        case 'DELETE': {
+          request.apiInfo = { verb: 'deletecollection', resource, subresource: '' };
+          const { options, dryRun } = deleteOptions(request.body, query);
+          const result = await store.deleteCollection(namespace, listOptions(query, signalOf(request)), options, { dryRun });
+          return sendList(request, reply, store, result);
+        }
+        default:
+          throw methodNotAllowed();
+      }
+    },
+  });
+
+  app.route({
+    method: [...methods],
+    url: `${base}/namespaces/:namespace/:resource/:name`,
+    handler: async (request, reply) => {
+      const store = storeFor(request);
+      const { namespace, name } = request.params as Required<Params>;
+      const query = request.query as Query;
+      const resource = store.strategy.info.resource;
+      switch (request.method) {
+        case 'GET': {
+          if (listOptions(query, signalOf(request)).watch) return listOrWatch(request, reply, namespace, name);
+          request.apiInfo = { verb: 'get', resource, subresource: '' };
+          const read = await store.get(namespace, name, (query.resourceVersion as string | undefined) ?? '', signalOf(request));
+          return sendObject(request, reply, store, read.object);
+        }
+        case 'PUT': {
+          request.apiInfo = { verb: 'update', resource, subresource: '' };
+          return sendWrite(request, reply, store, await store.update(namespace, name, request.body, writeOptions(query, 'UpdateOptions', signalOf(request))));
+        }
+        case 'PATCH': {
+          request.apiInfo = { verb: 'patch', resource, subresource: '' };
+          const type = patchTypeOf(request.headers['content-type']);
+          if (!type) throw unsupportedPatch();
+          validatePatch(type, request.body);
+          const options = writeOptions(query, 'PatchOptions', signalOf(request));
+          return sendWrite(request, reply, store, await store.patch(namespace, name, (current) => applyPatch(type, current, request.body), options));
+        }
+        case 'DELETE': {
+          request.apiInfo = { verb: 'delete', resource, subresource: '' };
+          const { options, dryRun } = deleteOptions(request.body, query);
+          const { object, deleted } = await store.delete(namespace, name, options, { dryRun });
+          const accepted = !deleted && options.orphanDependents === false;
+          return sendObject(request, reply, store, object, accepted ? 202 : 200);
+        }
+        default:
+          throw methodNotAllowed();
+      }
+    },
+  });
+
+  app.route({
+    method: [...methods],
+    url: `${base}/namespaces/:namespace/:resource/:name/:subresource`,
+    handler: async (request, reply) => {
+      const store = storeFor(request);
+      const { namespace, name, subresource } = request.params as Required<Params>;
+      const info = store.strategy.info;
+      if (!info.subresources.includes(subresource)) throw notFound();
+      const query = request.query as Query;
+      const verb = { GET: 'get', PUT: 'update', PATCH: 'patch' }[request.method as 'GET' | 'PUT' | 'PATCH'];
+      if (!verb) throw methodNotAllowed();
+      request.apiInfo = { verb, resource: info.resource, subresource };
+      if (subresource === 'scale') return scale(request, reply, store, store.strategy.scale!, namespace, name);
+      if (request.method === 'GET') {
+        return sendObject(request, reply, store, (await store.get(namespace, name, (query.resourceVersion as string | undefined) ?? '')).object);
+      }
+      if (request.method === 'PUT') {
+        return sendWrite(request, reply, store, await store.updateStatus(namespace, name, request.body, writeOptions(query, 'UpdateOptions', signalOf(request))));
+      }
+      const type = patchTypeOf(request.headers['content-type']);
+      if (!type) throw unsupportedPatch();
+      validatePatch(type, request.body);
+      const options = writeOptions(query, 'PatchOptions', signalOf(request));
+      return sendWrite(request, reply, store, await store.patch(namespace, name, (current) => applyPatch(type, current, request.body), options, true));
+    },
+  });
+
+  app.route({
+    method: [...methods],
+    url: `${base}/:resource`,
+    handler: async (request, reply) => {
+      storeFor(request);
+      if (request.method !== 'GET') throw methodNotAllowed();
+      return listOrWatch(request, reply, undefined);
+    },
+  });
+
+  /** autoscaling/v1 Scale over a resource's replicas: what an HPA or `kubectl scale` reads and writes. */
+  async function scale(request: FastifyRequest, reply: FastifyReply, store: Store, strategy: ScaleStrategy, namespace: string, name: string): Promise<FastifyReply> {
+    const toScale = (object: KubeObject): Record<string, unknown> => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+        uid: object.metadata.uid,
+        resourceVersion: object.metadata.resourceVersion,
+        creationTimestamp: object.metadata.creationTimestamp,
+      },
+      spec: { replicas: strategy.specReplicas(object) },
+      status: { replicas: strategy.statusReplicas(object), selector: strategy.selector(object) },
+    });
+    const send = (object: KubeObject): FastifyReply => reply.header('Content-Type', 'application/json').send(JSON.stringify(toScale(object)));
+    const query = request.query as Query;
+    if (request.method === 'GET') return send((await store.get(namespace, name)).object);
+    let scaleFor: (current: KubeObject) => unknown;
+    if (request.method === 'PUT') {
+      scaleFor = () => request.body;
+    } else {
+      const type = patchTypeOf(request.headers['content-type']);
+      if (!type) throw unsupportedPatch();
+      validatePatch(type, request.body);
+      scaleFor = (current) => applyPatch(type, toScale(current) as KubeObject, request.body);
+    }
+    const options = writeOptions(query, request.method === 'PUT' ? 'UpdateOptions' : 'PatchOptions', signalOf(request));
+    const result = await store.patch(
+      namespace,
+      name,
+      (current) => {
+        const wanted = scaleFor(current) as { metadata?: { resourceVersion?: string }; spec?: { replicas?: unknown } } | null;
+        const replicas = wanted?.spec?.replicas;
+        if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+          throw apiErrors.invalid({ group: 'autoscaling', resource: 'scale', kind: 'Scale' }, name, [
+            { type: 'FieldValueInvalid', field: 'spec.replicas', value: replicas ?? null, detail: 'must be greater than or equal to 0' },
+          ]);
+        }
+        const rv = wanted?.metadata?.resourceVersion;
+        if (rv && rv !== current.metadata.resourceVersion) throw apiErrors.modified(store.ref, name);
+        return strategy.withReplicas(current, replicas);
+      },
+      options,
+    );
+    warningHeader(reply, result.warnings);
+    return send(result.object);
+  }
+}

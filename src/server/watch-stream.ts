@@ -1,0 +1,86 @@
+// Streams a watch: 200, chunked, one JSON event per line, flushed per event. Ends on timeoutSeconds, on client
+// disconnect, on server shutdown (cleanly, with the chunked terminator), or after an ERROR event. A client that
+// does not read is not buffered for: the watcher's bounded queue ends it, as kube-apiserver ends slow watchers.
+import { once } from 'node:events';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Status } from '../api/meta/types.js';
+import type { CacheWatcher } from '../storage/watch-cache.js';
+import { apiErrors } from '../registry/errors.js';
+import { encodeWatchEvent, type EncodeContext } from './encoders.js';
+import { contentTypes } from './negotiation.js';
+
+export interface WatchStreamOptions {
+  timeoutSeconds?: number;
+  /** Aborted when the server shuts down: every watch ends cleanly. */
+  shutdown: AbortSignal;
+  onOpen(): void;
+  onClose(): void;
+}
+
+function startStream(request: FastifyRequest, reply: FastifyReply, ctx: EncodeContext): NodeJS.WritableStream & FastifyReply['raw'] {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'Content-Type': contentTypes[ctx.representation],
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+    'Audit-Id': String(request.id),
+  });
+  // Without this, headers wait for the first event and clients that wait for headers hang.
+  res.flushHeaders();
+  return res;
+}
+
+function errorLine(status: Status): string {
+  return `{"type":"ERROR","object":${JSON.stringify(status)}}\n`;
+}
+
+/** A watch that can only report an error (too old a resourceVersion): 200, one ERROR event, end, as kube does. */
+export function streamError(request: FastifyRequest, reply: FastifyReply, ctx: EncodeContext, status: Status): void {
+  const res = startStream(request, reply, ctx);
+  res.end(errorLine(status));
+}
+
+export async function streamWatch(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  watcher: CacheWatcher,
+  ctx: EncodeContext,
+  options: WatchStreamOptions,
+): Promise<void> {
+  const res = startStream(request, reply, ctx);
+  const done = new AbortController();
+  const stop = (): void => done.abort();
+  // Kube's default: a random timeout between 30 and 60 minutes, so watches do not all renew at once.
+  const timeoutSeconds = options.timeoutSeconds ?? 1800 + Math.floor(Math.random() * 1800);
+  const timer = setTimeout(stop, timeoutSeconds * 1000);
+  res.on('close', stop);
+  options.shutdown.addEventListener('abort', stop, { once: true });
+  options.onOpen();
+  let first = true;
+  try {
+    for (;;) {
+      const event = await watcher.next(done.signal);
+      if (!event) break;
+      let line: string;
+      if (event.type === 'ERROR') {
+        line = errorLine(apiErrors.resourceExpired(event.error.message).status);
+      } else {
+        line = encodeWatchEvent(ctx, event, first);
+        if (event.type !== 'BOOKMARK') first = false;
+      }
+      if (!res.write(line)) {
+        await Promise.race([once(res, 'drain'), once(done.signal, 'abort')]);
+      }
+      if (event.type === 'ERROR' || done.signal.aborted) break;
+    }
+  } catch (error) {
+    request.log.warn({ err: error }, 'watch stream failed');
+  } finally {
+    clearTimeout(timer);
+    options.shutdown.removeEventListener('abort', stop);
+    watcher.end();
+    options.onClose();
+    if (!res.writableEnded && !res.destroyed) res.end();
+  }
+}
