@@ -16,6 +16,7 @@ import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './nego
 import { registerOpenApi } from './openapi.js';
 import { kubernetesVersion } from './openapi-document.js';
 import { registerRest } from './rest.js';
+import { sendJson } from './send.js';
 import type { HttpsFastify } from './types.js';
 
 export interface AppDeps {
@@ -95,11 +96,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (apiError.code >= 500) request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return;
     if (apiError.status.details?.retryAfterSeconds) reply.header('Retry-After', String(apiError.status.details.retryAfterSeconds));
-    void reply.code(apiError.code).header('Content-Type', 'application/json').send(JSON.stringify(apiError.status));
+    void sendJson(reply, JSON.stringify(apiError.status), 'application/json', apiError.code);
   });
   fastify.setNotFoundHandler((_request, reply) => {
     const status = new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).status;
-    void reply.code(404).header('Content-Type', 'application/json').send(JSON.stringify(status));
+    void sendJson(reply, JSON.stringify(status), 'application/json', 404);
   });
 
   fastify.addHook('onRequest', async (request, reply) => {
@@ -121,12 +122,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const user = deps.authenticator.authenticate(request.headers);
     if (!user) {
       const status = new ApiError(401, 'Unauthorized', 'Unauthorized').status;
-      return reply.code(401).header('Content-Type', 'application/json').send(JSON.stringify(status));
+      return sendJson(reply, JSON.stringify(status), 'application/json', 401);
     }
     request.log = request.log.child({ user: user.name });
   });
 
-  fastify.get('/version', async () => ({
+  fastify.get('/version', async (_request, reply) => sendJson(reply, JSON.stringify({
     major: '1',
     minor: kubernetesVersion.split('.')[1],
     gitVersion: kubernetesVersion,
@@ -136,7 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     goVersion: 'node',
     compiler: 'tsc',
     platform: `${process.platform}/${process.arch}`,
-  }));
+  })));
 
   const resources = [...deps.registry.stores.values()].map((s) => s.strategy.info);
   const discoveryBody = (accept: string | undefined, legacy: () => unknown, aggregated: (v: 'v2' | 'v2beta1') => unknown) => {
@@ -148,15 +149,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     fastify.get(path, async (request, reply) => {
       const { type, body } = discoveryBody(request.headers.accept, legacy, aggregated);
       const etag = etagOf(body);
-      reply.header('ETag', etag).header('Vary', 'Accept').header('Content-Type', type);
+      reply.header('ETag', etag).header('Vary', 'Accept');
       if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-      return reply.send(body);
+      return sendJson(reply, body, type);
     });
   };
   serveDiscovery('/apis', () => apiGroupList(group, version), (v) => aggregatedDiscovery(resources, group, version, v));
   serveDiscovery('/api', () => ({ kind: 'APIVersions', versions: [], serverAddressByClientCIDRs: [] }), emptyAggregatedDiscovery);
-  fastify.get(`/apis/${group}`, async () => apiGroup(group, version));
-  fastify.get(`/apis/${group}/${version}`, async () => apiResourceList(resources, group, version));
+  const groupDocument = JSON.stringify(apiGroup(group, version));
+  const resourceListDocument = JSON.stringify(apiResourceList(resources, group, version));
+  fastify.get(`/apis/${group}`, async (_request, reply) => sendJson(reply, groupDocument));
+  fastify.get(`/apis/${group}/${version}`, async (_request, reply) => sendJson(reply, resourceListDocument));
 
   registerOpenApi(fastify, resources);
   registerHealth(fastify, {

@@ -7,6 +7,7 @@ import { ApiError } from '../registry/errors.js';
 import type { ResourceInfo } from '../registry/strategy.js';
 import { openApiV2, openApiV3 } from './openapi-document.js';
 import { parseAccept } from './negotiation.js';
+import { sendJson } from './send.js';
 
 export function registerOpenApi(app: HttpsFastify, resources: readonly ResourceInfo[]): void {
   const v2 = JSON.stringify(openApiV2(resources));
@@ -21,10 +22,10 @@ export function registerOpenApi(app: HttpsFastify, resources: readonly ResourceI
   app.get('/openapi/v2', async (request, reply) => {
     reply.header('ETag', v2Tag).header('Vary', 'Accept');
     if (request.headers['if-none-match'] === v2Tag) return reply.code(304).send();
-    return reply.header('Content-Type', 'application/json').send(v2);
+    return sendJson(reply, v2);
   });
 
-  app.get('/openapi/v3', async (_request, reply) => reply.header('Content-Type', 'application/json').send(index));
+  app.get('/openapi/v3', async (_request, reply) => sendJson(reply, index));
 
   app.get(v3Url, async (request, reply) => {
     const ranges = parseAccept(request.headers.accept);
@@ -35,6 +36,6 @@ export function registerOpenApi(app: HttpsFastify, resources: readonly ResourceI
     reply.header('ETag', `"${v3Hash}"`).header('Vary', 'Accept');
     reply.header('Cache-Control', hash === undefined ? 'no-cache, private' : 'public, immutable');
     if (request.headers['if-none-match'] === `"${v3Hash}"`) return reply.code(304).send();
-    return reply.header('Content-Type', 'application/json').send(v3);
+    return sendJson(reply, v3);
   });
 }

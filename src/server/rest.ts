@@ -14,6 +14,7 @@ import type { ServerMetrics } from './metrics.js';
 import { contentTypes, listContentTypes, negotiate } from './negotiation.js';
 import { applyPatch, patchTypeOf, unsupportedPatch, validatePatch } from './patch.js';
 import { deleteOptions, includeObjectOf, listOptions, writeOptions, type Query } from './request-options.js';
+import { sendJson } from './send.js';
 import { streamError, streamWatch } from './watch-stream.js';
 
 export interface RestDeps {
@@ -69,10 +70,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
 
   const sendObject = (request: FastifyRequest, reply: FastifyReply, store: Store, object: KubeObject, code = 200): FastifyReply => {
     const ctx = context(request, store, false);
-    return reply
-      .code(code)
-      .header('Content-Type', contentTypes[ctx.representation])
-      .send(encodeObject(ctx, { object, json: JSON.stringify(object) }));
+    return sendJson(reply, encodeObject(ctx, { object, json: JSON.stringify(object) }), contentTypes[ctx.representation], code);
   };
 
   const sendWrite = (request: FastifyRequest, reply: FastifyReply, store: Store, result: WriteResult, code = 200): FastifyReply => {
@@ -241,7 +239,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       spec: { replicas: strategy.specReplicas(object) },
       status: { replicas: strategy.statusReplicas(object), selector: strategy.selector(object) },
     });
-    const send = (object: KubeObject): FastifyReply => reply.header('Content-Type', 'application/json').send(JSON.stringify(toScale(object)));
+    const send = (object: KubeObject): FastifyReply => sendJson(reply, JSON.stringify(toScale(object)));
     const query = request.query as Query;
     if (request.method === 'GET') return send((await store.get(namespace, name)).object);
     let scaleFor: (current: KubeObject) => unknown;
