@@ -48,7 +48,17 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'silent' });
   const storage = new EtcdStorage({ endpoints: [etcd.endpoint], logger });
   const registry = new Registry({ storage, etcdPrefix: '/registry', logger });
-  await registry.start();
+  try {
+    await registry.start();
+    await measure(binary, storage, registry);
+  } finally {
+    registry.stop();
+    await storage.close();
+    await etcd.destroy();
+  }
+}
+
+async function measure(binary: string, storage: EtcdStorage, registry: Registry): Promise<void> {
   const store = registry.store('notebooks');
   const sample = Buffer.byteLength(JSON.stringify(bigNotebook(0)));
   const batch = objects / repeats;
@@ -125,10 +135,6 @@ async function main(): Promise<void> {
     ['peak RSS of the process', `${peakRssMiB.toFixed(0)} MiB`, ''],
   ];
   for (const [name, value, baseline] of rows) console.log(`${name.padEnd(48)} ${value.padEnd(22)} ${baseline}`);
-
-  registry.stop();
-  await storage.close();
-  await etcd.destroy();
 }
 
 await main();
