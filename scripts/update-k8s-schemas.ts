@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const kubernetesVersion = 'v1.32.10';
+const kubernetesVersion = 'v1.32.2';
 const sources: Record<string, string[]> = {
   'api__v1_openapi.json': [
     'io.k8s.api.core.v1.PodTemplateSpec',

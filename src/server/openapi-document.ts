@@ -4,7 +4,7 @@
 import { componentSchemas, group, schemaPrefix, version, type JsonSchema } from '../api/v1alpha1/schemas.js';
 import type { ResourceInfo } from '../registry/strategy.js';
 
-export const kubernetesVersion = 'v1.32.10';
+export const kubernetesVersion = 'v1.32.2';
 const meta = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
 const groupPath = `/apis/${group}/${version}`;
 
@@ -196,6 +196,15 @@ function listSchemas(resources: readonly ResourceInfo[]): Record<string, JsonSch
   );
 }
 
+/** The responses of an operation, in either version's shape of one response (`response`). */
+function responsesOf(op: Operation, response: Record<string, unknown>): Record<string, unknown> {
+  return {
+    '200': { description: 'OK', ...response },
+    ...(op.created ? { '201': { description: 'Created', ...response }, '202': { description: 'Accepted', ...response } } : {}),
+    '401': { description: 'Unauthorized' },
+  };
+}
+
 const sortObject = <T>(record: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]!]));
 
@@ -227,11 +236,7 @@ export function openApiV3(resources: readonly ResourceInfo[]): Record<string, un
               },
             }
           : {}),
-        responses: {
-          '200': { description: 'OK', ...response },
-          ...(op.created ? { '201': { description: 'Created', ...response }, '202': { description: 'Accepted', ...response } } : {}),
-          '401': { description: 'Unauthorized' },
-        },
+        responses: responsesOf(op, response),
         'x-kubernetes-action': op.action,
         'x-kubernetes-group-version-kind': op.gvk,
       };
@@ -271,11 +276,7 @@ export function openApiV2(resources: readonly ResourceInfo[]): Record<string, un
           ...(op.body ? [{ name: 'body', in: 'body', ...(op.method === 'delete' ? {} : { required: true }), schema: { $ref: `#/definitions/${op.body}` } }] : []),
           ...op.params.map(v2Param),
         ],
-        responses: {
-          '200': { description: 'OK', ...response },
-          ...(op.created ? { '201': { description: 'Created', ...response }, '202': { description: 'Accepted', ...response } } : {}),
-          '401': { description: 'Unauthorized' },
-        },
+        responses: responsesOf(op, response),
         'x-kubernetes-action': op.action,
         'x-kubernetes-group-version-kind': op.gvk,
       };

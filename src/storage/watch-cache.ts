@@ -338,10 +338,14 @@ export class CacheWatcher {
   async next(signal?: AbortSignal): Promise<WatcherEvent | undefined> {
     while (this.queue.length === 0) {
       if (this.ended || signal?.aborted) return undefined;
+      let onAbort: (() => void) | undefined;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        onAbort = resolve;
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
+      // One listener per wait would pile up on a long watch's signal.
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
       this.wake = undefined;
     }
     return this.queue.shift();
