@@ -10,6 +10,8 @@ export interface Config {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   standalone: boolean;
+  /** How to reach kube-apiserver for delegated authn/authz; in-cluster service account when absent. */
+  kubeconfig?: string;
   tokenAuthFile?: string;
   writeKubeconfig?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -43,6 +45,7 @@ export function parseConfig(argv: string[]): Config {
     .option('--tls-cert-file <file>', 'serving certificate (PEM); a self-signed one is generated when absent')
     .option('--tls-private-key-file <file>', 'private key of --tls-cert-file (PEM)')
     .option('--standalone', 'run without kube-apiserver: bearer tokens from --token-auth-file, every authenticated user allowed', false)
+    .option('--kubeconfig <file>', 'kubeconfig for reaching kube-apiserver (TokenReview, SubjectAccessReview, namespaces); in-cluster config when absent')
     .option('--token-auth-file <file>', 'static tokens, one "token,user,uid,\\"group1,group2\\"" per line (standalone)')
     .option('--write-kubeconfig <file>', 'write a kubeconfig for this server (standalone)')
     .option('-v, --v <level>', 'log verbosity as kube components take it (0-10)', integer('--v', 0, 10), 0)
@@ -58,6 +61,7 @@ export function parseConfig(argv: string[]): Config {
     tlsCertFile?: string;
     tlsPrivateKeyFile?: string;
     standalone: boolean;
+    kubeconfig?: string;
     tokenAuthFile?: string;
     writeKubeconfig?: string;
     v: number;
@@ -69,6 +73,10 @@ export function parseConfig(argv: string[]): Config {
   if ((o.tlsCertFile === undefined) !== (o.tlsPrivateKeyFile === undefined)) {
     throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
   }
+  if (o.standalone && o.kubeconfig) throw new InvalidArgumentError('--kubeconfig is for delegated mode; --standalone does not talk to kube-apiserver');
+  if (!o.standalone && (o.tokenAuthFile || o.writeKubeconfig)) {
+    throw new InvalidArgumentError('--token-auth-file and --write-kubeconfig are for --standalone; delegated mode authenticates through kube-apiserver');
+  }
   if (!o.etcdPrefix.startsWith('/')) throw new InvalidArgumentError('--etcd-prefix must start with "/"');
   return {
     etcdServers: o.etcdServers.split(',').map((s) => s.trim()).filter(Boolean),
@@ -78,6 +86,7 @@ export function parseConfig(argv: string[]): Config {
     tlsCertFile: o.tlsCertFile,
     tlsPrivateKeyFile: o.tlsPrivateKeyFile,
     standalone: o.standalone,
+    kubeconfig: o.kubeconfig,
     tokenAuthFile: o.tokenAuthFile,
     writeKubeconfig: o.writeKubeconfig,
     logLevel: (o.logLevel as Config['logLevel'] | undefined) ?? verbosityToLevel(o.v),

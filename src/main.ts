@@ -1,9 +1,9 @@
-// The server command: flags → config → storage, registry, HTTPS server; SIGTERM/SIGINT shut it down gracefully.
-import { randomBytes } from 'node:crypto';
+// The server command: flags → config → security, storage, registry, HTTPS server; SIGTERM/SIGINT shut it down
+// gracefully.
 import { pino } from 'pino';
 import { parseConfig } from './config.js';
-import { TokenAuthenticator } from './auth/token-file.js';
 import { Registry } from './registry/registry.js';
+import { buildSecurity } from './security.js';
 import { buildApp } from './server/app.js';
 import { loadServingCert } from './server/certs.js';
 import { writeKubeconfig } from './server/kubeconfig.js';
@@ -14,40 +14,35 @@ import { instrumentStorage } from './storage/instrumented-storage.js';
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const logger = pino({ level: config.logLevel });
-  if (!config.standalone) {
-    // Delegated authentication and authorization through kube-apiserver is the aggregation work (issue 4).
-    logger.fatal('only --standalone is supported so far: delegated authentication via kube-apiserver is not built yet');
-    process.exit(2);
-  }
-  let authenticator: TokenAuthenticator;
-  let token: string;
-  if (config.tokenAuthFile) {
-    authenticator = TokenAuthenticator.fromFile(config.tokenAuthFile);
-    const first = authenticator.firstToken();
-    if (!first) throw new Error(`${config.tokenAuthFile} holds no token`);
-    token = first;
-  } else {
-    // No token file: one random admin token, shown only through --write-kubeconfig.
-    token = randomBytes(24).toString('base64url');
-    authenticator = new TokenAuthenticator(
-      new Map([[token, { name: 'admin', uid: '', groups: ['system:masters', 'system:authenticated'], extra: {} }]]),
-    );
-  }
+  const security = await buildSecurity(config, logger);
   const metrics = new ServerMetrics();
   const etcd = new EtcdStorage({ endpoints: config.etcdServers, logger });
   const storage = instrumentStorage(etcd, {
     observe: (operation, seconds) => metrics.storageLatency.observe({ operation }, seconds),
     failed: (operation, code) => metrics.storageErrors.inc({ operation, code }),
   });
-  const registry = new Registry({ storage, etcdPrefix: config.etcdPrefix, logger });
+  const registry = new Registry({ storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces });
   const cert = await loadServingCert(config.tlsCertFile, config.tlsPrivateKeyFile);
-  const app = await buildApp({ registry, storage, metrics, authenticator, cert, logger, maxRequestBodyBytes: config.maxRequestBodyBytes });
+  const app = await buildApp({
+    registry,
+    storage,
+    metrics,
+    authenticator: security.authenticator,
+    authorizer: security.authorizer,
+    cert,
+    clientCaPem: security.clientCaPem,
+    logger,
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
+  });
+  security.watchClientCas((pem) => app.updateClientCas(pem));
   registry.start().catch((error: unknown) => logger.error({ err: error }, 'watch caches failed to start'));
   await app.fastify.listen({ port: config.securePort, host: config.bindAddress });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.securePort;
   const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
-  if (config.writeKubeconfig) writeKubeconfig(config.writeKubeconfig, `https://${host}:${port}`, cert.ca, token);
+  if (config.writeKubeconfig && security.kubeconfigToken) {
+    writeKubeconfig(config.writeKubeconfig, `https://${host}:${port}`, cert.ca, security.kubeconfigToken);
+  }
   logger.info({ port, etcd: config.etcdServers, standalone: config.standalone }, 'serving ai.example.io/v1alpha1');
 
   let stopping = false;
@@ -59,6 +54,7 @@ async function main(): Promise<void> {
       .shutdown(config.shutdownDelaySeconds)
       .then(async () => {
         registry.stop();
+        security.stop();
         await etcd.close();
         logger.info('stopped');
         process.exit(0);

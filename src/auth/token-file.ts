@@ -2,7 +2,7 @@
 // authenticates also gets system:authenticated, as kube-apiserver adds it.
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
-import type { Authenticator, UserInfo } from './user.js';
+import type { AuthRequest, Authenticator, UserInfo } from './user.js';
 
 /** Splits one CSV record: commas separate fields, double quotes group them, "" is a literal quote. */
 function csvFields(line: string): string[] {
@@ -52,8 +52,11 @@ export class TokenAuthenticator implements Authenticator {
     return this.tokens.keys().next().value;
   }
 
-  authenticate(headers: Record<string, string | string[] | undefined>): UserInfo | undefined {
-    const header = headers.authorization;
+  async authenticate(request: AuthRequest): Promise<UserInfo | undefined> {
+    return this.lookup(request.headers.authorization);
+  }
+
+  private lookup(header: string | string[] | undefined): UserInfo | undefined {
     const value = Array.isArray(header) ? header[0] : header;
     const match = value ? /^Bearer\s+(\S+)\s*$/i.exec(value) : null;
     if (!match) return undefined;

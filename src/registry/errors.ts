@@ -79,6 +79,33 @@ export const apiErrors = {
       kind: ref.resource,
     }),
 
+  /** 403 for a request the authorizer refused, worded as kube-apiserver's forbiddenMessage. */
+  forbiddenRequest: (
+    user: string,
+    request: { kind: 'resource'; attributes: { verb: string; group: string; resource: string; subresource: string; namespace: string; name: string } } | { kind: 'nonResource'; path: string; verb: string },
+    reason: string,
+  ): ApiError => {
+    const why = reason ? `: ${reason}` : '';
+    if (request.kind === 'nonResource') {
+      return new ApiError(403, 'Forbidden', `forbidden: User "${user}" cannot ${request.verb} path "${request.path}"${why}`, {});
+    }
+    const a = request.attributes;
+    const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+    const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
+    const message = `User "${user}" cannot ${a.verb} resource "${resource}" in API group "${a.group}" ${scope}${why}`;
+    return apiErrors.forbidden({ group: a.group, resource: a.resource, kind: '' }, a.name, message);
+  },
+
+  namespaceNotFound: (namespace: string): ApiError =>
+    apiErrors.notFound({ group: '', resource: 'namespaces', kind: 'Namespace' }, namespace),
+
+  namespaceTerminating: (namespace: string): ApiError =>
+    new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, {
+      name: namespace,
+      kind: 'namespaces',
+      causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+    }),
+
   methodNotSupported: (ref: ResourceRef, action: string): ApiError =>
     new ApiError(405, 'MethodNotAllowed', `${action} is not supported on resources of kind "${qualified(ref)}"`, {
       group: ref.group,

@@ -6,7 +6,7 @@ import type { Storage } from '../storage/interface.js';
 import { WatchCache, type WatchCacheOptions } from '../storage/watch-cache.js';
 import { decode } from './codec.js';
 import { Store } from './store.js';
-import type { Strategy } from './strategy.js';
+import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { datasetStrategy } from './strategies/dataset.js';
 import { jobStrategy } from './strategies/job.js';
 import { notebookStrategy } from './strategies/notebook.js';
@@ -19,6 +19,7 @@ export interface RegistryOptions {
   etcdPrefix: string;
   logger: Logger;
   cache?: WatchCacheOptions;
+  namespaces?: NamespaceLifecycle;
 }
 
 export class Registry {
@@ -32,7 +33,7 @@ export class Registry {
       const prefix = `${root}/${strategy.info.group}/${strategy.info.resource}/`;
       const cache = new WatchCache(options.storage, prefix, decode, options.logger, options.cache);
       this.caches.push(cache);
-      this.stores.set(strategy.info.resource, new Store({ prefix, strategy, storage: options.storage, cache, validator, logger: options.logger }));
+      this.stores.set(strategy.info.resource, new Store({ prefix, strategy, storage: options.storage, cache, validator, logger: options.logger, namespaces: options.namespaces }));
     }
   }
 

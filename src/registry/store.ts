@@ -13,7 +13,7 @@ import { ApiError, apiErrors, fromStorageError, type ResourceRef } from './error
 import { parseFieldSelector, type FieldSelector } from './field-selector.js';
 import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
 import { decode, encode, objectKey } from './codec.js';
-import type { Strategy } from './strategy.js';
+import type { NamespaceLifecycle, Strategy } from './strategy.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -76,6 +76,7 @@ export interface StoreOptions {
   cache: WatchCache;
   validator: SchemaValidator;
   logger: Logger;
+  namespaces?: NamespaceLifecycle;
 }
 
 const generateNameChars = 'bcdfghjklmnpqrstvwxz2456789';
@@ -95,8 +96,10 @@ export class Store {
   private readonly prefix: string;
   private readonly apiVersion: string;
   private readonly log: Logger;
+  private readonly namespaces: NamespaceLifecycle | undefined;
 
   constructor(options: StoreOptions) {
+    this.namespaces = options.namespaces;
     this.strategy = options.strategy;
     this.storage = options.storage;
     this.cache = options.cache;
@@ -133,6 +136,7 @@ export class Store {
     ];
     if (errors.length > 0) throw apiErrors.invalid(this.ref, meta.name ?? '', errors);
     warnings.push(...this.strategy.warnings(object));
+    await this.namespaces?.admitCreate(namespace);
     if (options.dryRun) {
       // A dry run answers as the real create would, so a name already taken is still 409.
       if (await this.read(objectKey(this.prefix, namespace, meta.name!), meta.name!)) throw apiErrors.alreadyExists(this.ref, meta.name!);

@@ -57,3 +57,11 @@ export interface Strategy {
   /** Present when the resource serves /scale. */
   readonly scale?: ScaleStrategy;
 }
+
+/**
+ * Namespace lifecycle admission for creates: 404 when the namespace does not exist, 403 NamespaceTerminating when
+ * it is being deleted. Absent in standalone mode, where namespaces are just names.
+ */
+export interface NamespaceLifecycle {
+  admitCreate(namespace: string): Promise<void>;
+}

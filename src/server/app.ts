@@ -1,10 +1,12 @@
 // The Fastify application: HTTPS with ALPN http/1.1, kube-apiserver's error shapes for everything (Fastify's own
 // errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
 import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { group, version } from '../api/v1alpha1/schemas.js';
-import type { Authenticator } from '../auth/user.js';
+import { requestAttributes } from '../auth/request-info.js';
+import type { Authenticator, Authorizer } from '../auth/user.js';
 import { ApiError, apiErrors } from '../registry/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { Storage } from '../storage/interface.js';
@@ -24,13 +26,18 @@ export interface AppDeps {
   storage: Storage;
   metrics: ServerMetrics;
   authenticator: Authenticator;
+  authorizer: Authorizer;
   cert: ServingCert;
+  /** CAs whose client certificates the TLS handshake asks for (front proxy, client-ca-file); none in standalone. */
+  clientCaPem?: string;
   logger: Logger;
   maxRequestBodyBytes: number;
 }
 
 export interface App {
   fastify: HttpsFastify;
+  /** Swaps the client CAs the handshake asks for, after kube-apiserver rotated them. */
+  updateClientCas(pem: string): void;
   /** Fails /readyz, ends every watch, waits for in-flight requests, stops listening. */
   shutdown(delaySeconds: number): Promise<void>;
 }
@@ -64,7 +71,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One debug line per request, written by our own hook with the verb and resource.
     logController: new LogController({ disableRequestLogging: true }),
-    https: { key: deps.cert.key, cert: deps.cert.cert, ALPNProtocols: ['http/1.1'] },
+    https: {
+      key: deps.cert.key,
+      cert: deps.cert.cert,
+      ALPNProtocols: ['http/1.1'],
+      // Ask for client certificates (the front proxy's, users'), never require them: tokens and anonymous
+      // requests are fine. The handshake advertises these CAs, so Go clients pick the matching certificate.
+      ...(deps.clientCaPem ? { requestCert: true, rejectUnauthorized: false, ca: deps.clientCaPem } : {}),
+    },
     // Above Go's 90 s idle timeout, or kube-apiserver's proxied requests meet closed connections (EOF 503s).
     keepAliveTimeout: 120_000,
     // Watches last up to an hour: no server-wide request or connection timeout.
@@ -119,12 +133,31 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
     const path = request.url.split('?')[0]!;
     if (unauthenticatedPaths.has(path)) return;
-    const user = deps.authenticator.authenticate(request.headers);
-    if (!user) {
-      const status = new ApiError(401, 'Unauthorized', 'Unauthorized').status;
-      return sendJson(reply, JSON.stringify(status), 'application/json', 401);
+    let user;
+    try {
+      user = await deps.authenticator.authenticate({
+        headers: request.headers,
+        rawHeaders: request.raw.rawHeaders,
+        socket: request.raw.socket as TLSSocket,
+      });
+    } catch (error) {
+      request.log.warn({ err: error }, 'authentication failed');
     }
+    if (!user) return sendJson(reply, JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').status), 'application/json', 401);
     request.log = request.log.child({ user: user.name });
+    let decision;
+    try {
+      decision = await deps.authorizer.authorize(user, request.method, request.url);
+    } catch (error) {
+      // Fail closed: an authorizer that cannot answer never lets a request through.
+      request.log.warn({ err: error }, 'authorization failed');
+      const status = apiErrors.serviceUnavailable('the authorizer is unavailable; try again').status;
+      return sendJson(reply.header('Retry-After', '1'), JSON.stringify(status), 'application/json', 503);
+    }
+    if (!decision.allowed) {
+      const error = apiErrors.forbiddenRequest(user.name, requestAttributes(request.method, request.url), decision.reason);
+      return sendJson(reply, JSON.stringify(error.status), 'application/json', 403);
+    }
   });
 
   fastify.get('/version', async (_request, reply) => sendJson(reply, JSON.stringify({
@@ -196,6 +229,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   return {
     fastify,
+    updateClientCas: (pem: string) => fastify.server.setSecureContext({ key: deps.cert.key, cert: deps.cert.cert, ca: pem }),
     shutdown: async (delaySeconds: number) => {
       shuttingDown = true;
       if (delaySeconds > 0) await new Promise((r) => setTimeout(r, delaySeconds * 1000));

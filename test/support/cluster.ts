@@ -1,0 +1,357 @@
+// A real local control plane for end-to-end tests and demos: etcd, kube-apiserver (aggregation on, Node+RBAC,
+// static tokens for admin and tenants), kube-controller-manager, kube-scheduler and kwok, all built from their Go
+// modules by scripts/install-kube.sh; then this server in delegated mode behind an APIService, registered with
+// the files the project ships (deploy/, apiservice/), with only the Service adjusted to reach loopback.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { freePort, startEtcd, type EtcdProcess } from './etcd.js';
+import { Pki, type Issued } from './pki.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+export const users = {
+  admin: { token: 'admin-token', name: 'admin', groups: ['system:masters'] },
+  alice: { token: 'alice-token', name: 'alice', groups: [] as string[] },
+  bob: { token: 'bob-token', name: 'bob', groups: [] as string[] },
+  carol: { token: 'carol-token', name: 'carol', groups: [] as string[] },
+  server: { token: 'ai-apiserver-token', name: 'system:serviceaccount:ai-system:ai-apiserver', groups: ['system:serviceaccounts', 'system:serviceaccounts:ai-system'] },
+};
+export type UserName = keyof typeof users;
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export function kubeBinaries(): string {
+  const script = join(repo, 'scripts/install-kube.sh');
+  return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+}
+
+export class LocalCluster {
+  readonly dir: string;
+  readonly pki: Pki;
+  apiserverUrl = '';
+  serverPort = 0;
+  private procs: Proc[] = [];
+  private etcds: EtcdProcess[] = [];
+  private serverEtcd: EtcdProcess | undefined;
+  private bin = '';
+  private ca!: Issued;
+  private aiServing!: Issued;
+  private aiCa!: Issued;
+  frontProxyCa!: Issued;
+  frontProxyClient!: Issued;
+
+  constructor(private readonly log: (line: string) => void = () => undefined) {
+    this.dir = mkdtempSync(join(tmpdir(), 'ai-apiserver-cluster-'));
+    this.pki = new Pki(this.dir);
+    mkdirSync(join(this.dir, 'home'));
+  }
+
+  kubeconfig(user: UserName): string {
+    return join(this.dir, `${user}.kubeconfig`);
+  }
+
+  /** The installed kubectl as `user`, through kube-apiserver, with a private discovery cache. */
+  kubectl(user: UserName, args: string[], input?: string): Promise<KubectlResult> {
+    return new Promise((resolve) => {
+      const proc = execFile(
+        'kubectl',
+        ['--kubeconfig', this.kubeconfig(user), ...args],
+        { env: { ...process.env, HOME: join(this.dir, 'home', user) }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => resolve({ stdout, stderr, code: error ? (typeof error.code === 'number' ? error.code : 1) : 0 }),
+      );
+      proc.stdin?.end(input ?? '');
+    });
+  }
+
+  async ok(user: UserName, args: string[], input?: string): Promise<string> {
+    const res = await this.kubectl(user, args, input);
+    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} as ${user} failed (${res.code}): ${res.stderr}`);
+    return res.stdout;
+  }
+
+  async start(): Promise<void> {
+    this.log('building or reusing the control plane binaries');
+    this.bin = kubeBinaries();
+    this.log('issuing certificates');
+    this.ca = this.pki.ca('ca', 'local-cluster-ca');
+    const apiserverCert = this.pki.issue('apiserver', this.ca, {
+      cn: 'kube-apiserver',
+      usage: 'server',
+      dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+      ips: ['127.0.0.1', '10.96.0.1'],
+    });
+    this.frontProxyCa = this.pki.ca('front-proxy-ca', 'front-proxy-ca');
+    this.frontProxyClient = this.pki.issue('front-proxy-client', this.frontProxyCa, { cn: 'front-proxy-client', usage: 'client' });
+    this.aiCa = this.pki.ca('ai-ca', 'ai-apiserver-ca');
+    this.aiServing = this.pki.issue('ai-serving', this.aiCa, {
+      cn: 'ai-apiserver',
+      usage: 'server',
+      dns: ['ai-apiserver.ai-system.svc', 'localhost'],
+      ips: ['127.0.0.1'],
+    });
+    const sa = this.pki.serviceAccountKeys();
+    const tokens = join(this.dir, 'tokens.csv');
+    writeFileSync(
+      tokens,
+      Object.entries(users)
+        .map(([key, u]) => `${u.token},${u.name},uid-${key},"${u.groups.join(',')}"`)
+        .join('\n') + '\n',
+    );
+
+    this.log('starting etcd for kube-apiserver and for the server');
+    const kubeEtcd = await startEtcd();
+    this.serverEtcd = await startEtcd();
+    this.etcds.push(kubeEtcd, this.serverEtcd);
+
+    const apiserverPort = await freePort();
+    this.apiserverUrl = `https://127.0.0.1:${apiserverPort}`;
+    for (const user of Object.keys(users) as UserName[]) this.writeKubeconfig(user);
+
+    this.log('starting kube-apiserver');
+    this.spawn('kube-apiserver', [
+      `--etcd-servers=${kubeEtcd.endpoint}`,
+      `--secure-port=${apiserverPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--tls-cert-file=${apiserverCert.cert}`,
+      `--tls-private-key-file=${apiserverCert.key}`,
+      `--client-ca-file=${this.ca.cert}`,
+      `--token-auth-file=${tokens}`,
+      '--authorization-mode=Node,RBAC',
+      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+      `--service-account-key-file=${sa.pub}`,
+      `--service-account-signing-key-file=${sa.key}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      `--requestheader-client-ca-file=${this.frontProxyCa.cert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${this.frontProxyClient.cert}`,
+      `--proxy-client-key-file=${this.frontProxyClient.key}`,
+      '--enable-aggregator-routing=true',
+      '--allow-privileged=true',
+      '--profiling=false',
+    ]);
+    await this.waitReady(`${this.apiserverUrl}/readyz`, 120_000);
+
+    this.log('starting kube-controller-manager, kube-scheduler and kwok');
+    const admin = this.kubeconfig('admin');
+    this.spawn('kube-controller-manager', [
+      `--kubeconfig=${admin}`,
+      `--authentication-kubeconfig=${admin}`,
+      `--authorization-kubeconfig=${admin}`,
+      `--service-account-private-key-file=${sa.key}`,
+      `--root-ca-file=${this.ca.cert}`,
+      `--cluster-signing-cert-file=${this.ca.cert}`,
+      `--cluster-signing-key-file=${this.ca.key}`,
+      '--use-service-account-credentials=false',
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+      '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route',
+    ]);
+    this.spawn('kube-scheduler', [
+      `--kubeconfig=${admin}`,
+      `--authentication-kubeconfig=${admin}`,
+      `--authorization-kubeconfig=${admin}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+    ]);
+    this.spawn('kwok', [
+      `--kubeconfig=${admin}`,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      '--manage-nodes-with-label-selector=',
+      '--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom',
+      '--cidr=10.0.0.1/24',
+      '--node-ip=10.0.0.1',
+      `--server-address=0.0.0.0:${await freePort()}`,
+    ]);
+    await this.ok('admin', ['apply', '-f', '-'], fakeNodes(2));
+
+    this.log('registering the server: deploy/ RBAC and roles, an ExternalName Service, the APIService');
+    await this.ok('admin', ['apply', '-f', join(repo, 'deploy/namespace.yaml'), '-f', join(repo, 'deploy/rbac.yaml'), '-f', join(repo, 'deploy/aggregated-roles.yaml')]);
+    this.serverPort = await freePort();
+    await this.ok('admin', ['apply', '-f', '-'], this.registration());
+    await this.startServer();
+    await this.waitAvailable(true, 120_000);
+  }
+
+  /** The APIService the project ships with caBundle and port filled in, and the Service pointed at loopback. */
+  private registration(): string {
+    const apiService = parse(readFileSync(join(repo, 'apiservice/v1alpha1.ai.example.io.yaml'), 'utf8')) as {
+      spec: { caBundle: string; service: { port: number } };
+    };
+    apiService.spec.caBundle = Buffer.from(this.aiCa.pem).toString('base64');
+    apiService.spec.service.port = this.serverPort;
+    const service = parseAllDocuments(readFileSync(join(repo, 'deploy/service.yaml'), 'utf8'))[0]!.toJSON() as {
+      spec: Record<string, unknown>;
+    };
+    // Endpoints may not hold loopback addresses; an ExternalName of localhost reaches the server while TLS still
+    // verifies ai-apiserver.ai-system.svc.
+    service.spec = { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port: this.serverPort }] };
+    return `${stringify(service)}---\n${stringify(apiService)}`;
+  }
+
+  /** Starts this server in delegated mode (again, after stopServer). */
+  async startServer(): Promise<void> {
+    this.spawn(
+      'ai-apiserver',
+      [
+        '--import',
+        'tsx',
+        join(repo, 'src/main.ts'),
+        `--etcd-servers=${this.serverEtcd!.endpoint}`,
+        `--secure-port=${this.serverPort}`,
+        '--bind-address=127.0.0.1',
+        `--tls-cert-file=${this.aiServing.cert}`,
+        `--tls-private-key-file=${this.aiServing.key}`,
+        `--kubeconfig=${this.kubeconfig('server')}`,
+      ],
+      process.execPath,
+    );
+    await this.waitReady(`https://127.0.0.1:${this.serverPort}/readyz`, 30_000);
+  }
+
+  async stopServer(): Promise<void> {
+    const proc = this.procs.find((p) => p.name === 'ai-apiserver' && p.child.exitCode === null && p.child.signalCode === null);
+    if (!proc) return;
+    const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+    proc.child.kill('SIGTERM');
+    await exited;
+    this.procs = this.procs.filter((p) => p !== proc);
+  }
+
+  /** Waits until the APIService's Available condition is `available`. */
+  async waitAvailable(available: boolean, timeoutMs: number): Promise<void> {
+    const want = available ? 'True' : 'False';
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      const res = await this.kubectl('admin', ['get', 'apiservice', 'v1alpha1.ai.example.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}']);
+      last = res.stdout.trim() || res.stderr.trim();
+      if (last === want) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`APIService Available is ${last}, wanted ${want}\n${this.logs('ai-apiserver').slice(-3000)}`);
+  }
+
+  logs(name: string): string {
+    return this.procs.filter((p) => p.name === name).map((p) => p.output.join('')).join('\n');
+  }
+
+  /** Raw HTTPS straight to this server, bypassing kube-apiserver, with an optional client certificate. */
+  direct(path: string, headers: Record<string, string>, clientCert?: Issued): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        `https://127.0.0.1:${this.serverPort}${path}`,
+        {
+          rejectUnauthorized: false,
+          headers,
+          ...(clientCert ? { cert: readFileSync(clientCert.cert), key: readFileSync(clientCert.key) } : {}),
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const proc of [...this.procs].reverse()) {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+      proc.child.kill('SIGTERM');
+      const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    for (const etcd of this.etcds) await etcd.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private writeKubeconfig(user: UserName): void {
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server: this.apiserverUrl, 'certificate-authority-data': Buffer.from(this.ca.pem).toString('base64') } }],
+      users: [{ name: user, user: { token: users[user].token } }],
+      contexts: [{ name: user, context: { cluster: 'local', user, namespace: 'default' } }],
+      'current-context': user,
+    };
+    writeFileSync(this.kubeconfig(user), stringify(config), { mode: 0o600 });
+    mkdirSync(join(this.dir, 'home', user), { recursive: true });
+  }
+
+  private spawn(name: string, args: string[], command = join(this.bin, name)): void {
+    const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    const keep = (d: Buffer): void => {
+      output.push(d.toString());
+      if (output.length > 2000) output.splice(0, 1000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.procs.push({ name, child, output });
+  }
+
+  private async waitReady(url: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await new Promise<number>((resolve) => {
+        const req = httpsRequest(url, { rejectUnauthorized: false, headers: { Authorization: `Bearer ${users.admin.token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(0));
+        req.end();
+      });
+      if (status === 200) return;
+      const dead = this.procs.find((p) => p.child.exitCode !== null);
+      if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode}:\n${dead.output.join('').slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+function fakeNodes(count: number): string {
+  return Array.from({ length: count }, (_, i) =>
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: `kwok-node-${i}`,
+        annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+        labels: { type: 'kwok', 'kubernetes.io/hostname': `kwok-node-${i}`, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' },
+      },
+      spec: { taints: [] },
+      status: {
+        allocatable: { cpu: '32', memory: '256Gi', pods: '110', 'nvidia.com/gpu': '8' },
+        capacity: { cpu: '32', memory: '256Gi', pods: '110', 'nvidia.com/gpu': '8' },
+      },
+    }),
+  ).join('---\n');
+}
