@@ -122,7 +122,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const kind = request.method === 'GET' || request.method === 'HEAD' ? 'readOnly' : 'mutating';
     deps.metrics.inflight.inc({ request_kind: kind });
     reply.header('Audit-Id', request.id);
+    const aborted = new AbortController();
+    request.abortSignal = aborted.signal;
     reply.raw.once('close', () => {
+      // 'close' before the response finished means the client went away: stop the work done for it.
+      if (!reply.raw.writableFinished) aborted.abort();
       deps.metrics.inflight.dec({ request_kind: kind });
       const info = request.apiInfo ?? { verb: request.method.toLowerCase(), resource: '', subresource: '' };
       const code = String(reply.raw.statusCode);

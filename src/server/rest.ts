@@ -34,6 +34,8 @@ export interface ApiRequestInfo {
 declare module 'fastify' {
   interface FastifyRequest {
     apiInfo?: ApiRequestInfo;
+    /** Aborted when the client disconnects before the response is complete. */
+    abortSignal?: AbortSignal;
   }
 }
 
@@ -83,11 +85,8 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     return reply.header('Content-Type', listContentTypes[ctx.representation]).send(Readable.from(encodeList(ctx, result)));
   };
 
-  const signalOf = (request: FastifyRequest): AbortSignal => {
-    const controller = new AbortController();
-    request.raw.once('close', () => controller.abort());
-    return controller.signal;
-  };
+  // Never the request's own 'close': Node emits it once the body is read, long before the work is done.
+  const signalOf = (request: FastifyRequest): AbortSignal => request.abortSignal ?? new AbortController().signal;
 
   const listOrWatch = async (request: FastifyRequest, reply: FastifyReply, namespace: string | undefined, pinnedName?: string): Promise<FastifyReply | void> => {
     const store = storeFor(request);

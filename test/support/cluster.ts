@@ -144,7 +144,8 @@ export class LocalCluster {
       '--requestheader-extra-headers-prefix=X-Remote-Extra-',
       `--proxy-client-cert-file=${this.frontProxyClient.cert}`,
       `--proxy-client-key-file=${this.frontProxyClient.key}`,
-      '--enable-aggregator-routing=true',
+      // Routing to the Service, not its endpoints: only that path resolves an ExternalName Service.
+      '--enable-aggregator-routing=false',
       '--allow-privileged=true',
       '--profiling=false',
     ]);
@@ -192,6 +193,17 @@ export class LocalCluster {
     await this.ok('admin', ['apply', '-f', '-'], this.registration());
     await this.startServer();
     await this.waitAvailable(true, 120_000);
+    // kubectl validates against the aggregated OpenAPI, which kube-apiserver fetches from the server shortly after
+    // the APIService turns Available; until then creates fail with 503.
+    await this.waitFor(async () => (await this.kubectl('admin', ['get', '--raw', '/openapi/v3/apis/ai.example.io/v1alpha1'])).code === 0, 'the aggregated OpenAPI', 120_000);
+  }
+
+  private async waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /** The APIService the project ships with caBundle and port filled in, and the Service pointed at loopback. */

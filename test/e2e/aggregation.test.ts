@@ -1,0 +1,205 @@
+// Aggregation for real: kube-apiserver, its controllers and kwok, with this server behind an APIService in
+// delegated mode. Admin and tenants use the installed kubectl through kube-apiserver; a client-go program uses the
+// dynamic client and an informer; forged identities go straight to the server.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { LocalCluster } from '../support/cluster.js';
+
+let cluster: LocalCluster;
+const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
+
+const notebook = (name: string, extra = ''): string => `apiVersion: ai.example.io/v1alpha1
+kind: Notebook
+metadata:
+  name: ${name}
+${extra}spec:
+  template:
+    spec:
+      containers:
+        - name: notebook
+          image: jupyter/base-notebook
+  workspace:
+    size: 1Gi
+`;
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+before(async () => {
+  cluster = new LocalCluster(progress);
+  await cluster.start();
+  for (const ns of ['team-a', 'team-b']) await cluster.ok('admin', ['create', 'namespace', ns]);
+  await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', 'team-a']);
+  await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', 'team-b']);
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+describe('through kube-apiserver', () => {
+  it('as admin: the APIService is Available, discovery lists the group, and every verb works', async () => {
+    const available = await cluster.ok('admin', ['get', 'apiservice', 'v1alpha1.ai.example.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}']);
+    assert.equal(available, 'True');
+    const resources = await cluster.ok('admin', ['api-resources', '--api-group=ai.example.io', '-o', 'name']);
+    assert.deepEqual(resources.trim().split('\n'), ['datasets.ai.example.io', 'jobs.ai.example.io', 'notebooks.ai.example.io']);
+    await cluster.ok('admin', ['create', 'namespace', 'admin-ns']);
+    await cluster.ok('admin', ['create', '-n', 'admin-ns', '-f', '-'], notebook('nb'));
+    assert.match(await cluster.ok('admin', ['get', 'nb', '-n', 'admin-ns']), /^NAME\s+PHASE\s+READY\s+IMAGE\s+AGE\nnb\s+0\/1/);
+    await cluster.ok('admin', ['patch', 'nb', 'nb', '-n', 'admin-ns', '--type=merge', '-p', '{"spec":{"stopped":true}}']);
+    assert.equal(await cluster.ok('admin', ['get', 'nb', 'nb', '-n', 'admin-ns', '-o', 'jsonpath={.spec.stopped} {.metadata.generation}']), 'true 2');
+    assert.match(await cluster.ok('admin', ['explain', 'notebooks.spec.idle']), /timeoutSeconds/);
+    const watch = await cluster.ok('admin', ['get', 'nb', '-n', 'admin-ns', '-w', '--request-timeout=2s', '-o', 'name']).catch((e: Error) => e.message);
+    assert.match(watch, /notebook\.ai\.example\.io\/nb/);
+    assert.match(await cluster.ok('admin', ['delete', 'nb', 'nb', '-n', 'admin-ns']), /deleted/);
+  });
+
+  it('multi-tenancy: alice edits team-a only, bob reads team-b only, carol nothing; auth can-i agrees', async () => {
+    await cluster.ok('alice', ['create', '-n', 'team-a', '-f', '-'], notebook('alices'));
+    assert.match(await cluster.ok('alice', ['get', 'nb', '-n', 'team-a', '-o', 'name']), /alices/);
+    await cluster.ok('admin', ['create', '-n', 'team-b', '-f', '-'], notebook('bobs'));
+    const cases: { user: 'alice' | 'bob' | 'carol'; args: string[]; allowed: boolean; can: string[] }[] = [
+      { user: 'alice', args: ['get', 'nb', '-n', 'team-b'], allowed: false, can: ['list', 'notebooks', '-n', 'team-b'] },
+      { user: 'alice', args: ['get', 'nb', '-A'], allowed: false, can: ['list', 'notebooks', '-A'] },
+      { user: 'alice', args: ['delete', 'nb', 'alices', '-n', 'team-a', '--dry-run=server'], allowed: true, can: ['delete', 'notebooks', '-n', 'team-a'] },
+      { user: 'bob', args: ['get', 'nb', 'bobs', '-n', 'team-b'], allowed: true, can: ['get', 'notebooks', '-n', 'team-b'] },
+      { user: 'bob', args: ['create', '-n', 'team-b', '-f', '-'], allowed: false, can: ['create', 'notebooks', '-n', 'team-b'] },
+      { user: 'bob', args: ['get', 'nb', '-n', 'team-a'], allowed: false, can: ['list', 'notebooks', '-n', 'team-a'] },
+      { user: 'carol', args: ['get', 'nb', '-n', 'team-a'], allowed: false, can: ['list', 'notebooks', '-n', 'team-a'] },
+      { user: 'carol', args: ['get', 'nb', '-n', 'team-b'], allowed: false, can: ['list', 'notebooks', '-n', 'team-b'] },
+    ];
+    for (const tc of cases) {
+      const res = await cluster.kubectl(tc.user, tc.args, notebook('new'));
+      assert.equal(res.code === 0, tc.allowed, `${tc.user} ${tc.args.join(' ')}: ${res.stderr}`);
+      if (!tc.allowed) assert.match(res.stderr, new RegExp(`Forbidden.*User "${tc.user}" cannot`));
+      const can = await cluster.kubectl(tc.user, ['auth', 'can-i', ...tc.can]);
+      assert.equal(can.stdout.trim(), tc.allowed ? 'yes' : 'no', `auth can-i ${tc.can.join(' ')} as ${tc.user}`);
+    }
+  });
+
+  it('namespaces: a create in a missing namespace is 404, in a terminating one 403 NamespaceTerminating; deletion completes', async () => {
+    const missing = await cluster.kubectl('admin', ['create', '-n', 'no-such-ns', '-f', '-'], notebook('x'));
+    assert.match(missing.stderr, /namespaces "no-such-ns" not found/);
+    await cluster.ok('admin', ['create', 'namespace', 'doomed']);
+    await cluster.ok('admin', ['create', '-n', 'doomed', '-f', '-'], notebook('held', '  finalizers: ["example.io/hold"]\n'));
+    await cluster.ok('admin', ['apply', '-n', 'doomed', '-f', join(fileURLToPath(new URL('../../examples', import.meta.url)))]);
+    await cluster.ok('admin', ['delete', 'namespace', 'doomed', '--wait=false']);
+    await eventually(
+      async () => (await cluster.ok('admin', ['get', 'nb', '-n', 'doomed', '-o', 'name'])).trim() === 'notebook.ai.example.io/held',
+      'the namespace controller to delete everything but the held notebook',
+    );
+    const terminating = await cluster.kubectl('admin', ['create', '-n', 'doomed', '-f', '-'], notebook('late'));
+    assert.match(terminating.stderr, /Forbidden.*unable to create new content in namespace doomed because it is being terminated/);
+    await cluster.ok('admin', ['patch', 'nb', 'held', '-n', 'doomed', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    await eventually(async () => (await cluster.kubectl('admin', ['get', 'namespace', 'doomed'])).code !== 0, 'namespace doomed to be gone', 90_000);
+  });
+
+  it('garbage collection: a ConfigMap owned by a notebook goes with it, in background and foreground', async () => {
+    await cluster.ok('admin', ['create', 'namespace', 'gc']);
+    for (const [name, cascade] of [['bg', 'background'], ['fg', 'foreground']] as const) {
+      await cluster.ok('admin', ['create', '-n', 'gc', '-f', '-'], notebook(name));
+      const uid = await cluster.ok('admin', ['get', 'nb', name, '-n', 'gc', '-o', 'jsonpath={.metadata.uid}']);
+      await cluster.ok('admin', ['apply', '-n', 'gc', '-f', '-'], `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}-child
+  ownerReferences:
+    - apiVersion: ai.example.io/v1alpha1
+      kind: Notebook
+      name: ${name}
+      uid: ${uid}
+      blockOwnerDeletion: true
+data:
+  a: b
+`);
+      await cluster.ok('admin', ['delete', 'nb', name, '-n', 'gc', `--cascade=${cascade}`, '--timeout=90s']);
+      await eventually(async () => (await cluster.kubectl('admin', ['get', 'configmap', `${name}-child`, '-n', 'gc'])).code !== 0, `${name}-child to be collected`);
+      assert.notEqual((await cluster.kubectl('admin', ['get', 'nb', name, '-n', 'gc'])).code, 0);
+    }
+  });
+});
+
+describe('straight to the server: forged identities are never trusted', () => {
+  const path = '/apis/ai.example.io/v1alpha1/namespaces/team-a/notebooks';
+  const forged = { 'X-Remote-User': 'system:admin', 'X-Remote-Group': 'system:masters' };
+
+  it('without a front-proxy certificate the headers are ignored: the request is anonymous', async () => {
+    const res = await cluster.direct(path, forged);
+    assert.equal(res.status, 403);
+    assert.match(res.body, /User \\"system:anonymous\\" cannot list/);
+  });
+
+  it('a certificate from another CA with the front proxy\'s CN is ignored', async () => {
+    const rogueCa = cluster.pki.ca('rogue-ca', 'rogue-ca');
+    const rogue = cluster.pki.issue('rogue-client', rogueCa, { cn: 'front-proxy-client', usage: 'client' });
+    const res = await cluster.direct(path, forged, rogue);
+    assert.equal(res.status, 403);
+    assert.match(res.body, /system:anonymous/);
+  });
+
+  it('a front-proxy-CA certificate whose CN is not in allowed-names is ignored', async () => {
+    const intruder = cluster.pki.issue('intruder', cluster.frontProxyCa, { cn: 'intruder', usage: 'client' });
+    const res = await cluster.direct(path, forged, intruder);
+    assert.equal(res.status, 403);
+    assert.match(res.body, /system:anonymous/);
+  });
+
+  it('the real front-proxy certificate carries the user, every group line and extras', async () => {
+    const res = await cluster.direct(path, { 'X-Remote-User': 'alice', 'X-Remote-Group': 'tenants', 'X-Remote-Extra-Scopes': 'a' }, cluster.frontProxyClient);
+    assert.equal(res.status, 200, res.body);
+    const denied = await cluster.direct('/apis/ai.example.io/v1alpha1/namespaces/team-b/notebooks', { 'X-Remote-User': 'alice' }, cluster.frontProxyClient);
+    assert.equal(denied.status, 403);
+    assert.match(denied.body, /User \\"alice\\" cannot list resource \\"notebooks\\" in API group \\"ai.example.io\\" in the namespace \\"team-b\\"/);
+  });
+});
+
+describe('client-go and availability', () => {
+  it('a client-go program: discovery, dynamic client, UpdateStatus, RetryOnConflict, an informer across a server restart', async () => {
+    const dir = fileURLToPath(new URL('./clientgo', import.meta.url));
+    const binary = join(cluster.dir, 'clientgo');
+    execFileSync('go', ['build', '-o', binary, '.'], { cwd: dir, env: { ...process.env, GOFLAGS: '-mod=mod' }, stdio: ['ignore', 'ignore', 'inherit'] });
+    await cluster.ok('admin', ['create', 'namespace', 'clientgo']);
+    const child = spawn(binary, [cluster.kubeconfig('admin'), 'clientgo'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let restarting = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('restart-now\n') && !restarting) {
+        restarting = true;
+        void (async () => {
+          await cluster.stopServer();
+          await cluster.startServer();
+          child.stdin.write('restarted\n');
+        })();
+      }
+    });
+    const code = await exited;
+    assert.equal(code, 0, `client-go program failed:\n${stderr}\n${stdout}`);
+    const events = JSON.parse(stdout.split('\n').filter((l) => l.startsWith('[')).pop()!) as string[];
+    assert.equal(events[0], 'ADDED go-nb ');
+    for (const event of ['MODIFIED go-nb 1', 'MODIFIED go-nb 2', 'ADDED go-after ', 'DELETED go-nb 2']) assert.ok(events.includes(event), `${event} in ${events.join(', ')}`);
+  });
+
+  it('stop the server: the APIService goes unavailable and kubectl errors cleanly; start it: everything is back', async () => {
+    await cluster.ok('admin', ['create', 'namespace', 'avail']);
+    await cluster.ok('admin', ['create', '-n', 'avail', '-f', '-'], notebook('kept'));
+    await cluster.stopServer();
+    await cluster.waitAvailable(false, 90_000);
+    const down = await cluster.kubectl('admin', ['get', 'nb', '-n', 'avail']);
+    assert.notEqual(down.code, 0);
+    assert.match(down.stderr, /the server is currently unable to handle the request|ServiceUnavailable|503/);
+    await cluster.startServer();
+    await cluster.waitAvailable(true, 90_000);
+    assert.match(await cluster.ok('admin', ['get', 'nb', 'kept', '-n', 'avail', '-o', 'name']), /notebook\.ai\.example\.io\/kept/);
+  });
+});
