@@ -19,6 +19,13 @@ export interface Config {
   shutdownDelaySeconds: number;
   /** Largest request body accepted, in bytes (kube-apiserver: 3 MiB). */
   maxRequestBodyBytes: number;
+  /** Run the notebook, job and dataset controllers (delegated mode only: they need kube-apiserver). */
+  controllers: boolean;
+  leaderElectionNamespace: string;
+  /** Where a notebook's Jupyter status is read; {namespace} and {name} are replaced. */
+  notebookActivityUrl: string;
+  notebookActivityIntervalSeconds: number;
+  datasetLoaderImage: string;
 }
 
 const integer = (name: string, min: number, max: number) => (value: string): number => {
@@ -51,6 +58,15 @@ export function parseConfig(argv: string[]): Config {
     .option('-v, --v <level>', 'log verbosity as kube components take it (0-10)', integer('--v', 0, 10), 0)
     .option('--log-level <level>', 'pino log level; overrides --v')
     .option('--shutdown-delay-duration <seconds>', 'seconds /readyz fails before the server stops', integer('--shutdown-delay-duration', 0, 600), 0)
+    .option('--no-controllers', 'do not run the notebook, job and dataset controllers')
+    .option('--leader-election-namespace <ns>', 'namespace of the controllers\' Lease', 'ai-system')
+    .option(
+      '--notebook-activity-url <template>',
+      'where Jupyter reports last_activity; {namespace} and {name} are replaced',
+      'http://{name}.{namespace}.svc/notebook/{namespace}/{name}/api/status',
+    )
+    .option('--notebook-activity-interval <seconds>', 'how often idle policies are checked', integer('--notebook-activity-interval', 1, 3600), 60)
+    .option('--dataset-loader-image <image>', 'image of the dataset prefetch Job (reads SOURCE_URI, fills /data)', 'ai-apiserver-loader:0.1.0')
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{
@@ -67,6 +83,11 @@ export function parseConfig(argv: string[]): Config {
     v: number;
     logLevel?: string;
     shutdownDelayDuration: number;
+    controllers: boolean;
+    leaderElectionNamespace: string;
+    notebookActivityUrl: string;
+    notebookActivityInterval: number;
+    datasetLoaderImage: string;
   }>();
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
   if (o.logLevel !== undefined && !levels.includes(o.logLevel)) throw new InvalidArgumentError(`--log-level must be one of ${levels.join(', ')}`);
@@ -92,5 +113,10 @@ export function parseConfig(argv: string[]): Config {
     logLevel: (o.logLevel as Config['logLevel'] | undefined) ?? verbosityToLevel(o.v),
     shutdownDelaySeconds: o.shutdownDelayDuration,
     maxRequestBodyBytes: 3 * 1024 * 1024,
+    controllers: o.controllers && !o.standalone,
+    leaderElectionNamespace: o.leaderElectionNamespace,
+    notebookActivityUrl: o.notebookActivityUrl,
+    notebookActivityIntervalSeconds: o.notebookActivityInterval,
+    datasetLoaderImage: o.datasetLoaderImage,
   };
 }

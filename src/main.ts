@@ -2,6 +2,7 @@
 // gracefully.
 import { pino } from 'pino';
 import { parseConfig } from './config.js';
+import { ControllerManager } from './controllers/manager.js';
 import { Registry } from './registry/registry.js';
 import { buildSecurity } from './security.js';
 import { buildApp } from './server/app.js';
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
     maxRequestBodyBytes: config.maxRequestBodyBytes,
   });
   security.watchClientCas((pem) => app.updateClientCas(pem));
-  registry.start().catch((error: unknown) => logger.error({ err: error }, 'watch caches failed to start'));
+  const cachesListed = registry.start();
+  cachesListed.catch((error: unknown) => logger.error({ err: error }, 'watch caches failed to start'));
   await app.fastify.listen({ port: config.securePort, host: config.bindAddress });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.securePort;
@@ -44,14 +46,31 @@ async function main(): Promise<void> {
     writeKubeconfig(config.writeKubeconfig, `https://${host}:${port}`, cert.ca, security.kubeconfigToken);
   }
   logger.info({ port, etcd: config.etcdServers, standalone: config.standalone }, 'serving ai.example.io/v1alpha1');
+  let controllers: ControllerManager | undefined;
+  if (config.controllers) {
+    await cachesListed;
+    controllers = new ControllerManager(
+      registry,
+      {
+        kubeconfig: config.kubeconfig,
+        leaseNamespace: config.leaderElectionNamespace,
+        leaseName: 'ai-apiserver-controllers',
+        notebook: { activityUrlTemplate: config.notebookActivityUrl, activityIntervalMs: config.notebookActivityIntervalSeconds * 1000 },
+        dataset: { loaderImage: config.datasetLoaderImage },
+      },
+      metrics.registry,
+      logger,
+    );
+    controllers.start();
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: readyz fails, watches end, in-flight requests finish');
-    app
-      .shutdown(config.shutdownDelaySeconds)
+    (controllers?.stop() ?? Promise.resolve())
+      .then(() => app.shutdown(config.shutdownDelaySeconds))
       .then(async () => {
         registry.stop();
         security.stop();

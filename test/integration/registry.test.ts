@@ -138,10 +138,10 @@ describe('create', () => {
       causes: [['spec.elastic.maxReplicas', 'FieldValueInvalid'], ['spec.template.spec.restartPolicy', 'FieldValueNotSupported']],
     },
     {
-      name: 'a job with both replicas and elastic, and a framework that does not exist',
+      name: 'an elastic job with replicas outside its bounds, and a framework that does not exist',
       store: 'jobs',
-      body: { ...job('a'), spec: { ...job('a').spec, replicas: 2, framework: 'tensorflow' } },
-      causes: [['spec.framework', 'FieldValueNotSupported'], ['spec.elastic', 'FieldValueForbidden']],
+      body: { ...job('a'), spec: { ...job('a').spec, replicas: 9, framework: 'tensorflow' } },
+      causes: [['spec.framework', 'FieldValueNotSupported'], ['spec.replicas', 'FieldValueInvalid']],
     },
   ];
   for (const tc of badInput) {
@@ -457,12 +457,12 @@ describe('watch', () => {
 });
 
 describe('jobs and datasets', () => {
-  it('jobs are defaulted (framework, nprocPerNode) and keep elastic sizing', async () => {
+  it('jobs are defaulted (framework, nprocPerNode, replicas: an elastic job starts at its ceiling)', async () => {
     const n = ns();
     const { object } = await fixture.registry.store('jobs').create(n, job('train'));
     assert.equal((object.spec as Record<string, unknown>).framework, 'pytorch');
     assert.equal((object.spec as Record<string, unknown>).nprocPerNode, 1);
-    assert.equal((object.spec as Record<string, unknown>).replicas, undefined);
+    assert.equal((object.spec as Record<string, unknown>).replicas, 4);
     const fixed = await fixture.registry.store('jobs').create(n, { ...job('fixed'), spec: { template: job('x').spec!.template } });
     assert.equal((fixed.object.spec as Record<string, unknown>).replicas, 1);
   });

@@ -55,6 +55,9 @@ export class LocalCluster {
   frontProxyCa!: Issued;
   frontProxyClient!: Issued;
 
+  /** Extra flags for this server, e.g. where the notebook controller reads Jupyter's activity. */
+  serverArgs: string[] = [];
+
   constructor(private readonly log: (line: string) => void = () => undefined) {
     this.dir = mkdtempSync(join(tmpdir(), 'ai-apiserver-cluster-'));
     this.pki = new Pki(this.dir);
@@ -165,7 +168,7 @@ export class LocalCluster {
       '--leader-elect=false',
       '--bind-address=127.0.0.1',
       `--secure-port=${await freePort()}`,
-      '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route',
+      '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service,-route',
     ]);
     this.spawn('kube-scheduler', [
       `--kubeconfig=${admin}`,
@@ -185,7 +188,7 @@ export class LocalCluster {
       '--node-ip=10.0.0.1',
       `--server-address=0.0.0.0:${await freePort()}`,
     ]);
-    await this.ok('admin', ['apply', '-f', '-'], fakeNodes(2));
+    await this.ok('admin', ['apply', '-f', '-'], `${fakeNodes(2)}---\n${volumes(24)}`);
 
     this.log('registering the server: deploy/ RBAC and roles, an ExternalName Service, the APIService');
     await this.ok('admin', ['apply', '-f', join(repo, 'deploy/namespace.yaml'), '-f', join(repo, 'deploy/rbac.yaml'), '-f', join(repo, 'deploy/aggregated-roles.yaml')]);
@@ -222,8 +225,8 @@ export class LocalCluster {
     return `${stringify(service)}---\n${stringify(apiService)}`;
   }
 
-  /** Starts this server in delegated mode (again, after stopServer). */
-  async startServer(): Promise<void> {
+  /** Starts this server in delegated mode (again, after stopServer); `port` serves a second replica. */
+  async startServer(port = this.serverPort): Promise<void> {
     this.spawn(
       'ai-apiserver',
       [
@@ -231,22 +234,26 @@ export class LocalCluster {
         'tsx',
         join(repo, 'src/main.ts'),
         `--etcd-servers=${this.serverEtcd!.endpoint}`,
-        `--secure-port=${this.serverPort}`,
+        `--secure-port=${port}`,
         '--bind-address=127.0.0.1',
         `--tls-cert-file=${this.aiServing.cert}`,
         `--tls-private-key-file=${this.aiServing.key}`,
         `--kubeconfig=${this.kubeconfig('server')}`,
+        '--notebook-activity-interval=2',
+        ...this.serverArgs,
       ],
       process.execPath,
+      `ai-apiserver:${port}`,
     );
-    await this.waitReady(`https://127.0.0.1:${this.serverPort}/readyz`, 30_000);
+    await this.waitReady(`https://127.0.0.1:${port}/readyz`, 30_000);
   }
 
-  async stopServer(): Promise<void> {
-    const proc = this.procs.find((p) => p.name === 'ai-apiserver' && p.child.exitCode === null && p.child.signalCode === null);
+  /** Stops the replica serving `port` (the registered one by default), gracefully or with SIGKILL. */
+  async stopServer(port = this.serverPort, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.procs.find((p) => p.name === `ai-apiserver:${port}` && p.child.exitCode === null && p.child.signalCode === null);
     if (!proc) return;
     const exited = new Promise((resolve) => proc.child.once('exit', resolve));
-    proc.child.kill('SIGTERM');
+    proc.child.kill(signal);
     await exited;
     this.procs = this.procs.filter((p) => p !== proc);
   }
@@ -266,7 +273,7 @@ export class LocalCluster {
   }
 
   logs(name: string): string {
-    return this.procs.filter((p) => p.name === name).map((p) => p.output.join('')).join('\n');
+    return this.procs.filter((p) => p.name.startsWith(name)).map((p) => p.output.join('')).join('\n');
   }
 
   /** Raw HTTPS straight to this server, bypassing kube-apiserver, with an optional client certificate. */
@@ -317,7 +324,7 @@ export class LocalCluster {
     mkdirSync(join(this.dir, 'home', user), { recursive: true });
   }
 
-  private spawn(name: string, args: string[], command = join(this.bin, name)): void {
+  private spawn(binary: string, args: string[], command = join(this.bin, binary), name = binary): void {
     const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     const keep = (d: Buffer): void => {
@@ -347,6 +354,24 @@ export class LocalCluster {
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/** hostPath volumes with no class, so claims without a class bind (there is no provisioner here). */
+function volumes(count: number): string {
+  return Array.from({ length: count }, (_, i) =>
+    stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `local-pv-${i}` },
+      spec: {
+        capacity: { storage: '500Gi' },
+        accessModes: ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany'],
+        persistentVolumeReclaimPolicy: 'Delete',
+        storageClassName: '',
+        hostPath: { path: `/tmp/kwok-volumes/pv-${i}` },
+      },
+    }),
+  ).join('---\n');
 }
 
 function fakeNodes(count: number): string {

@@ -156,8 +156,8 @@ const ourSchemas: Record<string, JsonSchema> = {
     description: 'The desired state of a distributed training Job.',
     required: ['template'],
     properties: {
-      replicas: int32('Number of worker nodes; exclusive with elastic.', 1),
-      elastic: described(ourRef('ElasticPolicy'), 'Elastic sizing; exclusive with replicas.'),
+      replicas: int32('Number of worker nodes; for an elastic job, the current size within its bounds (maxReplicas by default).', 1),
+      elastic: described(ourRef('ElasticPolicy'), 'Elastic sizing: replicas may move between minReplicas and maxReplicas.'),
       template: described(k8sRef('io.k8s.api.core.v1.PodTemplateSpec'), 'The pod every worker runs.'),
       framework: { type: 'string', enum: ['pytorch', 'generic'], description: 'How workers find each other. Defaults to pytorch.' },
       nprocPerNode: int32('Processes per worker (torchrun --nproc-per-node). Defaults to 1.', 1),

@@ -110,9 +110,9 @@ export interface RunPolicy {
 
 /** The desired state of a distributed training Job. */
 export interface JobSpec {
-  /** Number of worker nodes; exclusive with elastic. */
+  /** Number of worker nodes; for an elastic job, the current size within its bounds (maxReplicas by default). */
   replicas?: number;
-  /** Elastic sizing; exclusive with replicas. */
+  /** Elastic sizing: replicas may move between minReplicas and maxReplicas. */
   elastic?: ElasticPolicy;
   /** The pod every worker runs. */
   template: PodTemplateSpec;

@@ -11,18 +11,23 @@ function setDefaults(object: KubeObject): void {
   if (!spec || typeof spec !== 'object') return;
   spec.framework ??= 'pytorch';
   spec.nprocPerNode ??= 1;
-  if (spec.replicas === undefined && spec.elastic === undefined) spec.replicas = 1;
+  // An elastic job starts at its ceiling; the scale subresource (an HPA, kubectl scale) moves it within bounds.
+  const elastic = spec.elastic as { maxReplicas?: unknown } | undefined;
+  if (spec.replicas === undefined) spec.replicas = typeof elastic?.maxReplicas === 'number' ? elastic.maxReplicas : 1;
 }
 
 function validateSpec(object: KubeObject): FieldError[] {
   const spec = object.spec ?? {};
   const errors = validateDatasetMounts(spec.datasets, 'spec.datasets');
-  if (spec.replicas !== undefined && spec.elastic !== undefined) {
-    errors.push(fieldErrors.forbidden('spec.elastic', 'replicas and elastic are mutually exclusive'));
-  }
   const elastic = spec.elastic as { minReplicas?: unknown; maxReplicas?: unknown } | undefined;
-  if (elastic && typeof elastic.minReplicas === 'number' && typeof elastic.maxReplicas === 'number' && elastic.maxReplicas < elastic.minReplicas) {
-    errors.push(fieldErrors.invalid('spec.elastic.maxReplicas', elastic.maxReplicas, 'must be greater than or equal to minReplicas'));
+  if (elastic && typeof elastic.minReplicas === 'number' && typeof elastic.maxReplicas === 'number') {
+    if (elastic.maxReplicas < elastic.minReplicas) {
+      errors.push(fieldErrors.invalid('spec.elastic.maxReplicas', elastic.maxReplicas, 'must be greater than or equal to minReplicas'));
+    } else if (typeof spec.replicas === 'number' && (spec.replicas < elastic.minReplicas || spec.replicas > elastic.maxReplicas)) {
+      errors.push(
+        fieldErrors.invalid('spec.replicas', spec.replicas, `must be between elastic.minReplicas (${elastic.minReplicas}) and elastic.maxReplicas (${elastic.maxReplicas})`),
+      );
+    }
   }
   const template = spec.template as { spec?: { restartPolicy?: unknown } } | undefined;
   const restartPolicy = template?.spec?.restartPolicy;
@@ -67,21 +72,12 @@ export const jobStrategy: Strategy = {
   warnings: () => [],
   prepareForStatusUpdate: keepOldSpec,
   validateStatusUpdate: () => [],
-  // An autoscaler drives the worker count: replicas for a fixed job, the elastic ceiling for an elastic one.
+  // An autoscaler (or kubectl scale) drives spec.replicas; for an elastic job validation keeps it within bounds.
   scale: {
-    specReplicas: (object) => {
-      const spec = object.spec ?? {};
-      const elastic = spec.elastic as { maxReplicas?: number } | undefined;
-      return typeof spec.replicas === 'number' ? spec.replicas : (elastic?.maxReplicas ?? 0);
-    },
+    specReplicas: (object) => (typeof object.spec?.replicas === 'number' ? object.spec.replicas : 0),
     statusReplicas: (object) => (typeof object.status?.replicas === 'number' ? object.status.replicas : 0),
     selector: (object) =>
       typeof object.status?.selector === 'string' ? object.status.selector : `ai.example.io/job-name=${object.metadata.name ?? ''}`,
-    withReplicas: (object, replicas) => {
-      const spec = { ...(object.spec ?? {}) };
-      if (spec.elastic && typeof spec.elastic === 'object') spec.elastic = { ...spec.elastic, maxReplicas: replicas };
-      else spec.replicas = replicas;
-      return { ...object, spec };
-    },
+    withReplicas: (object, replicas) => ({ ...object, spec: { ...(object.spec ?? {}), replicas } }),
   },
 };

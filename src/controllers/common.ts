@@ -1,0 +1,93 @@
+// What the three reconcilers share: owner references, labels, conditions (metav1.Condition through one helper),
+// dataset readiness, and status writes through the registry's status path with conflict retry.
+import type { V1OwnerReference } from '@kubernetes/client-node';
+import type { Condition, KubeObject } from '../api/meta/types.js';
+import { ApiError } from '../registry/errors.js';
+import type { Store } from '../registry/store.js';
+import { managedBy, managedByLabel } from './runtime/kube-children.js';
+
+export function ownerReference(owner: KubeObject): V1OwnerReference {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** Labels on every child: the managed-by label the informers select on, and the owner's name by kind. */
+export function childLabels(owner: KubeObject): Record<string, string> {
+  return { [managedByLabel]: managedBy, [`ai.example.io/${owner.kind.toLowerCase()}`]: owner.metadata.name! };
+}
+
+export function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+/**
+ * Sets one condition, keeping lastTransitionTime when the status did not change (metav1.Condition semantics).
+ * Returns the new list; the input is not modified.
+ */
+export function setCondition(
+  conditions: Condition[] | undefined,
+  next: { type: string; status: Condition['status']; reason: string; message: string },
+  generation: number | undefined,
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((c) => c.type === next.type);
+  const previous = index >= 0 ? list[index] : undefined;
+  const condition: Condition = {
+    type: next.type,
+    status: next.status,
+    observedGeneration: generation,
+    lastTransitionTime: previous && previous.status === next.status ? previous.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    reason: next.reason,
+    message: next.message,
+  };
+  if (index >= 0) list[index] = condition;
+  else list.push(condition);
+  return list;
+}
+
+export function removeCondition(conditions: Condition[] | undefined, type: string): Condition[] {
+  return (conditions ?? []).filter((c) => c.type !== type);
+}
+
+export interface DatasetMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+/** The datasets a workload names that are not Ready yet (missing ones included). */
+export function datasetsNotReady(datasets: Store, namespace: string, mounts: DatasetMount[]): string[] {
+  return mounts
+    .filter((mount) => {
+      const dataset = datasets.peek(namespace, mount.name);
+      return dataset?.status?.phase !== 'Ready';
+    })
+    .map((m) => m.name);
+}
+
+/**
+ * Writes `status` on the object unless it already has it. Retries on conflict against the latest object; a
+ * deleted object is left alone.
+ */
+export async function writeStatus(store: Store, object: KubeObject, status: Record<string, unknown>): Promise<boolean> {
+  let current = object;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (JSON.stringify(current.status ?? {}) === JSON.stringify(status)) return false;
+    try {
+      await store.updateStatus(current.metadata.namespace!, current.metadata.name!, { ...current, status });
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return false;
+      if (!(error instanceof ApiError && error.code === 409)) throw error;
+      current = (await store.get(current.metadata.namespace!, current.metadata.name!)).object;
+    }
+  }
+  throw new Error(`status of ${object.metadata.namespace}/${object.metadata.name} kept conflicting`);
+}

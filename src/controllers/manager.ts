@@ -1,0 +1,130 @@
+// Runs the notebook, job and dataset controllers while this replica holds the lease. Events come from this
+// server's own watch caches (our objects) and from informers on kube-apiserver (the children, by label).
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Registry } from '../registry/registry.js';
+import { DatasetReconciler, type DatasetOptions } from './dataset.js';
+import { JobReconciler } from './job.js';
+import { NotebookReconciler, type NotebookOptions } from './notebook.js';
+import { Controller } from './runtime/controller.js';
+import { KubeChildren } from './runtime/kube-children.js';
+import { LeaderElector } from './runtime/leader-election.js';
+import { ControllerMetrics } from './runtime/metrics.js';
+
+export interface ControllerManagerOptions {
+  /** kubeconfig for kube-apiserver; in-cluster when absent. */
+  kubeconfig?: string;
+  leaseNamespace: string;
+  leaseName: string;
+  notebook: NotebookOptions;
+  dataset: DatasetOptions;
+}
+
+/** Everything that lives for one term of leadership; rebuilt when the lease is won again. */
+class Term {
+  private readonly abort = new AbortController();
+  private readonly controllers: Controller[] = [];
+  private readonly children: KubeChildren;
+
+  constructor(
+    private readonly registry: Registry,
+    kc: KubeConfig,
+    private readonly options: ControllerManagerOptions,
+    private readonly metrics: ControllerMetrics,
+    private readonly log: Logger,
+  ) {
+    this.children = new KubeChildren(kc, log);
+  }
+
+  async start(): Promise<void> {
+    const notebooks = this.registry.store('notebooks');
+    const jobs = this.registry.store('jobs');
+    const datasets = this.registry.store('datasets');
+    const nb = new Controller(new NotebookReconciler(notebooks, datasets, this.children, this.options.notebook, this.log), this.metrics, this.log);
+    const job = new Controller(new JobReconciler(jobs, datasets, this.children), this.metrics, this.log);
+    const wakeWorkloads = (namespace: string): void => {
+      for (const item of notebooks.peekAll(namespace)) nb.enqueue(`${namespace}/${item.metadata.name}`);
+      for (const item of jobs.peekAll(namespace)) job.enqueue(`${namespace}/${item.metadata.name}`);
+    };
+    const ds = new Controller(new DatasetReconciler(datasets, this.children, this.options.dataset, wakeWorkloads), this.metrics, this.log);
+    this.controllers.push(nb, job, ds);
+    const byLabel: Record<string, Controller> = { 'ai.example.io/notebook': nb, 'ai.example.io/job': job, 'ai.example.io/dataset': ds };
+    await this.children.start((_kind, object) => {
+      const namespace = object.metadata?.namespace;
+      for (const [label, controller] of Object.entries(byLabel)) {
+        const owner = object.metadata?.labels?.[label];
+        if (owner && namespace) controller.enqueue(`${namespace}/${owner}`);
+      }
+    });
+    for (const controller of this.controllers) controller.start();
+    void notebooks.follow((key) => nb.enqueue(key), this.abort.signal);
+    void jobs.follow((key) => job.enqueue(key), this.abort.signal);
+    void datasets.follow((key) => ds.enqueue(key), this.abort.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const controller of this.controllers) controller.stop();
+    await this.children.stop();
+  }
+}
+
+export class ControllerManager {
+  private readonly kc = new KubeConfig();
+  private readonly elector: LeaderElector;
+  private readonly metrics: ControllerMetrics;
+  private readonly log: Logger;
+  private term: Term | undefined;
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly options: ControllerManagerOptions,
+    metricsRegistry: MetricsRegistry,
+    logger: Logger,
+  ) {
+    if (options.kubeconfig) this.kc.loadFromFile(options.kubeconfig);
+    else this.kc.loadFromCluster();
+    this.log = logger.child({ component: 'controller-manager' });
+    this.metrics = new ControllerMetrics(metricsRegistry);
+    this.elector = new LeaderElector(
+      this.kc,
+      {
+        namespace: options.leaseNamespace,
+        name: options.leaseName,
+        onStartedLeading: () => this.switch(true),
+        onStoppedLeading: () => this.switch(false),
+      },
+      logger,
+    );
+  }
+
+  get identity(): string {
+    return this.elector.identity;
+  }
+
+  start(): void {
+    this.elector.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.elector.stop();
+    await this.transition;
+  }
+
+  /** Starts or stops a term, one transition at a time. */
+  private switch(leading: boolean): void {
+    this.metrics.leader.set(leading ? 1 : 0);
+    this.transition = this.transition.then(async () => {
+      if (this.term) {
+        await this.term.stop().catch((error: unknown) => this.log.warn({ err: error }, 'stopping controllers failed'));
+        this.term = undefined;
+      }
+      if (!leading) return;
+      const term = new Term(this.registry, this.kc, this.options, this.metrics, this.log);
+      this.term = term;
+      await term.start().catch((error: unknown) => this.log.error({ err: error }, 'starting controllers failed'));
+    });
+  }
+}

@@ -1,0 +1,182 @@
+// Notebook → workspace PVC (when asked), Service <name> (80 → 8888) and StatefulSet <name> (1 replica, 0 when
+// stopped), each owned by the notebook. Status reports what the StatefulSet and its pod really do; an idle
+// notebook (Jupyter's /api/status last_activity older than idle.timeoutSeconds) is stopped, keeping its workspace.
+import type { V1Container, V1Pod, V1PodTemplateSpec, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Condition, KubeObject } from '../api/meta/types.js';
+import type { Store } from '../registry/store.js';
+import type { ReconcileResult, Reconciler } from './runtime/controller.js';
+import type { KubeChildren } from './runtime/kube-children.js';
+import { childLabels, datasetsNotReady, ownerReference, removeCondition, setCondition, splitKey, writeStatus, type DatasetMount } from './common.js';
+import { podProblem } from './pod-problems.js';
+
+export interface NotebookOptions {
+  /** Where Jupyter's status is read; {namespace} and {name} are replaced. */
+  activityUrlTemplate: string;
+  /** How often a running notebook with an idle policy is checked. */
+  activityIntervalMs: number;
+}
+
+const port = 8888;
+
+export class NotebookReconciler implements Reconciler {
+  readonly name = 'notebook';
+  private readonly log: Logger;
+
+  constructor(
+    private readonly notebooks: Store,
+    private readonly datasets: Store,
+    private readonly children: KubeChildren,
+    private readonly options: NotebookOptions,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'notebook-controller' });
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const [namespace, name] = splitKey(key);
+    const notebook = this.notebooks.peek(namespace, name);
+    if (!notebook || notebook.metadata.deletionTimestamp) return;
+    const spec = notebook.spec as {
+      stopped?: boolean;
+      workspace?: { size?: string; storageClassName?: string; existingClaim?: string; mountPath?: string };
+      datasets?: DatasetMount[];
+      idle?: { timeoutSeconds: number };
+      template: V1PodTemplateSpec;
+    };
+    const status = { ...(notebook.status ?? {}) } as { conditions?: Condition[]; [k: string]: unknown };
+    const generation = notebook.metadata.generation;
+    const labels = childLabels(notebook);
+    const owner = [ownerReference(notebook)];
+
+    const waiting = datasetsNotReady(this.datasets, namespace, spec.datasets ?? []);
+    if (waiting.length > 0) {
+      status.conditions = setCondition(status.conditions, { type: 'WaitingForDataset', status: 'True', reason: 'DatasetNotReady', message: `waiting for dataset(s) ${waiting.join(', ')} to be Ready` }, generation);
+      status.phase = 'Pending';
+      status.observedGeneration = generation;
+      await writeStatus(this.notebooks, notebook, status);
+      return;
+    }
+    status.conditions = removeCondition(status.conditions, 'WaitingForDataset');
+
+    const volumes: V1Volume[] = [];
+    const mounts: V1VolumeMount[] = [];
+    const workspace = spec.workspace;
+    if (workspace) {
+      const claimName = workspace.existingClaim ?? `${name}-workspace`;
+      if (!workspace.existingClaim) {
+        await this.children.apply('PersistentVolumeClaim', {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: claimName, namespace, labels, ownerReferences: owner },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: String(workspace.size) } },
+            ...(workspace.storageClassName ? { storageClassName: workspace.storageClassName } : {}),
+          },
+        });
+      }
+      volumes.push({ name: 'workspace', persistentVolumeClaim: { claimName } });
+      mounts.push({ name: 'workspace', mountPath: workspace.mountPath ?? '/home/jovyan' });
+    }
+    for (const dataset of spec.datasets ?? []) {
+      volumes.push({ name: `dataset-${dataset.name}`, persistentVolumeClaim: { claimName: dataset.name, readOnly: dataset.readOnly ?? true } });
+      mounts.push({ name: `dataset-${dataset.name}`, mountPath: dataset.mountPath, readOnly: dataset.readOnly ?? true });
+    }
+
+    await this.children.apply('Service', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace, labels, ownerReferences: owner },
+      spec: { selector: { 'ai.example.io/notebook': name }, ports: [{ name: 'http', port: 80, targetPort: port }] },
+    });
+
+    const template = spec.template ?? {};
+    const podLabels = { ...(template.metadata?.labels ?? {}), ...labels, statefulset: name };
+    const containers: V1Container[] = (template.spec?.containers ?? []).map((container, i) => ({
+      ...container,
+      env: [...(container.env ?? []).filter((e) => e.name !== 'NB_PREFIX'), { name: 'NB_PREFIX', value: `/notebook/${namespace}/${name}` }],
+      ...(i === 0 ? { ports: container.ports ?? [{ name: 'notebook-port', containerPort: port, protocol: 'TCP' }], volumeMounts: [...(container.volumeMounts ?? []), ...mounts] } : {}),
+    }));
+    const replicas = spec.stopped ? 0 : 1;
+    const wrote = await this.children.apply('StatefulSet', {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace, labels, ownerReferences: owner },
+      spec: {
+        replicas,
+        serviceName: name,
+        selector: { matchLabels: { 'ai.example.io/notebook': name } },
+        template: {
+          metadata: { ...(template.metadata ?? {}), labels: podLabels },
+          spec: { ...(template.spec ?? {}), containers, volumes: [...(template.spec?.volumes ?? []), ...volumes] },
+        },
+      },
+    });
+    if (wrote) this.children.event(notebook, 'Normal', 'Reconciled', `StatefulSet ${name} set to ${replicas} replica(s)`);
+
+    const sts = this.children.get<V1StatefulSet>('StatefulSet', namespace, name);
+    const ready = sts?.status?.readyReplicas ?? 0;
+    const pod = this.children.get<V1Pod>('Pod', namespace, `${name}-0`);
+    const problem = replicas > 0 && ready === 0 ? podProblem(pod) : undefined;
+    status.readyReplicas = ready;
+    status.url = `http://${name}.${namespace}.svc/notebook/${namespace}/${name}/`;
+    status.observedGeneration = generation;
+    if (spec.stopped) {
+      status.phase = 'Stopped';
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'Stopped', message: 'the notebook is stopped; its workspace is kept' }, generation);
+    } else if (ready > 0) {
+      status.phase = 'Running';
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'PodReady', message: 'the notebook server is ready' }, generation);
+      status.conditions = setCondition(status.conditions, { type: 'Culled', status: 'False', reason: 'Active', message: 'the notebook is running' }, generation);
+    } else {
+      status.phase = problem?.fatal ? 'Failed' : 'Pending';
+      status.conditions = setCondition(
+        status.conditions,
+        { type: 'Ready', status: 'False', reason: problem?.reason ?? 'PodNotReady', message: problem?.message ?? 'waiting for the notebook pod to be ready' },
+        generation,
+      );
+    }
+
+    let requeueAfterMs: number | undefined;
+    if (spec.idle && status.phase === 'Running') {
+      const lastActivity = await this.lastActivity(namespace, name);
+      if (lastActivity) {
+        status.lastActivityTime = lastActivity.toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const idleMs = Date.now() - lastActivity.getTime();
+        if (idleMs > spec.idle.timeoutSeconds * 1000) {
+          await this.cull(notebook, status, idleMs);
+          return;
+        }
+      }
+      requeueAfterMs = this.options.activityIntervalMs;
+    }
+    await writeStatus(this.notebooks, notebook, status);
+    return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  }
+
+  private async lastActivity(namespace: string, name: string): Promise<Date | undefined> {
+    const url = this.options.activityUrlTemplate.replaceAll('{namespace}', namespace).replaceAll('{name}', name);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as { last_activity?: string };
+      const parsed = body.last_activity ? new Date(body.last_activity) : undefined;
+      return parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
+    } catch (error) {
+      this.log.debug({ err: error, url }, 'activity not readable');
+      return undefined;
+    }
+  }
+
+  /** Stops an idle notebook: spec.stopped (so a user starts it again by clearing it) and the Culled condition. */
+  private async cull(notebook: KubeObject, status: Record<string, unknown> & { conditions?: Condition[] }, idleMs: number): Promise<void> {
+    const [namespace, name] = [notebook.metadata.namespace!, notebook.metadata.name!];
+    const message = `stopped after ${Math.round(idleMs / 1000)} s without activity (idle.timeoutSeconds ${String((notebook.spec as { idle: { timeoutSeconds: number } }).idle.timeoutSeconds)})`;
+    await this.notebooks.patch(namespace, name, (current) => ({ ...current, spec: { ...current.spec, stopped: true } }));
+    const latest = this.notebooks.peek(namespace, name) ?? notebook;
+    const conditions = setCondition(status.conditions, { type: 'Culled', status: 'True', reason: 'Idle', message }, latest.metadata.generation);
+    await writeStatus(this.notebooks, (await this.notebooks.get(namespace, name)).object, { ...status, conditions, phase: 'Stopped' });
+    this.children.event(notebook, 'Normal', 'Culled', message);
+  }
+}

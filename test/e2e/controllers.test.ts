@@ -1,0 +1,248 @@
+// The controllers on the real control plane with kwok nodes: notebooks, distributed jobs and datasets handed to
+// StatefulSets, Indexed batch Jobs, Services and PVCs; status that says what really happens; leader election.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { LocalCluster } from '../support/cluster.js';
+
+let cluster: LocalCluster;
+let jupyter: Server;
+const activity = new Map<string, string>();
+const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
+const ns = 'work';
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await read();
+      if (ok(last)) return last;
+    } catch (error) {
+      last = error as T;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last saw ${JSON.stringify(last)?.slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function getJson<T = Record<string, any>>(args: string[]): Promise<T> {
+  return JSON.parse(await cluster.ok('admin', [...args, '-o', 'json'])) as T;
+}
+
+const notebook = (name: string, spec = ''): string => `apiVersion: ai.example.io/v1alpha1
+kind: Notebook
+metadata:
+  name: ${name}
+spec:
+  template:
+    spec:
+      containers:
+        - name: notebook
+          image: jupyter/base-notebook
+  workspace:
+    size: 1Gi
+${spec}`;
+
+const job = (name: string, spec: string, podAnnotations = ''): string => `apiVersion: ai.example.io/v1alpha1
+kind: Job
+metadata:
+  name: ${name}
+spec:
+${spec}  template:
+    metadata:
+      annotations: {${podAnnotations}}
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: trainer
+          image: pytorch/pytorch:2.4.0
+`;
+
+// kwok leaves pods with this annotation alone, so a test can give them the status it needs.
+const frozen = '"kwok.x-k8s.io/status": "custom"';
+
+before(async () => {
+  jupyter = createServer((req, res) => {
+    const match = /^\/([^/]+)\/([^/]+)\/api\/status$/.exec(req.url ?? '');
+    const last = match ? activity.get(`${match[1]}/${match[2]}`) : undefined;
+    res.writeHead(last ? 200 : 404, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ last_activity: last, started: last, kernels: 0, connections: 0 }));
+  });
+  await new Promise<void>((resolve) => jupyter.listen(0, '127.0.0.1', resolve));
+  const address = jupyter.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  cluster = new LocalCluster(progress);
+  cluster.serverArgs = [`--notebook-activity-url=http://127.0.0.1:${port}/{namespace}/{name}/api/status`];
+  await cluster.start();
+  await cluster.ok('admin', ['create', 'namespace', ns]);
+});
+after(async () => {
+  await cluster?.stop();
+  await new Promise((resolve) => jupyter?.close(resolve));
+});
+
+describe('notebooks', () => {
+  it('reach Running with a ready StatefulSet, a Service and a workspace; stop keeps the workspace; start resumes', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('lab'));
+    await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running');
+    const sts = await getJson(['get', 'statefulset', 'lab', '-n', ns]);
+    assert.equal(sts.spec.replicas, 1);
+    assert.equal(sts.status.readyReplicas, 1);
+    assert.equal(sts.metadata.ownerReferences[0].kind, 'Notebook');
+    const container = sts.spec.template.spec.containers[0];
+    assert.deepEqual(container.env.find((e: { name: string }) => e.name === 'NB_PREFIX'), { name: 'NB_PREFIX', value: `/notebook/${ns}/lab` });
+    assert.deepEqual(container.volumeMounts.find((m: { name: string }) => m.name === 'workspace'), { name: 'workspace', mountPath: '/home/jovyan' });
+    const svc = await getJson(['get', 'service', 'lab', '-n', ns]);
+    assert.deepEqual([svc.spec.ports[0].port, svc.spec.ports[0].targetPort], [80, 8888]);
+    const pvc = await getJson(['get', 'pvc', 'lab-workspace', '-n', ns]);
+    const pvcUid = pvc.metadata.uid as string;
+
+    await cluster.ok('admin', ['patch', 'nb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":true}}']);
+    await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Stopped', 'notebook lab Stopped');
+    assert.equal((await getJson(['get', 'statefulset', 'lab', '-n', ns])).spec.replicas, 0);
+    assert.equal((await getJson(['get', 'pvc', 'lab-workspace', '-n', ns])).metadata.uid, pvcUid, 'the workspace was not kept');
+
+    await cluster.ok('admin', ['patch', 'nb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":false}}']);
+    await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running again');
+    assert.match(await cluster.ok('admin', ['describe', 'nb', 'lab', '-n', ns]), /Reconciled\s+StatefulSet lab set to 0 replica/);
+  });
+
+  it('an idle notebook is culled after its timeout, a busy one is not', async () => {
+    activity.set(`${ns}/idle`, new Date(Date.now() - 2 * 3600_000).toISOString());
+    activity.set(`${ns}/busy`, new Date().toISOString());
+    const idle = 'idle:\n    timeoutSeconds: 600\n';
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], `${notebook('idle', `  ${idle}`)}---\n${notebook('busy', `  ${idle}`)}`);
+    const culled = await eventually(() => getJson(['get', 'nb', 'idle', '-n', ns]), (nb) => nb.status?.phase === 'Stopped', 'the idle notebook to be culled', 90_000);
+    assert.equal(culled.spec.stopped, true);
+    const condition = culled.status.conditions.find((c: { type: string }) => c.type === 'Culled');
+    assert.equal(condition.status, 'True');
+    assert.equal(condition.reason, 'Idle');
+    assert.ok(culled.status.lastActivityTime);
+    await eventually(() => getJson(['get', 'statefulset', 'idle', '-n', ns]), (s) => s.spec.replicas === 0, 'the culled notebook scaled to 0');
+    const busy = await getJson(['get', 'nb', 'busy', '-n', ns]);
+    assert.equal(busy.status.phase, 'Running');
+    assert.notEqual(busy.spec.stopped, true);
+  });
+});
+
+describe('jobs', () => {
+  it('a 4-replica pytorch job runs as an Indexed batch Job behind a headless Service, with rank env, and succeeds', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], job('train', '  replicas: 4\n  nprocPerNode: 2\n'));
+    const batch = await eventually(() => getJson(['get', 'job.batch', 'train', '-n', ns]), () => true, 'batch Job train');
+    assert.equal(batch.spec.completionMode, 'Indexed');
+    assert.deepEqual([batch.spec.completions, batch.spec.parallelism], [4, 4]);
+    assert.equal(batch.spec.template.spec.subdomain, 'train');
+    const env = Object.fromEntries(
+      (batch.spec.template.spec.containers[0].env as { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[]).map((e) => [
+        e.name,
+        e.value ?? e.valueFrom?.fieldRef.fieldPath,
+      ]),
+    );
+    assert.deepEqual(
+      [env.MASTER_ADDR, env.MASTER_PORT, env.WORLD_SIZE, env.RANK, env.PET_NNODES, env.PET_NPROC_PER_NODE, env.PET_RDZV_ENDPOINT, env.PET_RDZV_BACKEND],
+      ['train-0.train', '23456', '4', "metadata.annotations['batch.kubernetes.io/job-completion-index']", '4', '2', 'train-0.train:23456', 'c10d'],
+    );
+    const svc = await getJson(['get', 'service', 'train', '-n', ns]);
+    assert.equal(svc.spec.clusterIP, 'None');
+    const done = await eventually(() => getJson(['get', 'aijob', 'train', '-n', ns]), (j) => j.status?.phase === 'Succeeded', 'job train Succeeded', 90_000);
+    assert.equal(done.status.succeeded, 4);
+    assert.ok(done.status.completionTime);
+  });
+
+  it('an unschedulable request and an image that never pulls show why the job is pending', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], job('huge', '  replicas: 1\n').replace('image: pytorch/pytorch:2.4.0', 'image: pytorch/pytorch:2.4.0\n          resources:\n            limits:\n              nvidia.com/gpu: "100"'));
+    const huge = await eventually(
+      () => getJson(['get', 'aijob', 'huge', '-n', ns]),
+      (j) => j.status?.conditions?.some((c: { type: string; reason: string }) => c.type === 'Pending' && c.reason === 'Unschedulable'),
+      'job huge Pending: Unschedulable',
+    );
+    assert.equal(huge.status.phase, 'Pending');
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], job('nopull', '  replicas: 1\n', frozen));
+    const pod = await eventually(
+      async () => (await getJson<{ items: { metadata: { name: string }; spec: { nodeName?: string } }[] }>(['get', 'pods', '-n', ns, '-l', 'ai.example.io/job=nopull'])).items,
+      (pods) => pods.length === 1 && pods[0]!.spec.nodeName !== undefined,
+      'the nopull pod scheduled',
+    );
+    await cluster.ok('admin', [
+      'patch', 'pod', pod[0]!.metadata.name, '-n', ns, '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { phase: 'Pending', containerStatuses: [{ name: 'trainer', image: 'pytorch/pytorch:2.4.0', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "pytorch/pytorch:2.4.0"' } } }] } }),
+    ]);
+    await eventually(
+      () => getJson(['get', 'aijob', 'nopull', '-n', ns]),
+      (j) => j.status?.conditions?.some((c: { type: string; reason: string }) => c.type === 'Pending' && c.reason === 'ImagePullBackOff'),
+      'job nopull Pending: ImagePullBackOff',
+    );
+  });
+
+  it('an elastic job scales within its bounds through the scale subresource; outside them is 422; suspend and resume', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], job('elastic', '  elastic:\n    minReplicas: 1\n    maxReplicas: 4\n', frozen));
+    await eventually(() => getJson(['get', 'job.batch', 'elastic', '-n', ns]), (b) => b.spec.parallelism === 4, 'batch Job elastic at 4');
+    assert.match(await cluster.ok('admin', ['scale', 'aijob', 'elastic', '-n', ns, '--replicas=2']), /scaled/);
+    const scaled = await eventually(() => getJson(['get', 'job.batch', 'elastic', '-n', ns]), (b) => b.spec.parallelism === 2, 'batch Job elastic at 2');
+    assert.equal(scaled.spec.completions, 2);
+    const out = await cluster.kubectl('admin', ['scale', 'aijob', 'elastic', '-n', ns, '--replicas=9']);
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /is invalid: spec\.replicas: Invalid value: 9: must be between elastic\.minReplicas \(1\) and elastic\.maxReplicas \(4\)/);
+    await cluster.ok('admin', ['patch', 'aijob', 'elastic', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":true}}']);
+    await eventually(() => getJson(['get', 'aijob', 'elastic', '-n', ns]), (j) => j.status?.phase === 'Suspended', 'job elastic Suspended');
+    assert.equal((await getJson(['get', 'job.batch', 'elastic', '-n', ns])).spec.suspend, true);
+    await cluster.ok('admin', ['patch', 'aijob', 'elastic', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":false}}']);
+    await eventually(() => getJson(['get', 'aijob', 'elastic', '-n', ns]), (j) => j.status?.phase !== 'Suspended', 'job elastic resumed');
+    assert.equal((await getJson(['get', 'job.batch', 'elastic', '-n', ns])).spec.suspend, false);
+  });
+});
+
+describe('datasets', () => {
+  it('a job naming a dataset waits for it, starts when it is Ready, and mounts it', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], job('uses-data', '  replicas: 2\n  datasets:\n    - name: corpus\n      mountPath: /data/corpus\n'));
+    const waiting = await eventually(() => getJson(['get', 'aijob', 'uses-data', '-n', ns]), (j) => j.status?.phase === 'Pending', 'job uses-data Pending');
+    assert.equal(waiting.status.conditions.find((c: { type: string }) => c.type === 'WaitingForDataset')?.status, 'True');
+    assert.notEqual((await cluster.kubectl('admin', ['get', 'job.batch', 'uses-data', '-n', ns])).code, 0, 'the batch Job was created before the dataset was Ready');
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], 'apiVersion: ai.example.io/v1alpha1\nkind: Dataset\nmetadata:\n  name: corpus\nspec:\n  source:\n    uri: s3://bucket/corpus\n  size: 5Gi\n');
+    await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready', 90_000);
+    const loader = await getJson(['get', 'job.batch', 'corpus-prefetch', '-n', ns]);
+    assert.equal(loader.spec.template.spec.containers[0].env[0].value, 's3://bucket/corpus');
+    const batch = await eventually(() => getJson(['get', 'job.batch', 'uses-data', '-n', ns]), () => true, 'batch Job uses-data', 60_000);
+    const volume = batch.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'dataset-corpus');
+    assert.deepEqual(volume.persistentVolumeClaim, { claimName: 'corpus', readOnly: true });
+    assert.deepEqual(batch.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'dataset-corpus'), {
+      name: 'dataset-corpus',
+      mountPath: '/data/corpus',
+      readOnly: true,
+    });
+  });
+});
+
+describe('ownership', () => {
+  it('children changed by hand are put back; deleting an owner removes its children', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('owned'));
+    await eventually(() => getJson(['get', 'statefulset', 'owned', '-n', ns]), () => true, 'statefulset owned');
+    await cluster.ok('admin', ['scale', 'statefulset', 'owned', '-n', ns, '--replicas=3']);
+    await eventually(() => getJson(['get', 'statefulset', 'owned', '-n', ns]), (s) => s.spec.replicas === 1, 'the statefulset put back to 1 replica');
+    await cluster.ok('admin', ['delete', 'nb', 'owned', '-n', ns]);
+    for (const kind of ['statefulset', 'service', 'pvc']) {
+      const name = kind === 'pvc' ? 'owned-workspace' : 'owned';
+      await eventually(() => cluster.kubectl('admin', ['get', kind, name, '-n', ns]), (r) => r.code !== 0, `${kind} ${name} collected`);
+    }
+  });
+
+  it('two replicas: only the leader reconciles; when it dies another takes over within the lease and nothing is created twice', async () => {
+    const lease = async (): Promise<string> => cluster.ok('admin', ['get', 'lease', 'ai-apiserver-controllers', '-n', 'ai-system', '-o', 'jsonpath={.spec.holderIdentity}']);
+    const first = await lease();
+    assert.ok(first);
+    const secondPort = cluster.serverPort + 1;
+    await cluster.startServer(secondPort).catch(async () => undefined);
+    const stsUid = (await getJson(['get', 'statefulset', 'lab', '-n', ns])).metadata.uid as string;
+    await cluster.stopServer(cluster.serverPort, 'SIGKILL');
+    const killedAt = Date.now();
+    await cluster.startServer();
+    const next = await eventually(lease, (holder) => holder !== '' && holder !== first, 'another replica to take the lease', 40_000);
+    assert.ok(Date.now() - killedAt < 35_000, `takeover took ${Date.now() - killedAt} ms`);
+    assert.notEqual(next, first);
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('after-failover'));
+    await eventually(() => getJson(['get', 'nb', 'after-failover', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled by the new leader', 90_000);
+    assert.equal((await getJson(['get', 'statefulset', 'lab', '-n', ns])).metadata.uid, stsUid, 'the failover recreated a StatefulSet');
+    await cluster.stopServer(secondPort);
+  });
+});
