@@ -19,7 +19,6 @@ export class DatasetReconciler implements Reconciler {
     private readonly datasets: Store,
     private readonly children: KubeChildren,
     private readonly options: DatasetOptions,
-    private readonly onReadyChange: (namespace: string) => void,
   ) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -100,8 +99,6 @@ export class DatasetReconciler implements Reconciler {
       }
     }
     const wrote = await writeStatus(this.datasets, dataset, status);
-    // Workloads waiting for this dataset look again when it becomes Ready (or stops being Ready).
-    if (wrote && (before === 'Ready') !== (status.phase === 'Ready')) this.onReadyChange(namespace);
     if (wrote && status.phase === 'Ready' && before !== 'Ready') this.children.event(dataset, 'Normal', 'Ready', `dataset ${name} is ready`);
   }
 

@@ -123,8 +123,9 @@ export class JobReconciler implements Reconciler {
         ...(spec.runPolicy?.backoffLimit !== undefined ? { backoffLimit: spec.runPolicy.backoffLimit } : {}),
         ...(spec.runPolicy?.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: spec.runPolicy.activeDeadlineSeconds } : {}),
         ...(spec.runPolicy?.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: spec.runPolicy.ttlSecondsAfterFinished } : {}),
-        // The pod template of a batch Job is immutable once created: only the first apply sets it.
-        ...(existing ? {} : { template: { metadata: { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), ...labels } }, spec: podSpec } }),
+        // The pod template of a batch Job is immutable once created, and server-side apply removes fields an
+        // apply leaves out: re-apply the template the Job already has.
+        template: existing?.spec?.template ?? { metadata: { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), ...labels } }, spec: podSpec },
       },
     });
     if (wrote) this.children.event(job, 'Normal', 'Reconciled', `batch Job ${name}: ${replicas} worker(s)${spec.suspend ? ', suspended' : ''}`);

@@ -47,7 +47,7 @@ class Term {
       for (const item of notebooks.peekAll(namespace)) nb.enqueue(`${namespace}/${item.metadata.name}`);
       for (const item of jobs.peekAll(namespace)) job.enqueue(`${namespace}/${item.metadata.name}`);
     };
-    const ds = new Controller(new DatasetReconciler(datasets, this.children, this.options.dataset, wakeWorkloads), this.metrics, this.log);
+    const ds = new Controller(new DatasetReconciler(datasets, this.children, this.options.dataset), this.metrics, this.log);
     this.controllers.push(nb, job, ds);
     const byLabel: Record<string, Controller> = { 'ai.example.io/notebook': nb, 'ai.example.io/job': job, 'ai.example.io/dataset': ds };
     await this.children.start((_kind, object) => {
@@ -60,7 +60,11 @@ class Term {
     for (const controller of this.controllers) controller.start();
     void notebooks.follow((key) => nb.enqueue(key), this.abort.signal);
     void jobs.follow((key) => job.enqueue(key), this.abort.signal);
-    void datasets.follow((key) => ds.enqueue(key), this.abort.signal);
+    // A dataset's change reaches the workloads of its namespace from the watch cache, so when they look, they see it.
+    void datasets.follow((key) => {
+      ds.enqueue(key);
+      wakeWorkloads(key.slice(0, key.indexOf('/')));
+    }, this.abort.signal);
   }
 
   async stop(): Promise<void> {

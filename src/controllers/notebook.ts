@@ -128,7 +128,7 @@ export class NotebookReconciler implements Reconciler {
     } else if (ready > 0) {
       status.phase = 'Running';
       status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'PodReady', message: 'the notebook server is ready' }, generation);
-      status.conditions = setCondition(status.conditions, { type: 'Culled', status: 'False', reason: 'Active', message: 'the notebook is running' }, generation);
+      if (spec.idle) status.conditions = setCondition(status.conditions, { type: 'Culled', status: 'False', reason: 'Active', message: 'the notebook is running' }, generation);
     } else {
       status.phase = problem?.fatal ? 'Failed' : 'Pending';
       status.conditions = setCondition(

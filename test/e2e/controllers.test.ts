@@ -105,7 +105,7 @@ describe('notebooks', () => {
 
     await cluster.ok('admin', ['patch', 'nb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":false}}']);
     await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running again');
-    assert.match(await cluster.ok('admin', ['describe', 'nb', 'lab', '-n', ns]), /Reconciled\s+StatefulSet lab set to 0 replica/);
+    assert.match(await cluster.ok("admin", ["describe", "nb", "lab", "-n", ns]), /Normal\s+Reconciled\s+\S+\s+ai-apiserver\s+StatefulSet lab set to 0 replica/);
   });
 
   it('an idle notebook is culled after its timeout, a busy one is not', async () => {
@@ -215,6 +215,17 @@ describe('datasets', () => {
 });
 
 describe('ownership', () => {
+  it('a reconcile with nothing to change writes nothing', async () => {
+    const before = await getJson(['get', 'statefulset,service,pvc', '-n', ns, '-l', 'ai.example.io/notebook=lab']);
+    const versions = (list: { items: { metadata: { name: string; resourceVersion: string } }[] }): string[] =>
+      list.items.map((i) => `${i.metadata.name}@${i.metadata.resourceVersion}`);
+    // An annotation does not change the spec but does make the controller look at the notebook again.
+    await cluster.ok('admin', ['annotate', 'nb', 'lab', '-n', ns, 'example.io/poke=1']);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const after = await getJson(['get', 'statefulset,service,pvc', '-n', ns, '-l', 'ai.example.io/notebook=lab']);
+    assert.deepEqual(versions(after as never), versions(before as never));
+  });
+
   it('children changed by hand are put back; deleting an owner removes its children', async () => {
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('owned'));
     await eventually(() => getJson(['get', 'statefulset', 'owned', '-n', ns]), () => true, 'statefulset owned');

@@ -129,14 +129,13 @@ export class KubeChildren {
           message,
           type,
           source: { component: 'ai-apiserver' },
-          reportingComponent: 'ai-apiserver',
           firstTimestamp: now,
           lastTimestamp: now,
           count: 1,
         },
       })
       .catch((error: unknown) => {
-        if (!(error instanceof ApiException && error.code === 404)) this.log.debug({ err: error }, 'event not recorded');
+        if (!(error instanceof ApiException && error.code === 404)) this.log.warn({ err: error }, 'event not recorded');
       });
   }
 }
