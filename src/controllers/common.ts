@@ -1,5 +1,5 @@
 // What the three reconcilers share: owner references, labels, conditions (metav1.Condition through one helper),
-// dataset readiness, and status writes through the registry's status path with conflict retry.
+// dataset readiness, and status writes through the registry's status path (a conflict means: compute again).
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import type { Condition, KubeObject } from '../api/meta/types.js';
 import { ApiError } from '../registry/errors.js';
@@ -73,21 +73,17 @@ export function datasetsNotReady(datasets: Store, namespace: string, mounts: Dat
 }
 
 /**
- * Writes `status` on the object unless it already has it. Retries on conflict against the latest object; a
- * deleted object is left alone.
+ * Writes `status` on the object unless it already has it. A conflict is thrown, not retried here: the status was
+ * computed from a state that is gone, so the controller requeues and computes it again. A deleted object is left
+ * alone.
  */
 export async function writeStatus(store: Store, object: KubeObject, status: Record<string, unknown>): Promise<boolean> {
-  let current = object;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (JSON.stringify(current.status ?? {}) === JSON.stringify(status)) return false;
-    try {
-      await store.updateStatus(current.metadata.namespace!, current.metadata.name!, { ...current, status });
-      return true;
-    } catch (error) {
-      if (error instanceof ApiError && error.code === 404) return false;
-      if (!(error instanceof ApiError && error.code === 409)) throw error;
-      current = (await store.get(current.metadata.namespace!, current.metadata.name!)).object;
-    }
+  if (JSON.stringify(object.status ?? {}) === JSON.stringify(status)) return false;
+  try {
+    await store.updateStatus(object.metadata.namespace!, object.metadata.name!, { ...object, status });
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 404) return false;
+    throw error;
   }
-  throw new Error(`status of ${object.metadata.namespace}/${object.metadata.name} kept conflicting`);
 }
