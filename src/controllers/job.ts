@@ -111,7 +111,9 @@ export class JobReconciler implements Reconciler {
         ...(spec.datasets ?? []).map((d) => ({ name: `dataset-${d.name}`, persistentVolumeClaim: { claimName: d.name, readOnly: d.readOnly ?? true } })),
       ],
     };
-    const wrote = await this.children.apply('Job', {
+    // A finished batch Job is history: its spec can no longer change, so only its status is read.
+    const finishedBefore = existing?.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+    const wrote = !finishedBefore && await this.children.apply('Job', {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name, namespace, labels, ownerReferences: owner },

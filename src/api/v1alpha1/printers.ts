@@ -102,9 +102,10 @@ export const printerColumns: Record<string, PrinterColumn[]> = {
   Job: [
     nameColumn,
     phase,
-    column('Replicas', 'string', 'Workers wanted: a count, or min-max when elastic.', (o) => {
+    column('Replicas', 'string', 'Workers wanted, and the elastic bounds: "4 (2-8)".', (o) => {
       const elastic = field(o, ['spec', 'elastic']) as { minReplicas?: number; maxReplicas?: number } | undefined;
-      return elastic ? `${text(elastic.minReplicas)}-${text(elastic.maxReplicas)}` : text(field(o, ['spec', 'replicas']));
+      const replicas = text(field(o, ['spec', 'replicas']));
+      return elastic ? `${replicas} (${text(elastic.minReplicas)}-${text(elastic.maxReplicas)})` : replicas;
     }),
     column('Active', 'integer', 'Workers running.', (o) => count(field(o, ['status', 'active']))),
     column('Succeeded', 'integer', 'Workers that succeeded.', (o) => count(field(o, ['status', 'succeeded']))),
