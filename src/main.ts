@@ -22,7 +22,11 @@ async function main(): Promise<void> {
     observe: (operation, seconds) => metrics.storageLatency.observe({ operation }, seconds),
     failed: (operation, code) => metrics.storageErrors.inc({ operation, code }),
   });
-  const registry = new Registry({ storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces });
+  const consistentListFromCache = await etcd.hasReliableProgressNotify().catch((error: unknown) => {
+    logger.warn({ err: error }, 'etcd version unknown: consistent LISTs are read from etcd');
+    return false;
+  });
+  const registry = new Registry({ storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache });
   const cert = await loadServingCert(config.tlsCertFile, config.tlsPrivateKeyFile);
   const app = await buildApp({
     registry,

@@ -20,6 +20,8 @@ export interface RegistryOptions {
   logger: Logger;
   cache?: WatchCacheOptions;
   namespaces?: NamespaceLifecycle;
+  /** See StoreOptions.consistentListFromCache. */
+  consistentListFromCache?: boolean;
 }
 
 export class Registry {
@@ -33,7 +35,7 @@ export class Registry {
       const prefix = `${root}/${strategy.info.group}/${strategy.info.resource}/`;
       const cache = new WatchCache(options.storage, prefix, decode, options.logger, options.cache);
       this.caches.push(cache);
-      this.stores.set(strategy.info.resource, new Store({ prefix, strategy, storage: options.storage, cache, validator, logger: options.logger, namespaces: options.namespaces }));
+      this.stores.set(strategy.info.resource, new Store({ prefix, strategy, storage: options.storage, cache, validator, logger: options.logger, namespaces: options.namespaces, consistentListFromCache: options.consistentListFromCache }));
     }
   }
 

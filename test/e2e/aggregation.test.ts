@@ -7,23 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { LocalCluster } from '../support/cluster.js';
+import { notebookYaml } from '../support/manifests.js';
 
 let cluster: LocalCluster;
 const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
 
-const notebook = (name: string, extra = ''): string => `apiVersion: ai.example.io/v1alpha1
-kind: Notebook
-metadata:
-  name: ${name}
-${extra}spec:
-  template:
-    spec:
-      containers:
-        - name: notebook
-          image: jupyter/base-notebook
-  workspace:
-    size: 1Gi
-`;
+const notebook = (name: string, metadata = ''): string => notebookYaml(name, { metadata });
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { LocalCluster } from '../support/cluster.js';
+import { notebookYaml } from '../support/manifests.js';
 
 let cluster: LocalCluster;
 let jupyter: Server;
@@ -30,19 +31,7 @@ async function getJson<T = Record<string, any>>(args: string[]): Promise<T> {
   return JSON.parse(await cluster.ok('admin', [...args, '-o', 'json'])) as T;
 }
 
-const notebook = (name: string, spec = ''): string => `apiVersion: ai.example.io/v1alpha1
-kind: Notebook
-metadata:
-  name: ${name}
-spec:
-  template:
-    spec:
-      containers:
-        - name: notebook
-          image: jupyter/base-notebook
-  workspace:
-    size: 1Gi
-${spec}`;
+const notebook = (name: string, spec = ''): string => notebookYaml(name, { spec });
 
 const job = (name: string, spec: string, podAnnotations = ''): string => `apiVersion: ai.example.io/v1alpha1
 kind: Job

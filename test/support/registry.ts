@@ -21,7 +21,8 @@ export async function startRegistry(
   const etcd = await startEtcd(binary);
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const storage = new EtcdStorage({ endpoints: [etcd.endpoint], logger, ...storageOptions });
-  const registry = new Registry({ storage, etcdPrefix: '/registry', logger, cache });
+  const consistentListFromCache = await storage.hasReliableProgressNotify();
+  const registry = new Registry({ storage, etcdPrefix: '/registry', logger, cache, consistentListFromCache });
   await registry.start();
   return {
     etcd,

@@ -65,6 +65,15 @@ export class EtcdStorage implements Storage {
     return status.version;
   }
 
+  /**
+   * Whether etcd's watch progress notifications can be trusted to prove a watch has caught up: fixed in 3.5.13
+   * (etcd#15220, #17529), the version kube-apiserver requires before serving consistent reads from its cache.
+   */
+  async hasReliableProgressNotify(): Promise<boolean> {
+    const [major = 0, minor = 0, patch = 0] = (await this.serverVersion()).split('.').map((part) => Number.parseInt(part, 10));
+    return major > 3 || (major === 3 && (minor > 5 || (minor === 5 && patch >= 13)));
+  }
+
   async currentRevision(): Promise<number> {
     const res = await this.call('', () => this.client.kv.range({ key: Buffer.from('\0'), count_only: true }));
     return headerRevision(res.header);
