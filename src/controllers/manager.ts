@@ -104,10 +104,6 @@ export class ControllerManager {
     );
   }
 
-  get identity(): string {
-    return this.elector.identity;
-  }
-
   start(): void {
     this.elector.start();
   }

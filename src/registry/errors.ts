@@ -106,11 +106,11 @@ export const apiErrors = {
       causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
     }),
 
-  methodNotSupported: (ref: ResourceRef, action: string): ApiError =>
-    new ApiError(405, 'MethodNotAllowed', `${action} is not supported on resources of kind "${qualified(ref)}"`, {
-      group: ref.group,
-      kind: ref.resource,
-    }),
+  methodNotAllowed: (): ApiError =>
+    new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+
+  /** The 404 of a path that names nothing this server serves. */
+  routeNotFound: (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}),
 
   /** 410 for a watch or list from a revision the history no longer holds. */
   resourceExpired: (message: string): ApiError => new ApiError(410, 'Expired', message),

@@ -113,8 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     void sendJson(reply, JSON.stringify(apiError.status), 'application/json', apiError.code);
   });
   fastify.setNotFoundHandler((_request, reply) => {
-    const status = new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).status;
-    void sendJson(reply, JSON.stringify(status), 'application/json', 404);
+    void sendJson(reply, JSON.stringify(apiErrors.routeNotFound().status), 'application/json', 404);
   });
 
   fastify.addHook('onRequest', async (request, reply) => {

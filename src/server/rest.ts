@@ -41,9 +41,8 @@ declare module 'fastify' {
 
 type Params = { namespace?: string; resource: string; name?: string; subresource?: string };
 
-const methodNotAllowed = (): ApiError =>
-  new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-const notFound = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+const methodNotAllowed = apiErrors.methodNotAllowed;
+const notFound = apiErrors.routeNotFound;
 
 function notAcceptable(): ApiError {
   return new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io');

@@ -130,16 +130,11 @@ export class WatchCache {
     return this.listed;
   }
 
-  /** The revision the cache reflects: every event up to it has been applied. */
-  currentRevision(): number {
-    return this.revision;
-  }
-
   get(key: string): CachedObject | undefined {
     return this.store.get(key);
   }
 
-  /** Objects whose keys start with `keyPrefix`, in key order, matching `filter`, as of currentRevision(). */
+  /** Objects whose keys start with `keyPrefix`, in key order, matching `filter`, as of the cache's revision. */
   list(keyPrefix: string, filter?: WatchFilter): { items: CachedObject[]; revision: number } {
     const items: CachedObject[] = [];
     for (let i = lowerBound(this.keys, keyPrefix); i < this.keys.length; i++) {
@@ -349,13 +344,6 @@ export class CacheWatcher {
       this.wake = undefined;
     }
     return this.queue.shift();
-  }
-
-  /** Events ready now, without waiting. */
-  drain(): WatcherEvent[] {
-    const events = this.queue;
-    this.queue = [];
-    return events;
   }
 
   get isEnded(): boolean {
