@@ -1,8 +1,14 @@
 // Prometheus metrics under kube-apiserver's names where one exists, on a registry owned by the server instance.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class ServerMetrics {
   readonly registry = new Registry();
+
+  constructor() {
+    // process_resident_memory_bytes, event loop lag, GC: what an operator looks at first.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
   readonly requests = new Counter({
     name: 'apiserver_request_total',
     help: 'Requests by verb, resource, subresource and HTTP code.',
