@@ -24,7 +24,7 @@ const call = (method: string, path: string, body?: string, accept = 'application
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const all = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, bytes: all.length, body: all.length < 100_000 ? all.toString() : '' });
+          resolve({ status: res.statusCode ?? 0, bytes: all.length, body: all.toString() });
         });
         res.on('error', reject);
       },
@@ -86,10 +86,14 @@ try {
   const listTable = await time(() => call('GET', base, undefined, table));
   const listChunked = await time(async () => {
     let token = '';
+    let rows = 0;
     do {
       const res = await call('GET', `${base}?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`, undefined, table);
-      token = (JSON.parse(res.body || '{"metadata":{}}') as { metadata: { continue?: string } }).metadata.continue ?? '';
+      const page = JSON.parse(res.body) as { metadata: { continue?: string }; rows: unknown[] };
+      rows += page.rows.length;
+      token = page.metadata.continue ?? '';
     } while (token);
+    if (rows !== objects) throw new Error(`paged through ${rows} rows, want ${objects}`);
   });
   const metrics = (await call('GET', '/metrics')).body;
   const rss = Number(/^process_resident_memory_bytes (\S+)$/m.exec(metrics)?.[1] ?? 0) / 1024 / 1024;
