@@ -198,7 +198,10 @@ export class WatchCache {
       this.watchers.delete(w),
     );
     if (initial) {
-      for (const cached of this.list(keyPrefix, filter).items) watcher.push({ type: 'ADDED', object: cached });
+      const current = this.list(keyPrefix, filter).items;
+      // The initial state is owed in full, however large; the slow-watcher bound applies to what follows it.
+      watcher.queueLimit += current.length;
+      for (const cached of current) watcher.push({ type: 'ADDED', object: cached });
       watcher.lastRevision = this.revision;
       if (options.sendInitialEvents) watcher.push({ type: 'BOOKMARK', revision: this.revision, initialEventsEnd: true });
     } else {
@@ -325,7 +328,8 @@ export class CacheWatcher {
     private readonly keyPrefix: string,
     private readonly filter: WatchFilter | undefined,
     private readonly bookmarks: boolean,
-    private readonly queueLimit: number,
+    /** Events it may fall behind by; raised by the size of the initial state it is sent. */
+    public queueLimit: number,
     private readonly onEnd: (watcher: CacheWatcher) => void,
   ) {}
 

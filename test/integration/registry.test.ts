@@ -467,3 +467,21 @@ describe('jobs and datasets', () => {
     assert.equal((fixed.object.spec as Record<string, unknown>).replicas, 1);
   });
 });
+
+describe('watch cache bounds', () => {
+  it('a watch from "0" gets the whole initial state even when it is larger than the slow-watcher bound', async () => {
+    const small = await startRegistry({ watcherQueueLimit: 5 });
+    try {
+      const store = small.registry.store('notebooks');
+      for (let i = 0; i < 12; i++) await store.create('big', notebook(`nb-${i}`));
+      const watch = record(await store.watch('big', { resourceVersion: '0' }));
+      await watch.until((e) => e.length >= 12);
+      await store.create('big', notebook('later'));
+      await watch.until((e) => e.length >= 13);
+      await watch.stop();
+      assert.equal(watch.events.filter((e) => e.type === 'ADDED').length, 13);
+    } finally {
+      await small.close();
+    }
+  });
+});
