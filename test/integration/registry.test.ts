@@ -474,6 +474,9 @@ describe('watch cache bounds', () => {
     try {
       const store = small.registry.store('notebooks');
       for (let i = 0; i < 12; i++) await store.create('big', notebook(`nb-${i}`));
+      // A consistent list waits until the cache holds all twelve, so they are the watch's initial state rather
+      // than a burst of live events (which the bound of 5 would rightly cut off).
+      assert.equal((await store.list('big')).items.length, 12);
       const watch = record(await store.watch('big', { resourceVersion: '0' }));
       await watch.until((e) => e.length >= 12);
       await store.create('big', notebook('later'));
