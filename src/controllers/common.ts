@@ -1,6 +1,7 @@
 // What the three reconcilers share: owner references, labels, conditions (metav1.Condition through one helper),
 // dataset readiness, and status writes through the registry's status path (a conflict means: compute again).
 import type { V1OwnerReference } from '@kubernetes/client-node';
+import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
 import { ApiError } from '../registry/errors.js';
 import type { Store } from '../registry/store.js';
@@ -43,7 +44,7 @@ export function setCondition(
     type: next.type,
     status: next.status,
     observedGeneration: generation,
-    lastTransitionTime: previous && previous.status === next.status ? previous.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime: previous && previous.status === next.status ? previous.lastTransitionTime : toMetaTime(),
     reason: next.reason,
     message: next.message,
   };

@@ -3,6 +3,7 @@
 // replicas within min..max by changing parallelism and completions together. Status says what runs and, when
 // nothing does, why.
 import type { V1EnvVar, V1Job, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { toMetaTime } from '../api/meta/time.js';
 import type { Condition } from '../api/meta/types.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
@@ -137,8 +138,8 @@ export class JobReconciler implements Reconciler {
     status.active = bs.active ?? 0;
     status.succeeded = bs.succeeded ?? 0;
     status.failed = bs.failed ?? 0;
-    if (bs.startTime) status.startTime = iso(bs.startTime);
-    if (bs.completionTime) status.completionTime = iso(bs.completionTime);
+    if (bs.startTime) status.startTime = toMetaTime(bs.startTime);
+    if (bs.completionTime) status.completionTime = toMetaTime(bs.completionTime);
     const finished = bs.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
     const pods = this.children.list<V1Pod>('Pod', namespace, { 'ai.example.io/job': name });
     const running = pods.filter((p) => p.status?.phase === 'Running').length;
@@ -169,8 +170,4 @@ export class JobReconciler implements Reconciler {
     if (status.phase !== 'Pending') status.conditions = removeCondition(status.conditions, 'Pending');
     await writeStatus(this.jobs, job, status);
   }
-}
-
-function iso(value: Date | string): string {
-  return new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

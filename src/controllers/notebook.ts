@@ -3,6 +3,7 @@
 // notebook (Jupyter's /api/status last_activity older than idle.timeoutSeconds) is stopped, keeping its workspace.
 import type { V1Container, V1Pod, V1PodTemplateSpec, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
@@ -142,7 +143,7 @@ export class NotebookReconciler implements Reconciler {
     if (spec.idle && status.phase === 'Running') {
       const lastActivity = await this.lastActivity(namespace, name);
       if (lastActivity) {
-        status.lastActivityTime = lastActivity.toISOString().replace(/\.\d{3}Z$/, 'Z');
+        status.lastActivityTime = toMetaTime(lastActivity);
         const idleMs = Date.now() - lastActivity.getTime();
         if (idleMs > spec.idle.timeoutSeconds * 1000) {
           await this.cull(notebook, status, idleMs);

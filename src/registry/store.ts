@@ -4,6 +4,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/meta/object-meta-validation.js';
+import { toMetaTime } from '../api/meta/time.js';
 import type { DeleteOptions, KubeObject, ObjectMeta } from '../api/meta/types.js';
 import type { SchemaValidator } from '../api/schema-validator.js';
 import { skipUpdate, StorageError, type Storage, type StoredValue } from '../storage/interface.js';
@@ -88,10 +89,6 @@ const generateNameChars = 'bcdfghjklmnpqrstvwxz2456789';
 const maxGenerateNamePrefix = 58;
 const generateNameAttempts = 8;
 
-export function nowTimestamp(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 export class Store {
   readonly ref: ResourceRef;
   readonly strategy: Strategy;
@@ -127,7 +124,7 @@ export class Store {
     }
     meta.namespace = namespace;
     meta.uid = randomUUID();
-    meta.creationTimestamp = nowTimestamp();
+    meta.creationTimestamp = toMetaTime();
     meta.generation = 1;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -471,7 +468,7 @@ export class Store {
       const meta = object.metadata;
       if (gcFinalizer && !(meta.finalizers ?? []).includes(gcFinalizer)) meta.finalizers = [...(meta.finalizers ?? []), gcFinalizer];
       if (!meta.deletionTimestamp) {
-        meta.deletionTimestamp = nowTimestamp();
+        meta.deletionTimestamp = toMetaTime();
         meta.deletionGracePeriodSeconds = 0;
         meta.generation = (meta.generation ?? 1) + 1;
       }
