@@ -55,7 +55,7 @@ export const apiErrors = {
     const list = errors.map(fieldErrorString);
     const summary = list.length === 1 ? list[0]! : `[${list.join(', ')}]`;
     return new ApiError(422, 'Invalid', `${ref.kind}.${ref.group} "${name}" is invalid: ${summary}`, {
-      name,
+      ...(name ? { name } : {}),
       group: ref.group,
       kind: ref.kind,
       causes,

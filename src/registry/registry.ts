@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { SchemaValidator } from '../api/schema-validator.js';
 import { componentSchemas } from '../api/v1alpha1/schemas.js';
+import { SmdSchema } from '../fieldmanager/schema.js';
 import type { Storage } from '../storage/interface.js';
 import { WatchCache, type WatchCacheOptions } from '../storage/watch-cache.js';
 import { decode } from './codec.js';
@@ -30,12 +31,13 @@ export class Registry {
 
   constructor(options: RegistryOptions) {
     const validator = new SchemaValidator(componentSchemas);
+    const smd = new SmdSchema(componentSchemas);
     const root = options.etcdPrefix.replace(/\/+$/, '');
     for (const strategy of strategies) {
       const prefix = `${root}/${strategy.info.group}/${strategy.info.resource}/`;
       const cache = new WatchCache(options.storage, prefix, decode, options.logger, options.cache);
       this.caches.push(cache);
-      this.stores.set(strategy.info.resource, new Store({ prefix, strategy, storage: options.storage, cache, validator, logger: options.logger, namespaces: options.namespaces, consistentListFromCache: options.consistentListFromCache }));
+      this.stores.set(strategy.info.resource, new Store({ prefix, strategy, storage: options.storage, cache, validator, smd, logger: options.logger, namespaces: options.namespaces, consistentListFromCache: options.consistentListFromCache }));
     }
   }
 

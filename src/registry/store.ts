@@ -15,6 +15,9 @@ import { parseFieldSelector, type FieldSelector } from './field-selector.js';
 import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
 import { decode, encode, objectKey } from './codec.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
+import { FieldManager } from '../fieldmanager/field-manager.js';
+import { equalValues, type Json } from '../fieldmanager/value.js';
+import type { SmdSchema } from '../fieldmanager/schema.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -23,6 +26,15 @@ export interface WriteOptions {
   /** What to do with fields the schema does not know: kube-apiserver's default is Warn (drop, and warn). */
   fieldValidation?: FieldValidation;
   signal?: AbortSignal;
+  /** Who writes, for metadata.managedFields: the fieldManager parameter, else the User-Agent's product name. */
+  fieldManager?: string;
+  /** The body already carries its managedFields (server-side apply, /scale computed them). */
+  ownershipRecorded?: boolean;
+}
+
+export interface ApplyOptions {
+  fieldManager: string;
+  force: boolean;
 }
 
 export interface ListOptions {
@@ -61,6 +73,8 @@ export interface ListResult {
 export interface WriteResult {
   object: KubeObject;
   warnings: string[];
+  /** Set when a write to a name created the object (server-side apply of an absent object). */
+  created?: boolean;
 }
 
 export interface DeleteResult {
@@ -76,6 +90,8 @@ export interface StoreOptions {
   storage: Storage;
   cache: WatchCache;
   validator: SchemaValidator;
+  /** The schemas as server-side apply reads them. */
+  smd: SmdSchema;
   logger: Logger;
   namespaces?: NamespaceLifecycle;
   /**
@@ -100,6 +116,8 @@ export class Store {
   private readonly log: Logger;
   private readonly namespaces: NamespaceLifecycle | undefined;
   private readonly consistentListFromCache: boolean;
+  /** Field ownership per endpoint: the main resource resets status, /status resets spec (as for custom resources). */
+  readonly fieldManagers: { main: FieldManager; status: FieldManager; scale?: FieldManager };
 
   constructor(options: StoreOptions) {
     this.namespaces = options.namespaces;
@@ -113,10 +131,31 @@ export class Store {
     this.ref = { group: info.group, resource: info.resource, kind: info.kind };
     this.apiVersion = `${info.group}/${info.version}`;
     this.log = options.logger.child({ component: 'store', resource: info.resource });
+    const common = { schema: options.smd, typeName: options.strategy.schemaName, apiVersion: this.apiVersion, kind: info.kind, logger: this.log };
+    this.fieldManagers = {
+      main: new FieldManager({ ...common, subresource: '', resetFields: ['status'] }),
+      status: new FieldManager({ ...common, subresource: 'status', resetFields: ['spec'] }),
+      ...(options.strategy.scale
+        ? {
+            scale: new FieldManager({
+              schema: options.smd,
+              typeName: 'io.k8s.api.autoscaling.v1.Scale',
+              apiVersion: 'autoscaling/v1',
+              kind: 'Scale',
+              subresource: 'scale',
+              resetFields: [],
+              logger: this.log,
+            }),
+          }
+        : {}),
+    };
   }
 
   async create(namespace: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
-    const { object, warnings } = this.decodeBody(body, options.fieldValidation);
+    const decoded = this.decodeBody(body, options.fieldValidation);
+    const warnings = decoded.warnings;
+    const main = this.fieldManagers.main;
+    const object = options.ownershipRecorded ? decoded.object : main.update(main.emptyObject(), decoded.object, options.fieldManager ?? '');
     const meta = object.metadata;
     if (meta.resourceVersion) throw apiErrors.badRequest('resourceVersion should not be set on objects to be created');
     if (meta.namespace && meta.namespace !== namespace) {
@@ -243,6 +282,36 @@ export class Store {
   }
 
   /**
+   * Server-side apply (PATCH application/apply-patch+yaml). On the main resource an absent object is created from
+   * the configuration; on /status it is 404.
+   */
+  async apply(namespace: string, name: string, config: unknown, apply: ApplyOptions, options: WriteOptions = {}, status = false): Promise<WriteResult> {
+    const manager = status ? this.fieldManagers.status : this.fieldManagers.main;
+    manager.checkConfig(config as KubeObject);
+    const { object: pruned, warnings } = this.decodeBody(config, options.fieldValidation);
+    const written = { ...options, ownershipRecorded: true };
+    for (;;) {
+      try {
+        const result = await this.write(namespace, name, (current) => manager.apply(current, pruned, apply.fieldManager, apply.force), written, status);
+        return { ...result, warnings: [...warnings, ...result.warnings] };
+      } catch (error) {
+        if (status || !(error instanceof ApiError && error.code === 404 && error.reason === 'NotFound')) throw error;
+      }
+      if (pruned.metadata.name !== undefined && pruned.metadata.name !== name) {
+        throw apiErrors.badRequest(`the name of the object (${pruned.metadata.name}) does not match the name on the URL (${name})`);
+      }
+      const created = manager.apply(manager.emptyObject(), { ...pruned, metadata: { ...pruned.metadata, name } }, apply.fieldManager, apply.force);
+      try {
+        const result = await this.create(namespace, created, written);
+        return { ...result, warnings: [...warnings, ...result.warnings], created: true };
+      } catch (error) {
+        // Someone created it in between: apply to theirs.
+        if (!(error instanceof ApiError && error.code === 409 && error.reason === 'AlreadyExists')) throw error;
+      }
+    }
+  }
+
+  /**
    * A write whose body is computed from the current object, as PATCH needs: `apply` runs on every attempt of the
    * guaranteed update, so a patch always lands on the object it was computed from. A resourceVersion the patch
    * sets is a precondition. `status` limits the write to the status subresource.
@@ -358,7 +427,7 @@ export class Store {
     const tryUpdate = (current: StoredValue): Buffer | typeof skipUpdate => {
       const old = decode(current.key, current.value, current.modRevision).object;
       const decoded = this.decodeBody(bodyFor(structuredClone(old)), options.fieldValidation);
-      const next = decoded.object;
+      let next = decoded.object;
       warnings = decoded.warnings;
       if (next.metadata.name !== undefined && next.metadata.name !== name) {
         throw apiErrors.badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -371,11 +440,15 @@ export class Store {
       if (next.metadata.resourceVersion && next.metadata.resourceVersion !== old.metadata.resourceVersion) {
         throw apiErrors.modified(this.ref, name);
       }
+      if (!options.ownershipRecorded) {
+        const manager = status ? this.fieldManagers.status : this.fieldManagers.main;
+        next = manager.update(old, next, options.fieldManager ?? '');
+      }
       const errors = status ? this.prepareStatusWrite(next, old) : this.prepareWrite(next, old);
       if (errors.length > 0) throw apiErrors.invalid(this.ref, name, errors);
       result = next;
-      const encoded = encode(next);
-      return encoded.equals(encode(old)) ? skipUpdate : encoded;
+      // Unchanged content (in any key order) is no write, as kube-apiserver compares canonical encodings.
+      return sameContent(next, old) ? skipUpdate : encode(next);
     };
     try {
       if (options.dryRun) {
@@ -427,7 +500,10 @@ export class Store {
   /** A /status write changes status only: spec and metadata come from the old object. */
   private prepareStatusWrite(next: KubeObject, old: KubeObject): FieldError[] {
     const uid = next.metadata.uid;
+    const managedFields = next.metadata.managedFields;
     next.metadata = { ...old.metadata };
+    if (managedFields) next.metadata.managedFields = managedFields;
+    else delete next.metadata.managedFields;
     if (uid && uid !== old.metadata.uid) return [fieldErrors.invalid('metadata.uid', uid, 'field is immutable')];
     this.strategy.prepareForStatusUpdate(next, old);
     return [...this.validator.validate(this.strategy.schemaName, next), ...this.strategy.validateStatusUpdate(next, old)];
@@ -642,4 +718,12 @@ export function parseResourceVersion(rv: string): number | undefined {
   if (rv === '') return undefined;
   if (!/^\d+$/.test(rv)) throw apiErrors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
   return Number(rv);
+}
+
+function sameContent(a: KubeObject, b: KubeObject): boolean {
+  const content = (o: KubeObject): Json => {
+    const { resourceVersion: _rv, ...metadata } = o.metadata;
+    return JSON.parse(JSON.stringify({ ...o, metadata })) as Json;
+  };
+  return equalValues(content(a), content(b));
 }

@@ -22,6 +22,8 @@ export interface ResourceInfo {
 
 /** How a resource with a scale subresource maps to autoscaling/v1 Scale. */
 export interface ScaleStrategy {
+  /** Where the desired replicas live in the object, for ownership moving through the Scale. */
+  readonly replicasPath: { field: string }[];
   specReplicas(object: KubeObject): number;
   statusReplicas(object: KubeObject): number;
   /** The label selector of the pods, as a string (Scale.status.selector). */

@@ -45,7 +45,7 @@ export interface App {
 const unauthenticatedPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
 const jsonTypes = ['application/json', 'application/merge-patch+json', 'application/json-patch+json'];
 // Parsed as text so the handler can answer 415, as kube-apiserver does, rather than a parse error.
-const unsupportedPatchTypes = ['application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
+const textPatchTypes = ['application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
 
 function statusOf(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
@@ -103,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       done(apiErrors.badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`), undefined);
     }
   });
-  fastify.addContentTypeParser(unsupportedPatchTypes, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  fastify.addContentTypeParser(textPatchTypes, { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   fastify.setErrorHandler((error, request, reply) => {
     const apiError = statusOf(error);

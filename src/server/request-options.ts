@@ -44,18 +44,61 @@ function allValues(query: Query, name: string): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-/** Create, update and patch options. `kind` names the options type in errors ("CreateOptions"...). */
-export function writeOptions(query: Query, kind: string, signal: AbortSignal): WriteOptions {
+const fieldManagerMaxLength = 128;
+
+/** The product name of a User-Agent ("kubectl" of "kubectl/v1.32.2 (linux/amd64)"), the manager of a write without fieldManager. */
+export function managerFromUserAgent(userAgent: string | undefined): string {
+  let out = '';
+  for (const ch of (userAgent ?? '').split('/')[0]!) {
+    if (!isPrintable(ch)) continue;
+    if (Buffer.byteLength(out + ch) > fieldManagerMaxLength) break;
+    out += ch;
+  }
+  return out;
+}
+
+function isPrintable(ch: string): boolean {
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch);
+}
+
+export interface WriteRequest {
+  query: Query;
+  /** CreateOptions, UpdateOptions or PatchOptions: names the options type in errors. */
+  kind: string;
+  signal: AbortSignal;
+  userAgent: string | undefined;
+  /** Set for PATCH: server-side apply requires fieldManager and alone accepts force. */
+  apply?: boolean;
+}
+
+/** Create, update and patch options, validated as kube-apiserver validates them. */
+export function writeOptions(request: WriteRequest): WriteOptions & { force?: boolean } {
+  const { query, kind, signal } = request;
   const dryRun = dryRunOf(allValues(query, 'dryRun'), kind);
   const fieldValidation = queryValue(query, 'fieldValidation') ?? 'Warn';
+  const errors: FieldError[] = [];
+  const fieldManager = queryValue(query, 'fieldManager') ?? '';
+  const force = kind === 'PatchOptions' ? parseBool(query, 'force') : undefined;
+  if (request.apply === true && fieldManager === '') errors.push(fieldErrors.required('fieldManager', 'is required for apply patch'));
+  if (request.apply === false && force !== undefined) errors.push(fieldErrors.forbidden('force', 'may not be specified for non-apply patch'));
+  if (fieldManager.length > fieldManagerMaxLength) errors.push(fieldErrors.tooLong('fieldManager', fieldManagerMaxLength));
+  [...fieldManager].forEach((ch, i) => {
+    if (!isPrintable(ch)) {
+      const code = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      errors.push(fieldErrors.invalid('fieldManager', fieldManager, `invalid character U+${code} (at position ${i})`));
+    }
+  });
   if (!['Ignore', 'Warn', 'Strict'].includes(fieldValidation)) {
-    throw invalidOptions(kind, [fieldErrors.notSupported('fieldValidation', fieldValidation, ['Ignore', 'Warn', 'Strict'])]);
+    errors.push(fieldErrors.notSupported('fieldValidation', fieldValidation, ['Ignore', 'Warn', 'Strict']));
   }
-  const fieldManager = queryValue(query, 'fieldManager');
-  if (fieldManager !== undefined && fieldManager.length > 128) {
-    throw invalidOptions(kind, [fieldErrors.tooLong('fieldManager', 128)]);
-  }
-  return { dryRun, fieldValidation: fieldValidation as FieldValidation, signal };
+  if (errors.length > 0) throw invalidOptions(kind, errors);
+  return {
+    dryRun,
+    fieldValidation: fieldValidation as FieldValidation,
+    signal,
+    fieldManager: fieldManager || managerFromUserAgent(request.userAgent),
+    ...(force === undefined ? {} : { force }),
+  };
 }
 
 export function listOptions(query: Query, signal: AbortSignal): ListOptions & WatchOptions & { watch: boolean; timeoutSeconds?: number } {

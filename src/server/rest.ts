@@ -9,11 +9,12 @@ import { ApiError, apiErrors } from '../registry/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { ListResult, Store, WriteResult } from '../registry/store.js';
 import type { ScaleStrategy } from '../registry/strategy.js';
+import { ScaleManagedFields } from '../fieldmanager/scale-managed-fields.js';
 import { encodeList, encodeObject, type EncodeContext } from './encoders.js';
 import type { ServerMetrics } from './metrics.js';
 import { contentTypes, listContentTypes, negotiate } from './negotiation.js';
-import { applyPatch, patchTypeOf, unsupportedPatch, validatePatch } from './patch.js';
-import { deleteOptions, includeObjectOf, listOptions, writeOptions, type Query } from './request-options.js';
+import { applyPatch, parseApplyPatch, patchTypeOf, unsupportedPatch, validatePatch, type PatchType } from './patch.js';
+import { deleteOptions, includeObjectOf, listOptions, writeOptions as parseWriteOptions, type Query } from './request-options.js';
 import { sendJson } from './send.js';
 import { streamError, streamWatch } from './watch-stream.js';
 
@@ -76,7 +77,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
 
   const sendWrite = (request: FastifyRequest, reply: FastifyReply, store: Store, result: WriteResult, code = 200): FastifyReply => {
     warningHeader(reply, result.warnings);
-    return sendObject(request, reply, store, result.object, code);
+    return sendObject(request, reply, store, result.object, result.created ? 201 : code);
   };
 
   const sendList = (request: FastifyRequest, reply: FastifyReply, store: Store, result: ListResult): FastifyReply => {
@@ -130,7 +131,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
           return listOrWatch(request, reply, namespace);
         case 'POST': {
           request.apiInfo = { verb: 'create', resource, subresource: '' };
-          const result = await store.create(namespace, request.body, writeOptions(query, 'CreateOptions', signalOf(request)));
+          const result = await store.create(namespace, request.body, writeOptions(request, 'CreateOptions'));
           return sendWrite(request, reply, store, result, 201);
         }
         case 'DELETE': {
@@ -162,15 +163,11 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         }
         case 'PUT': {
           request.apiInfo = { verb: 'update', resource, subresource: '' };
-          return sendWrite(request, reply, store, await store.update(namespace, name, request.body, writeOptions(query, 'UpdateOptions', signalOf(request))));
+          return sendWrite(request, reply, store, await store.update(namespace, name, request.body, writeOptions(request, 'UpdateOptions')));
         }
         case 'PATCH': {
           request.apiInfo = { verb: 'patch', resource, subresource: '' };
-          const type = patchTypeOf(request.headers['content-type']);
-          if (!type) throw unsupportedPatch();
-          validatePatch(type, request.body);
-          const options = writeOptions(query, 'PatchOptions', signalOf(request));
-          return sendWrite(request, reply, store, await store.patch(namespace, name, (current) => applyPatch(type, current, request.body), options));
+          return sendWrite(request, reply, store, await patch(request, store, namespace, name, false));
         }
         case 'DELETE': {
           request.apiInfo = { verb: 'delete', resource, subresource: '' };
@@ -202,13 +199,9 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         return sendObject(request, reply, store, (await store.get(namespace, name, (query.resourceVersion as string | undefined) ?? '')).object);
       }
       if (request.method === 'PUT') {
-        return sendWrite(request, reply, store, await store.updateStatus(namespace, name, request.body, writeOptions(query, 'UpdateOptions', signalOf(request))));
+        return sendWrite(request, reply, store, await store.updateStatus(namespace, name, request.body, writeOptions(request, 'UpdateOptions')));
       }
-      const type = patchTypeOf(request.headers['content-type']);
-      if (!type) throw unsupportedPatch();
-      validatePatch(type, request.body);
-      const options = writeOptions(query, 'PatchOptions', signalOf(request));
-      return sendWrite(request, reply, store, await store.patch(namespace, name, (current) => applyPatch(type, current, request.body), options, true));
+      return sendWrite(request, reply, store, await patch(request, store, namespace, name, true));
     },
   });
 
@@ -221,6 +214,34 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       return listOrWatch(request, reply, undefined);
     },
   });
+
+  function writeOptions(request: FastifyRequest, kind: string, patchType?: PatchType): ReturnType<typeof parseWriteOptions> {
+    return parseWriteOptions({
+      query: request.query as Query,
+      kind,
+      signal: signalOf(request),
+      userAgent: request.headers['user-agent'],
+      ...(patchType ? { apply: patchType === 'apply' } : {}),
+    });
+  }
+
+  function patchTypeOrThrow(request: FastifyRequest): PatchType {
+    const type = patchTypeOf(request.headers['content-type']);
+    if (!type) throw unsupportedPatch();
+    return type;
+  }
+
+  /** PATCH of the main resource or /status: merge, JSON patch or server-side apply. */
+  async function patch(request: FastifyRequest, store: Store, namespace: string, name: string, status: boolean): Promise<WriteResult> {
+    const type = patchTypeOrThrow(request);
+    const options = writeOptions(request, 'PatchOptions', type);
+    if (type === 'apply') {
+      const config = parseApplyPatch(request.body);
+      return store.apply(namespace, name, config, { fieldManager: options.fieldManager!, force: options.force ?? false }, options, status);
+    }
+    validatePatch(type, request.body);
+    return store.patch(namespace, name, (current) => applyPatch(type, current, request.body), options, status);
+  }
 
   /** autoscaling/v1 Scale over a resource's replicas: what an HPA or `kubectl scale` reads and writes. */
   async function scale(request: FastifyRequest, reply: FastifyReply, store: Store, strategy: ScaleStrategy, namespace: string, name: string): Promise<FastifyReply> {
@@ -237,35 +258,46 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       spec: { replicas: strategy.specReplicas(object) },
       status: { replicas: strategy.statusReplicas(object), selector: strategy.selector(object) },
     });
+    // As for custom resources, a Scale is built from the parent without managedFields: owners live on the parent.
     const send = (object: KubeObject): FastifyReply => sendJson(reply, JSON.stringify(toScale(object)));
-    const query = request.query as Query;
     if (request.method === 'GET') return send((await store.get(namespace, name)).object);
-    let scaleFor: (current: KubeObject) => unknown;
-    if (request.method === 'PUT') {
-      scaleFor = () => request.body;
-    } else {
-      const type = patchTypeOf(request.headers['content-type']);
-      if (!type) throw unsupportedPatch();
-      validatePatch(type, request.body);
-      scaleFor = (current) => applyPatch(type, toScale(current) as KubeObject, request.body);
-    }
-    const options = writeOptions(query, request.method === 'PUT' ? 'UpdateOptions' : 'PatchOptions', signalOf(request));
+    const fieldManager = store.fieldManagers.scale!;
+    const patchType = request.method === 'PATCH' ? patchTypeOrThrow(request) : undefined;
+    const options = writeOptions(request, request.method === 'PUT' ? 'UpdateOptions' : 'PatchOptions', patchType);
+    const manager = options.fieldManager ?? '';
+    const config = patchType === 'apply' ? parseApplyPatch(request.body) : undefined;
+    if (patchType && patchType !== 'apply') validatePatch(patchType, request.body);
+    const parentVersion = `${store.strategy.info.group}/${store.strategy.info.version}`;
     const result = await store.patch(
       namespace,
       name,
       (current) => {
-        const wanted = scaleFor(current) as { metadata?: { resourceVersion?: string }; spec?: { replicas?: unknown } } | null;
-        const replicas = wanted?.spec?.replicas;
+        // Ownership moves through the Scale: the owners of the parent's replicas own Scale's spec.replicas.
+        const owners = new ScaleManagedFields(current.metadata.managedFields, parentVersion, strategy.replicasPath);
+        const oldScale = toScale(current) as unknown as KubeObject;
+        const subresourceOwners = owners.toSubresource();
+        if (subresourceOwners) oldScale.metadata.managedFields = subresourceOwners;
+        let wanted: KubeObject;
+        if (config) wanted = fieldManager.apply(oldScale, config as unknown as KubeObject, manager, options.force ?? false);
+        else {
+          const body = (patchType && patchType !== 'apply' ? applyPatch(patchType, structuredClone(oldScale), request.body) : request.body) as KubeObject | null;
+          if (body === null || typeof body !== 'object' || Array.isArray(body)) throw apiErrors.badRequest('the body of a Scale must be a JSON object');
+          wanted = fieldManager.update(oldScale, { ...body, metadata: { ...(body.metadata ?? {}) } }, manager);
+        }
+        const replicas = (wanted.spec as { replicas?: unknown } | undefined)?.replicas;
         if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
           throw apiErrors.invalid({ group: 'autoscaling', resource: 'scale', kind: 'Scale' }, name, [
             { type: 'FieldValueInvalid', field: 'spec.replicas', value: replicas ?? null, detail: 'must be greater than or equal to 0' },
           ]);
         }
-        const rv = wanted?.metadata?.resourceVersion;
+        const rv = wanted.metadata?.resourceVersion;
         if (rv && rv !== current.metadata.resourceVersion) throw apiErrors.modified(store.ref, name);
-        return strategy.withReplicas(current, replicas);
+        const parent = strategy.withReplicas(current, replicas);
+        const parentOwners = owners.toParent(wanted.metadata?.managedFields);
+        const { managedFields: _old, ...metadata } = parent.metadata;
+        return { ...parent, metadata: parentOwners ? { ...metadata, managedFields: parentOwners } : metadata };
       },
-      options,
+      { ...options, ownershipRecorded: true },
     );
     warningHeader(reply, result.warnings);
     return send(result.object);

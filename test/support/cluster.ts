@@ -276,6 +276,28 @@ export class LocalCluster {
     return this.procs.filter((p) => p.name.startsWith(name)).map((p) => p.output.join('')).join('\n');
   }
 
+  /** One request to kube-apiserver as `user`, e.g. to compare this server with a CRD on the same path shape. */
+  request(user: UserName, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        `${this.apiserverUrl}${path}`,
+        {
+          method,
+          ca: this.ca.pem,
+          headers: { authorization: `Bearer ${users[user].token}`, accept: 'application/json', ...headers },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   /** Raw HTTPS straight to this server, bypassing kube-apiserver, with an optional client certificate. */
   direct(path: string, headers: Record<string, string>, clientCert?: Issued): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {

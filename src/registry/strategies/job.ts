@@ -74,6 +74,7 @@ export const jobStrategy: Strategy = {
   validateStatusUpdate: () => [],
   // An autoscaler (or kubectl scale) drives spec.replicas; for an elastic job validation keeps it within bounds.
   scale: {
+    replicasPath: [{ field: 'spec' }, { field: 'replicas' }],
     specReplicas: (object) => (typeof object.spec?.replicas === 'number' ? object.spec.replicas : 0),
     statusReplicas: (object) => (typeof object.status?.replicas === 'number' ? object.status.replicas : 0),
     selector: (object) =>

@@ -1,0 +1,392 @@
+// Walks a JSON value beside its schema, as structured-merge-diff's typed package does: the set of fields a value
+// sets, the merge of an applied configuration into a live object, the comparison of two objects, and the removal
+// of a set of fields. Lists and maps follow their x-kubernetes-list-type / x-kubernetes-map-type.
+import { FieldSet } from './field-set.js';
+import { pathString, serializePathElement, sortKey, type KeyField, type Path, type PathElement } from './path.js';
+import type { Atom, ListType, MapType, SmdSchema, TypeRef } from './schema.js';
+import { equalValues, isMap, type Json, type JsonMap } from './value.js';
+
+/** A value that does not fit its schema in a way merging cannot work around (duplicate or keyless list items). */
+export class TypedValueError extends Error {}
+
+type Value = Json | undefined;
+type Handled = 'scalar' | 'list' | 'map' | undefined;
+
+function deduce(atom: Atom, value: Value): Atom {
+  if (value === undefined || value === null) return atom;
+  if (typeof value !== 'object') return atom.scalar ? { scalar: true } : atom;
+  if (Array.isArray(value)) return atom.list ? { list: atom.list } : atom;
+  return atom.map ? { map: atom.map } : atom;
+}
+
+const handledAs = (atom: Atom): Handled => (atom.map ? 'map' : atom.scalar ? 'scalar' : atom.list ? 'list' : undefined);
+const asList = (value: Value): Json[] | undefined => (Array.isArray(value) ? value : undefined);
+const asMap = (value: Value): JsonMap | undefined => (isMap(value) ? value : undefined);
+const fieldType = (map: MapType, key: string): TypeRef => map.fields.get(key)?.type ?? map.element ?? {};
+
+export class Typed {
+  constructor(private readonly schema: SmdSchema) {}
+
+  /** The path element of a list item: its key fields for a list-map, its value for a set. */
+  itemPathElement(list: ListType, item: Json): PathElement {
+    if (list.relationship !== 'associative') throw new TypedValueError('invalid indexing of non-associative list');
+    if (list.keys.length > 0) {
+      if (item === null) throw new TypedValueError('associative list with keys may not have a null element');
+      if (!isMap(item)) throw new TypedValueError('associative list with keys may not have non-map elements');
+      const key: KeyField[] = [];
+      const element = this.schema.resolve(list.element);
+      for (const name of list.keys) {
+        if (name in item) key.push([name, item[name]!]);
+        else {
+          if (!element.map) throw new TypedValueError(`couldn't find default value for ${name}: associative list may not have non-map types`);
+          const fallback = element.map.fields.get(name)?.default;
+          if (fallback === undefined) {
+            throw new TypedValueError(`associative list with keys has an element that omits key field "${name}" (and doesn't have default value)`);
+          }
+          key.push([name, fallback as Json]);
+        }
+      }
+      return { key: sortKey(key) };
+    }
+    if (isMap(item)) throw new TypedValueError("associative list without keys has an element that's a map type");
+    if (Array.isArray(item)) throw new TypedValueError('not supported: associative list with lists as elements');
+    if (item === null) throw new TypedValueError("associative list without keys has an element that's an explicit null");
+    return { value: item };
+  }
+
+  /** Throws when an applied configuration has duplicate or keyless items in an associative list. */
+  validateApplied(value: Json, type: TypeRef, path: Path = []): void {
+    const atom = deduce(this.schema.resolve(type), value);
+    const kind = handledAs(atom);
+    if (kind === 'list' && atom.list!.relationship === 'associative' && Array.isArray(value)) {
+      const seen = new Set<string>();
+      value.forEach((item, i) => {
+        let pe: PathElement;
+        try {
+          pe = this.itemPathElement(atom.list!, item);
+        } catch (error) {
+          throw new TypedValueError(`${pathString(path)}: element ${i}: ${(error as Error).message}`);
+        }
+        const id = serializePathElement(pe);
+        if (seen.has(id)) throw new TypedValueError(`${pathString(path)}: duplicate entries for key ${pathString([pe])}`);
+        seen.add(id);
+        this.validateApplied(item, atom.list!.element, [...path, pe]);
+      });
+    } else if (kind === 'map' && atom.map!.relationship !== 'atomic' && isMap(value)) {
+      for (const [key, child] of Object.entries(value)) this.validateApplied(child, fieldType(atom.map!, key), [...path, { field: key }]);
+    }
+  }
+
+  toFieldSet(value: Json, type: TypeRef): FieldSet {
+    const set = new FieldSet();
+    this.collect(value, type, [], set);
+    return set;
+  }
+
+  private collect(value: Json, type: TypeRef, path: Path, set: FieldSet): void {
+    const atom = deduce(this.schema.resolve(type), value);
+    switch (handledAs(atom)) {
+      case 'list': {
+        if (atom.list!.relationship === 'atomic') return set.insert(path);
+        const list = asList(value);
+        if (!list) return;
+        const items = this.indexItems(atom.list!, list);
+        const counts = new Map<string, number>();
+        for (const { id } of items) counts.set(id, (counts.get(id) ?? 0) + 1);
+        const done = new Set<string>();
+        for (const { pe, id, item } of items) {
+          if (counts.get(id)! > 1) {
+            if (!done.has(id)) set.insert([...path, pe]);
+            done.add(id);
+            continue;
+          }
+          this.collect(item, atom.list!.element, [...path, pe], set);
+          set.insert([...path, pe]);
+        }
+        return;
+      }
+      case 'map': {
+        if (atom.map!.relationship === 'atomic') return set.insert(path);
+        const map = asMap(value);
+        if (!map) return;
+        for (const [key, child] of Object.entries(map)) {
+          const childPath = [...path, { field: key }];
+          this.collect(child, fieldType(atom.map!, key), childPath, set);
+          if (child === null || (isMap(child) && Object.keys(child).length === 0) || !atom.map!.fields.has(key)) set.insert(childPath);
+        }
+        return;
+      }
+      default:
+        set.insert(path);
+    }
+  }
+
+  /** The path elements of a list's items; items whose element cannot be computed are left out. */
+  private indexItems(list: ListType, items: Json[]): { pe: PathElement; id: string; item: Json }[] {
+    const out: { pe: PathElement; id: string; item: Json }[] = [];
+    for (const item of items) {
+      try {
+        const pe = this.itemPathElement(list, item);
+        out.push({ pe, id: serializePathElement(pe), item });
+      } catch {
+        // Such an item cannot be owned; the object's validation reports it.
+      }
+    }
+    return out;
+  }
+
+  /** The live object with the configuration merged in, as server-side apply computes it. */
+  merge(lhs: Value, rhs: Value, type: TypeRef, path: Path = []): Value {
+    const atom = this.schema.resolve(type);
+    const chosen = rhs === undefined ? deduce(atom, lhs) : deduce(atom, rhs);
+    const keepRhs = (): Value => (rhs !== undefined ? rhs : lhs);
+    switch (handledAs(chosen)) {
+      case 'list': {
+        const l = asList(lhs);
+        const r = asList(rhs);
+        if (chosen.list!.relationship === 'atomic' || ((l?.length ?? 0) === 0 && (r?.length ?? 0) === 0)) return keepRhs();
+        return this.mergeList(chosen.list!, l ?? [], r ?? [], path);
+      }
+      case 'map': {
+        const l = asMap(lhs);
+        const r = asMap(rhs);
+        const lEmpty = !l || Object.keys(l).length === 0;
+        const rEmpty = !r || Object.keys(r).length === 0;
+        if (chosen.map!.relationship === 'atomic' || (lEmpty && rEmpty)) return keepRhs();
+        const out: JsonMap = {};
+        const keys = [...Object.keys(l ?? {}), ...Object.keys(r ?? {}).filter((k) => !(l && k in l))];
+        for (const key of keys) {
+          const merged = this.merge(l?.[key], r?.[key], fieldType(chosen.map!, key), [...path, { field: key }]);
+          if (merged !== undefined) out[key] = merged;
+        }
+        return Object.keys(out).length > 0 ? out : undefined;
+      }
+      default:
+        return keepRhs();
+    }
+  }
+
+  private indexForMerge(list: ListType, items: Json[], allowDuplicates: boolean, path: Path): { pes: PathElement[]; ids: string[]; observed: Map<string, Json> } {
+    const pes: PathElement[] = [];
+    const ids: string[] = [];
+    const observed = new Map<string, Json>();
+    items.forEach((item, i) => {
+      let pe: PathElement;
+      try {
+        pe = this.itemPathElement(list, item);
+      } catch (error) {
+        throw new TypedValueError(`${pathString(path)}: element ${i}: ${(error as Error).message}`);
+      }
+      const id = serializePathElement(pe);
+      if (observed.has(id)) {
+        if (!allowDuplicates) throw new TypedValueError(`${pathString(path)}: duplicate entries for key ${pathString([pe])}`);
+        observed.set(id, null);
+      } else observed.set(id, item);
+      pes.push(pe);
+      ids.push(id);
+    });
+    return { pes, ids, observed };
+  }
+
+  /** Items in the configuration's order, live-only items kept near the neighbours they had (structured-merge-diff's order). */
+  private mergeList(list: ListType, lhs: Json[], rhs: Json[], path: Path): Value {
+    const r = this.indexForMerge(list, rhs, false, path);
+    const l = this.indexForMerge(list, lhs, true, path);
+    const shared = r.ids.filter((id) => l.observed.has(id));
+    let nextShared = shared.shift();
+    const mergedRhs = new Set<string>();
+    const out: Json[] = [];
+    const push = (pe: PathElement, lChild: Value, rChild: Value): void => {
+      const merged = this.merge(lChild, rChild, list.element, [...path, pe]);
+      if (merged !== undefined) out.push(merged);
+    };
+    let li = 0;
+    let ri = 0;
+    while (li < l.ids.length || ri < r.ids.length) {
+      if (li < l.ids.length && ri < r.ids.length) {
+        const id = l.ids[li]!;
+        if (id === r.ids[ri]) {
+          mergedRhs.add(id);
+          push(l.pes[li]!, l.observed.get(id), r.observed.get(id));
+          li++;
+          ri++;
+          nextShared = shared.shift();
+          continue;
+        }
+        if (r.observed.has(id) && nextShared !== undefined && nextShared !== id) {
+          li++;
+          continue;
+        }
+      }
+      if (li < l.ids.length) {
+        const id = l.ids[li]!;
+        if (!r.observed.has(id)) {
+          push(l.pes[li]!, lhs[li], undefined);
+          li++;
+          continue;
+        } else if (mergedRhs.has(id)) li++;
+      }
+      if (ri < r.ids.length) {
+        const id = r.ids[ri]!;
+        mergedRhs.add(id);
+        push(r.pes[ri]!, l.observed.get(id), r.observed.get(id));
+        ri++;
+        if (nextShared !== undefined && nextShared === id) nextShared = shared.shift();
+      }
+    }
+    return out.length > 0 ? out : undefined;
+  }
+
+  /** Fields added, modified and removed going from `lhs` to `rhs`. */
+  compare(lhs: Json, rhs: Json, type: TypeRef): Comparison {
+    const comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
+    this.compareNode(lhs, rhs, type, [], comparison);
+    return comparison;
+  }
+
+  private compareNode(lhs: Value, rhs: Value, type: TypeRef, path: Path, c: Comparison): void {
+    const atom = this.schema.resolve(type);
+    const al = deduce(atom, lhs);
+    const ar = deduce(atom, rhs);
+    let inLeaf: boolean;
+    if (rhs === undefined) inLeaf = this.compareAtom(al, lhs, rhs, path, c);
+    else if (lhs === undefined || handledAs(al) === handledAs(ar)) inLeaf = this.compareAtom(ar, lhs, rhs, path, c);
+    else {
+      this.compareAtom(al, lhs, rhs, path, c);
+      inLeaf = this.compareAtom(ar, lhs, rhs, path, c);
+    }
+    if (!inLeaf) {
+      if (lhs === undefined) c.added.insert(path);
+      else if (rhs === undefined) c.removed.insert(path);
+    }
+  }
+
+  /** Returns true when the node was compared as a whole (a leaf). */
+  private compareAtom(atom: Atom, lhs: Value, rhs: Value, path: Path, c: Comparison): boolean {
+    const leaf = (): true => {
+      if (lhs === undefined) c.added.insert(path);
+      else if (rhs === undefined) c.removed.insert(path);
+      else if (!equalValues(lhs, rhs)) c.modified.insert(path);
+      return true;
+    };
+    switch (handledAs(atom)) {
+      case 'list': {
+        const l = asList(lhs);
+        const r = asList(rhs);
+        if (atom.list!.relationship === 'atomic' || ((l?.length ?? 0) === 0 && (r?.length ?? 0) === 0)) return leaf();
+        this.compareList(atom.list!, l ?? [], r ?? [], path, c);
+        return false;
+      }
+      case 'map': {
+        const l = asMap(lhs);
+        const r = asMap(rhs);
+        const lEmpty = !l || Object.keys(l).length === 0;
+        const rEmpty = !r || Object.keys(r).length === 0;
+        if (atom.map!.relationship === 'atomic' || (lEmpty && rEmpty)) return leaf();
+        const keys = new Set([...Object.keys(l ?? {}), ...Object.keys(r ?? {})]);
+        for (const key of keys) this.compareNode(l?.[key], r?.[key], fieldType(atom.map!, key), [...path, { field: key }], c);
+        return false;
+      }
+      default:
+        return leaf();
+    }
+  }
+
+  private compareList(list: ListType, lhs: Json[], rhs: Json[], path: Path, c: Comparison): void {
+    const order: { id: string; pe: PathElement }[] = [];
+    const lValues = new Map<string, Json[]>();
+    const rValues = new Map<string, Json[]>();
+    for (const item of lhs) {
+      const pe = this.tryItem(list, item);
+      if (!pe) continue;
+      const id = serializePathElement(pe);
+      const seen = lValues.get(id);
+      if (seen) seen.push(item);
+      else {
+        lValues.set(id, [item]);
+        order.push({ id, pe });
+      }
+    }
+    for (const item of rhs) {
+      const pe = this.tryItem(list, item);
+      if (!pe) continue;
+      const id = serializePathElement(pe);
+      const seen = rValues.get(id);
+      if (seen) seen.push(item);
+      else {
+        rValues.set(id, [item]);
+        if (!lValues.has(id)) order.push({ id, pe });
+      }
+    }
+    for (const { id, pe } of order) {
+      const l = lValues.get(id) ?? [];
+      const r = rValues.get(id) ?? [];
+      const itemPath = [...path, pe];
+      if (l.length <= 1 && r.length <= 1) this.compareNode(l[0], r[0], list.element, itemPath, c);
+      else if (l.length >= 2 && r.length >= 2) {
+        if (l.length !== r.length || l.some((v, i) => !equalValues(v, r[i]))) c.modified.insert(itemPath);
+      } else if (l.length >= 2) {
+        if (r.length !== 0) this.compareNode(undefined, r[0], list.element, itemPath, c);
+        c.removed.insert(itemPath);
+      } else {
+        if (l.length !== 0) this.compareNode(l[0], undefined, list.element, itemPath, c);
+        c.added.insert(itemPath);
+      }
+    }
+  }
+
+  private tryItem(list: ListType, item: Json): PathElement | undefined {
+    try {
+      return this.itemPathElement(list, item);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The value without the fields in `toRemove`; emptied maps and lists disappear, as in structured-merge-diff. */
+  removeItems(value: Json, toRemove: FieldSet, type: TypeRef): Json {
+    return this.remove(value, toRemove, type) ?? null;
+  }
+
+  private remove(value: Json, toRemove: FieldSet, type: TypeRef): Value {
+    const atom = deduce(this.schema.resolve(type), value);
+    switch (handledAs(atom)) {
+      case 'list': {
+        if (!Array.isArray(value) || value.length === 0 || atom.list!.relationship === 'atomic') return undefined;
+        const out: Json[] = [];
+        for (const item of value) {
+          const pe = this.tryItem(atom.list!, item);
+          if (!pe) {
+            out.push(item);
+            continue;
+          }
+          if (toRemove.hasMember(pe)) continue;
+          const subset = toRemove.child(pe);
+          out.push(subset && !subset.empty() ? (this.remove(item, subset, atom.list!.element) ?? null) : item);
+        }
+        return out.length > 0 ? out : undefined;
+      }
+      case 'map': {
+        if (!isMap(value) || Object.keys(value).length === 0 || atom.map!.relationship === 'atomic') return undefined;
+        const out: JsonMap = {};
+        for (const [key, child] of Object.entries(value)) {
+          const pe = { field: key };
+          if (toRemove.hasMember(pe)) continue;
+          const subset = toRemove.child(pe);
+          out[key] = subset && !subset.empty() ? (this.remove(child, subset, fieldType(atom.map!, key)) ?? null) : child;
+        }
+        return Object.keys(out).length > 0 ? out : undefined;
+      }
+      case 'scalar':
+        return value;
+      default:
+        return undefined;
+    }
+  }
+}
+
+export interface Comparison {
+  added: FieldSet;
+  modified: FieldSet;
+  removed: FieldSet;
+}
