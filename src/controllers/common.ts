@@ -78,10 +78,22 @@ export function datasetsNotReady(datasets: Store, namespace: string, mounts: Dat
  * computed from a state that is gone, so the controller requeues and computes it again. A deleted object is left
  * alone.
  */
+/** The field manager a reconciler writes status as, e.g. "notebook-controller". */
+export function controllerManager(store: Store): string {
+  return `${store.strategy.info.singular}-controller`;
+}
+
+/**
+ * Writes status by server-side apply on /status as the kind's controller: it owns exactly the status fields it
+ * sets (others' status fields stay), and the resourceVersion it observed is a precondition, so a 409 means the
+ * object moved on and the status must be computed again.
+ */
 export async function writeStatus(store: Store, object: KubeObject, status: Record<string, unknown>): Promise<boolean> {
   if (JSON.stringify(object.status ?? {}) === JSON.stringify(status)) return false;
+  const { name, namespace, resourceVersion } = object.metadata;
+  const config = { apiVersion: object.apiVersion, kind: object.kind, metadata: { name, namespace, resourceVersion }, status };
   try {
-    await store.updateStatus(object.metadata.namespace!, object.metadata.name!, { ...object, status });
+    await store.apply(namespace!, name!, config, { fieldManager: controllerManager(store), force: true }, {}, true);
     return true;
   } catch (error) {
     if (error instanceof ApiError && error.code === 404) return false;

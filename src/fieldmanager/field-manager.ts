@@ -20,7 +20,7 @@ import { pathString } from './path.js';
 import type { SmdSchema } from './schema.js';
 import { TypedValueError } from './typed.js';
 import { ConflictsError, Updater, type Conflict } from './updater.js';
-import type { Json } from './value.js';
+import { goJson, type Json } from './value.js';
 
 export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 const maxUpdateManagers = 10;
@@ -234,20 +234,12 @@ function withLastApplied(object: KubeObject, config: KubeObject): KubeObject {
   const metadata = { ...(config.metadata ?? {}) } as Record<string, unknown>;
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   else delete metadata.annotations;
-  const value = sortedJson({ ...config, metadata });
+  // As Go's json.Encoder writes unstructured objects: sorted keys, HTML escaped, a trailing newline.
+  const value = `${goJson({ ...config, metadata })}\n`;
   const next: Record<string, string> = { ...(object.metadata.annotations ?? {}), [lastAppliedAnnotation]: value };
   const size = Object.entries(next).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
   if (size > maxAnnotationsBytes) delete next[lastAppliedAnnotation];
   return { ...object, metadata: { ...object.metadata, annotations: next } };
-}
-
-function sortedJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
-    return v;
-  };
-  return JSON.stringify(sort(value));
 }
 
 /** Beyond ten Update managers, the oldest ones are merged into "ancient-changes". */

@@ -75,6 +75,11 @@ describe('notebooks', () => {
   it('reach Running with a ready StatefulSet, a Service and a workspace; stop keeps the workspace; start resumes', async () => {
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('lab'));
     await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running');
+    // The controller applies status on /status under its own name and owns status only.
+    const owned = (await getJson(['get', 'nb', 'lab', '-n', ns, '--show-managed-fields'])).metadata.managedFields as Record<string, any>[];
+    const controller = owned.find((e) => e.manager === 'notebook-controller');
+    assert.deepEqual([controller?.operation, controller?.subresource, Object.keys(controller?.fieldsV1 ?? {})], ['Apply', 'status', ['f:status']]);
+    assert.ok(controller?.fieldsV1['f:status']['f:phase'], JSON.stringify(controller?.fieldsV1));
     const sts = await getJson(['get', 'statefulset', 'lab', '-n', ns]);
     assert.equal(sts.spec.replicas, 1);
     assert.equal(sts.status.readyReplicas, 1);

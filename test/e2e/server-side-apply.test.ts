@@ -255,6 +255,37 @@ describe('server-side apply: the same results as kube-apiserver gives a CRD', ()
     );
   });
 
+  it('kubectl: client-side apply, then --server-side takes over; re-apply is a no-op; --force-conflicts; removal', async () => {
+    const name = 'nb-kubectl';
+    const manifest = (group: string, image: string, idle: boolean): string =>
+      JSON.stringify(notebook(name, { ...podSpec([container(image)]), ...(idle ? { idle: { timeoutSeconds: 600 } } : {}) }, { labels: { app: 'nb' } })).replaceAll('GROUP', group);
+    const kubectl = (args: string[], input: string) => cluster.kubectl('admin', ['-n', ns, ...args], input);
+    const steps: [string[], (group: string) => string, boolean][] = [
+      [['apply', '-f', '-'], (g) => manifest(g, 'jupyter:1', true), true],
+      [['apply', '--server-side', '-f', '-'], (g) => manifest(g, 'jupyter:1', true), true],
+      [['apply', '--server-side', '-f', '-'], (g) => manifest(g, 'jupyter:1', true), true],
+      [['apply', '--server-side', '--field-manager=other', '-f', '-'], (g) => manifest(g, 'jupyter:2', false), false],
+      [['apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', '-'], (g) => manifest(g, 'jupyter:2', false), true],
+      [['apply', '--server-side', '-f', '-'], (g) => manifest(g, 'jupyter:2', false), true],
+    ];
+    for (const [i, [args, input, succeeds]] of steps.entries()) {
+      const versions: string[] = [];
+      for (const group of [golden, ours]) {
+        const before = i > 0 ? (await getObject(group, 'notebooks', name)).metadata.resourceVersion : '';
+        const res = await kubectl(args, input(group));
+        assert.equal(res.code === 0, succeeds, `step ${i + 1} on ${group}: kubectl ${args.join(' ')}: ${res.stderr}`);
+        if (!succeeds) assert.match(res.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.spec\.template\.spec\.containers\[name="main"\]\.image/);
+        versions.push((await getObject(group, 'notebooks', name)).metadata.resourceVersion === before ? 'unchanged' : 'written');
+      }
+      assert.equal(versions[1], versions[0], `step ${i + 1}: kube-apiserver's CRD was ${versions[0]}, ours ${versions[1]}`);
+      if (i === 2) assert.deepEqual(versions, ['unchanged', 'unchanged'], 'the repeated server-side apply wrote');
+      assert.deepEqual(normalize(await getObject(ours, 'notebooks', name)), normalize(await getObject(golden, 'notebooks', name)), `step ${i + 1}: objects differ`);
+    }
+    const final = await getObject(ours, 'notebooks', name);
+    assert.equal(final.spec.idle, undefined);
+    assert.equal(final.spec.template.spec.containers[0].image, 'jupyter:2');
+  });
+
   it('bad input is refused the same way and changes nothing', async () => {
     const name = 'nb-bad';
     const good = notebook(name, podSpec([container('jupyter:1')]));
