@@ -1,6 +1,7 @@
 // Builds the OpenAPI v3 (per group-version) and v2 documents of the group from the JSON Schemas and the
 // strategies. Kubernetes' own definitions are reused under their canonical names with identical content, so the
-// aggregator merges them without renaming. Only what is implemented is advertised: no strategic merge patch.
+// aggregator merges them without renaming. Only what is implemented is advertised: JSON, merge and apply
+// patches, no strategic merge patch.
 import { componentSchemas, group, schemaPrefix, version, type JsonSchema } from '../api/v1alpha1/schemas.js';
 import type { ResourceInfo } from '../registry/strategy.js';
 
@@ -47,6 +48,7 @@ const params = {
   gracePeriodSeconds: p('gracePeriodSeconds', 'The duration in seconds before the object should be deleted.', 'integer'),
   propagationPolicy: p('propagationPolicy', "Whether and how garbage collection will be performed: 'Orphan', 'Background' or 'Foreground'."),
   orphanDependents: p('orphanDependents', 'Deprecated: use propagationPolicy.', 'boolean'),
+  force: p('force', 'Force is going to "force" Apply requests: the applier takes fields other managers own. Only for apply patches.', 'boolean'),
 };
 
 const listParams = [
@@ -63,7 +65,8 @@ const listParams = [
 ];
 const writeParams = [params.dryRun, params.fieldManager, params.fieldValidation];
 const deleteParams = [params.dryRun, params.gracePeriodSeconds, params.orphanDependents, params.propagationPolicy];
-const patchTypes = ['application/json-patch+json', 'application/merge-patch+json'];
+const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
+const patchParams = [...writeParams, params.force];
 
 interface Operation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -123,7 +126,7 @@ function pathItems(resources: readonly ResourceInfo[]): PathItem[] {
           action: 'patch',
           operationId: id('patch'),
           description: `partially update the specified ${info.kind}`,
-          params: writeParams,
+          params: patchParams,
           body: `${meta}Patch`,
           bodyTypes: patchTypes,
           response: ref,
@@ -147,7 +150,7 @@ function pathItems(resources: readonly ResourceInfo[]): PathItem[] {
             action: 'patch',
             operationId: id('patch', suffix),
             description: `partially update ${sub} of the specified ${info.kind}`,
-            params: writeParams,
+            params: patchParams,
             body: `${meta}Patch`,
             bodyTypes: patchTypes,
             response: subRef,

@@ -181,7 +181,12 @@ describe('client-go and availability', () => {
 
   it('stop the server: the APIService goes unavailable and kubectl errors cleanly; start it: everything is back', async () => {
     await cluster.ok('admin', ['create', 'namespace', 'avail']);
-    await cluster.ok('admin', ['create', '-n', 'avail', '-f', '-'], notebook('kept'));
+    // The previous test restarted the server: kube-apiserver's availability probe may still flip the APIService
+    // once (seen as a 503 on the OpenAPI download kubectl validates with), so the first create waits for it.
+    await eventually(async () => {
+      const res = await cluster.kubectl('admin', ['create', '-n', 'avail', '-f', '-'], notebook('kept'));
+      return res.code === 0 || /AlreadyExists/.test(res.stderr);
+    }, 'a create after the restart');
     await cluster.stopServer();
     await cluster.waitAvailable(false, 90_000);
     const down = await cluster.kubectl('admin', ['get', 'nb', '-n', 'avail']);

@@ -289,8 +289,9 @@ describe('server-side apply: the same results as kube-apiserver gives a CRD', ()
   it('bad input is refused the same way and changes nothing', async () => {
     const name = 'nb-bad';
     const good = notebook(name, podSpec([container('jupyter:1')]));
+    await compareSteps(name, 'notebooks', [{ op: 'apply', manager: 'alpha', body: good }]);
+    const before = await Promise.all([ours, golden].map(async (g) => (await getObject(g, 'notebooks', name)).metadata.resourceVersion as string));
     await compareSteps(name, 'notebooks', [
-      { op: 'apply', manager: 'alpha', body: good },
       { op: 'apply', body: good },
       { op: 'apply', manager: 'alpha', body: { ...good, kind: 'Dataset' } },
       { op: 'apply', manager: 'alpha', body: { ...good, apiVersion: 'v1' } },
@@ -315,5 +316,7 @@ describe('server-side apply: the same results as kube-apiserver gives a CRD', ()
       assert.match(JSON.parse(res.body).message, /^error decoding YAML: /);
     }
     assert.deepEqual(normalize(await getObject(ours, 'notebooks', name)), normalize(await getObject(golden, 'notebooks', name)));
+    const after = await Promise.all([ours, golden].map(async (g) => (await getObject(g, 'notebooks', name)).metadata.resourceVersion as string));
+    assert.deepEqual(after, before, 'a refused request wrote');
   });
 });
