@@ -44,7 +44,20 @@ export class FieldSet {
     if (!at.found) node.members.splice(at.index, 0, last);
   }
 
-  private descend(pe: PathElement): FieldSet {
+  /** The subtree at `path`, created when absent. */
+  nodeAt(path: Path): FieldSet {
+    let node: FieldSet = this;
+    for (const pe of path) node = node.descend(pe);
+    return node;
+  }
+
+  /** Adds one member to this node. */
+  addMember(pe: PathElement): void {
+    const at = search(this.members, pe, self);
+    if (!at.found) this.members.splice(at.index, 0, pe);
+  }
+
+  descend(pe: PathElement): FieldSet {
     const at = search(this.children, pe, childPe);
     if (at.found) return this.children[at.index]!.set;
     const set = new FieldSet();

@@ -245,6 +245,12 @@ export class Typed {
   }
 
   private compareNode(lhs: Value, rhs: Value, type: TypeRef, path: Path, c: Comparison): void {
+    // One side absent: the whole subtree of the other is added (or removed), built straight into the set.
+    if ((lhs === undefined) !== (rhs === undefined) && path.length > 0) {
+      const target = lhs === undefined ? c.added : c.removed;
+      this.fill((lhs ?? rhs)!, type, target.nodeAt(path.slice(0, -1)), path[path.length - 1]!);
+      return;
+    }
     const atom = this.schema.resolve(type);
     const al = deduce(atom, lhs);
     const ar = deduce(atom, rhs);
@@ -258,6 +264,38 @@ export class Typed {
     if (!inLeaf) {
       if (lhs === undefined) c.added.insert(path);
       else if (rhs === undefined) c.removed.insert(path);
+    }
+  }
+
+  /** Every node of a value present on one side only, as a comparison records it: itself, and what is below it. */
+  private fill(value: Json, type: TypeRef, parent: FieldSet, pe: PathElement): void {
+    parent.addMember(pe);
+    const atom = deduce(this.schema.resolve(type), value);
+    switch (handledAs(atom)) {
+      case 'list': {
+        if (atom.list!.relationship === 'atomic' || !Array.isArray(value) || value.length === 0) return;
+        const items = this.indexItems(atom.list!, value);
+        const counts = new Map<string, number>();
+        for (const { id } of items) counts.set(id, (counts.get(id) ?? 0) + 1);
+        const node = parent.descend(pe);
+        const done = new Set<string>();
+        for (const item of items) {
+          if (done.has(item.id)) continue;
+          done.add(item.id);
+          if (counts.get(item.id)! > 1) node.addMember(item.pe);
+          else this.fill(item.item, atom.list!.element, node, item.pe);
+        }
+        return;
+      }
+      case 'map': {
+        if (atom.map!.relationship === 'atomic' || !isMap(value)) return;
+        const keys = Object.keys(value);
+        if (keys.length === 0) return;
+        const node = parent.descend(pe);
+        for (const key of keys) this.fill(value[key]!, fieldType(atom.map!, key), node, { field: key });
+        return;
+      }
+      default:
     }
   }
 

@@ -58,12 +58,21 @@ export function equalValues(a: Json | undefined, b: Json | undefined): boolean {
 
 /** JSON as Go's encoding/json writes it: <, > and & escaped, map keys sorted. */
 export function goJson(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return JSON.stringify(value);
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value);
+    return /[<>&\u2028\u2029]/.test(text) ? escapeHtml(text) : text;
+  }
   const sorted = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sorted);
     if (isMap(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])]));
     return v;
   };
-  return JSON.stringify(sorted(value))
+  return escapeHtml(JSON.stringify(sorted(value)));
+}
+
+function escapeHtml(text: string): string {
+  return text
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
     .replace(/&/g, '\\u0026')
