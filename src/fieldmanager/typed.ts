@@ -23,6 +23,14 @@ const handledAs = (atom: Atom): Handled => (atom.map ? 'map' : atom.scalar ? 'sc
 const asList = (value: Value): Json[] | undefined => (Array.isArray(value) ? value : undefined);
 const asMap = (value: Value): JsonMap | undefined => (isMap(value) ? value : undefined);
 const fieldType = (map: MapType, key: string): TypeRef => map.fields.get(key)?.type ?? map.element ?? {};
+const emptyList = (value: Value): boolean => (asList(value)?.length ?? 0) === 0;
+const emptyMap = (value: Value): boolean => Object.keys(asMap(value) ?? {}).length === 0;
+
+/** Whether two sides of a list or map are taken as one value: atomic, or empty on both sides. */
+function wholeValue(atom: Atom, kind: 'list' | 'map', lhs: Value, rhs: Value): boolean {
+  if (kind === 'list') return atom.list!.relationship === 'atomic' || (emptyList(lhs) && emptyList(rhs));
+  return atom.map!.relationship === 'atomic' || (emptyMap(lhs) && emptyMap(rhs));
+}
 
 export class Typed {
   constructor(private readonly schema: SmdSchema) {}
@@ -90,17 +98,9 @@ export class Typed {
         if (atom.list!.relationship === 'atomic') return set.insert(path);
         const list = asList(value);
         if (!list) return;
-        const items = this.indexItems(atom.list!, list);
-        const counts = new Map<string, number>();
-        for (const { id } of items) counts.set(id, (counts.get(id) ?? 0) + 1);
-        const done = new Set<string>();
-        for (const { pe, id, item } of items) {
-          if (counts.get(id)! > 1) {
-            if (!done.has(id)) set.insert([...path, pe]);
-            done.add(id);
-            continue;
-          }
-          this.collect(item, atom.list!.element, [...path, pe], set);
+        for (const { pe, values } of this.groupItems(atom.list!, list).values()) {
+          // Duplicated items cannot be told apart: only the item itself is recorded.
+          if (values.length === 1) this.collect(values[0]!, atom.list!.element, [...path, pe], set);
           set.insert([...path, pe]);
         }
         return;
@@ -141,18 +141,13 @@ export class Typed {
     const chosen = rhs === undefined ? deduce(atom, lhs) : deduce(atom, rhs);
     const keepRhs = (): Value => (rhs !== undefined ? rhs : lhs);
     switch (handledAs(chosen)) {
-      case 'list': {
-        const l = asList(lhs);
-        const r = asList(rhs);
-        if (chosen.list!.relationship === 'atomic' || ((l?.length ?? 0) === 0 && (r?.length ?? 0) === 0)) return keepRhs();
-        return this.mergeList(chosen.list!, l ?? [], r ?? [], path);
-      }
+      case 'list':
+        if (wholeValue(chosen, 'list', lhs, rhs)) return keepRhs();
+        return this.mergeList(chosen.list!, asList(lhs) ?? [], asList(rhs) ?? [], path);
       case 'map': {
+        if (wholeValue(chosen, 'map', lhs, rhs)) return keepRhs();
         const l = asMap(lhs);
         const r = asMap(rhs);
-        const lEmpty = !l || Object.keys(l).length === 0;
-        const rEmpty = !r || Object.keys(r).length === 0;
-        if (chosen.map!.relationship === 'atomic' || (lEmpty && rEmpty)) return keepRhs();
         const out: JsonMap = {};
         const keys = [...Object.keys(l ?? {}), ...Object.keys(r ?? {}).filter((k) => !(l && k in l))];
         for (const key of keys) {
@@ -274,16 +269,10 @@ export class Typed {
     switch (handledAs(atom)) {
       case 'list': {
         if (atom.list!.relationship === 'atomic' || !Array.isArray(value) || value.length === 0) return;
-        const items = this.indexItems(atom.list!, value);
-        const counts = new Map<string, number>();
-        for (const { id } of items) counts.set(id, (counts.get(id) ?? 0) + 1);
         const node = parent.descend(pe);
-        const done = new Set<string>();
-        for (const item of items) {
-          if (done.has(item.id)) continue;
-          done.add(item.id);
-          if (counts.get(item.id)! > 1) node.addMember(item.pe);
-          else this.fill(item.item, atom.list!.element, node, item.pe);
+        for (const item of this.groupItems(atom.list!, value).values()) {
+          if (item.values.length > 1) node.addMember(item.pe);
+          else this.fill(item.values[0]!, atom.list!.element, node, item.pe);
         }
         return;
       }
@@ -308,19 +297,14 @@ export class Typed {
       return true;
     };
     switch (handledAs(atom)) {
-      case 'list': {
-        const l = asList(lhs);
-        const r = asList(rhs);
-        if (atom.list!.relationship === 'atomic' || ((l?.length ?? 0) === 0 && (r?.length ?? 0) === 0)) return leaf();
-        this.compareList(atom.list!, l ?? [], r ?? [], path, c);
+      case 'list':
+        if (wholeValue(atom, 'list', lhs, rhs)) return leaf();
+        this.compareList(atom.list!, asList(lhs) ?? [], asList(rhs) ?? [], path, c);
         return false;
-      }
       case 'map': {
+        if (wholeValue(atom, 'map', lhs, rhs)) return leaf();
         const l = asMap(lhs);
         const r = asMap(rhs);
-        const lEmpty = !l || Object.keys(l).length === 0;
-        const rEmpty = !r || Object.keys(r).length === 0;
-        if (atom.map!.relationship === 'atomic' || (lEmpty && rEmpty)) return leaf();
         const keys = new Set([...Object.keys(l ?? {}), ...Object.keys(r ?? {})]);
         for (const key of keys) this.compareNode(l?.[key], r?.[key], fieldType(atom.map!, key), [...path, { field: key }], c);
         return false;
@@ -330,32 +314,23 @@ export class Typed {
     }
   }
 
+  /** A list's items grouped by path element, in first-seen order (duplicates stay together). */
+  private groupItems(list: ListType, items: Json[]): Map<string, { pe: PathElement; values: Json[] }> {
+    const groups = new Map<string, { pe: PathElement; values: Json[] }>();
+    for (const { pe, id, item } of this.indexItems(list, items)) {
+      const group = groups.get(id);
+      if (group) group.values.push(item);
+      else groups.set(id, { pe, values: [item] });
+    }
+    return groups;
+  }
+
   private compareList(list: ListType, lhs: Json[], rhs: Json[], path: Path, c: Comparison): void {
-    const order: { id: string; pe: PathElement }[] = [];
-    const lValues = new Map<string, Json[]>();
-    const rValues = new Map<string, Json[]>();
-    for (const item of lhs) {
-      const pe = this.tryItem(list, item);
-      if (!pe) continue;
-      const id = serializePathElement(pe);
-      const seen = lValues.get(id);
-      if (seen) seen.push(item);
-      else {
-        lValues.set(id, [item]);
-        order.push({ id, pe });
-      }
-    }
-    for (const item of rhs) {
-      const pe = this.tryItem(list, item);
-      if (!pe) continue;
-      const id = serializePathElement(pe);
-      const seen = rValues.get(id);
-      if (seen) seen.push(item);
-      else {
-        rValues.set(id, [item]);
-        if (!lValues.has(id)) order.push({ id, pe });
-      }
-    }
+    const lGroups = this.groupItems(list, lhs);
+    const rGroups = this.groupItems(list, rhs);
+    const lValues = new Map([...lGroups].map(([id, g]) => [id, g.values]));
+    const rValues = new Map([...rGroups].map(([id, g]) => [id, g.values]));
+    const order = [...lGroups, ...[...rGroups].filter(([id]) => !lGroups.has(id))].map(([id, g]) => ({ id, pe: g.pe }));
     for (const { id, pe } of order) {
       const l = lValues.get(id) ?? [];
       const r = rValues.get(id) ?? [];

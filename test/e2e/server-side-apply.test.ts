@@ -72,7 +72,6 @@ function normalize(value: unknown): unknown {
   return walk(JSON.parse(text));
 }
 
-const plural = (body: any): string => `${String(body?.kind ?? 'Notebook').toLowerCase()}s`;
 
 async function run(group: string, resource: string, name: string, step: Step): Promise<Outcome> {
   const base = `/apis/${group}/v1alpha1/namespaces/${ns}/${resource}`;
