@@ -12,14 +12,15 @@ for (const [path, content] of Object.entries(openApiFiles())) {
   });
 }
 
-it('every operation names its group-version-kind, and PATCH declares fieldValidation and no strategic merge', () => {
+it('every operation names its group-version-kind; PATCH declares fieldValidation, force, apply and no strategic merge', () => {
   const v3 = JSON.parse(openApiFiles()['v3/apis__ai.example.io__v1alpha1_openapi.json']!) as {
     paths: Record<string, Record<string, { 'x-kubernetes-group-version-kind'?: unknown; parameters?: { name: string }[]; requestBody?: { content: Record<string, unknown> } }>>;
   };
   const patch = v3.paths['/apis/ai.example.io/v1alpha1/namespaces/{namespace}/notebooks/{name}']!.patch!;
   assert.deepEqual(patch['x-kubernetes-group-version-kind'], { group: 'ai.example.io', version: 'v1alpha1', kind: 'Notebook' });
   assert.ok(patch.parameters!.some((p) => p.name === 'fieldValidation'));
-  assert.deepEqual(Object.keys(patch.requestBody!.content), ['application/json-patch+json', 'application/merge-patch+json']);
+  assert.ok(patch.parameters!.some((p) => p.name === 'force'));
+  assert.deepEqual(Object.keys(patch.requestBody!.content), ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']);
   for (const [path, item] of Object.entries(v3.paths)) {
     for (const [method, op] of Object.entries(item)) {
       if (method === 'parameters') continue;
