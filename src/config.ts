@@ -25,6 +25,8 @@ export interface Config {
   /** Where a notebook's Jupyter status is read; {namespace} and {name} are replaced. */
   notebookActivityUrl: string;
   notebookActivityIntervalSeconds: number;
+  /** Where notebooks/proxy sends a notebook's traffic; {namespace} and {name} are replaced. */
+  notebookUpstreamUrl: string;
   datasetLoaderImage: string;
 }
 
@@ -63,7 +65,12 @@ export function parseConfig(argv: string[]): Config {
     .option(
       '--notebook-activity-url <template>',
       'where Jupyter reports last_activity; {namespace} and {name} are replaced',
-      'http://{name}.{namespace}.svc/notebook/{namespace}/{name}/api/status',
+      'http://{name}.{namespace}.svc/apis/ai.example.io/v1alpha1/namespaces/{namespace}/notebooks/{name}/proxy/api/status',
+    )
+    .option(
+      '--notebook-upstream-url <template>',
+      'where notebooks/proxy sends a notebook\'s traffic (the request path is kept); {namespace} and {name} are replaced',
+      'http://{name}.{namespace}.svc',
     )
     .option('--notebook-activity-interval <seconds>', 'how often idle policies are checked', integer('--notebook-activity-interval', 1, 3600), 60)
     .option('--dataset-loader-image <image>', 'image of the dataset prefetch Job (reads SOURCE_URI, fills /data)', 'ai-apiserver-loader:0.1.0')
@@ -87,6 +94,7 @@ export function parseConfig(argv: string[]): Config {
     leaderElectionNamespace: string;
     notebookActivityUrl: string;
     notebookActivityInterval: number;
+    notebookUpstreamUrl: string;
     datasetLoaderImage: string;
   }>();
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -117,6 +125,7 @@ export function parseConfig(argv: string[]): Config {
     leaderElectionNamespace: o.leaderElectionNamespace,
     notebookActivityUrl: o.notebookActivityUrl,
     notebookActivityIntervalSeconds: o.notebookActivityInterval,
+    notebookUpstreamUrl: o.notebookUpstreamUrl,
     datasetLoaderImage: o.datasetLoaderImage,
   };
 }

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     clientCaPem: security.clientCaPem,
     logger,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    notebookUpstream: config.notebookUpstreamUrl,
   });
   security.watchClientCas((pem) => app.updateClientCas(pem));
   const cachesListed = registry.start();

@@ -1,10 +1,12 @@
 // Notebook → workspace PVC (when asked), Service <name> (80 → 8888) and StatefulSet <name> (1 replica, 0 when
 // stopped), each owned by the notebook. Status reports what the StatefulSet and its pod really do; an idle
-// notebook (Jupyter's /api/status last_activity older than idle.timeoutSeconds) is stopped, keeping its workspace.
+// notebook (the later of Jupyter's /api/status last_activity and the last request through notebooks/proxy, older
+// than idle.timeoutSeconds) is stopped, keeping its workspace.
 import type { V1Container, V1Pod, V1PodTemplateSpec, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
+import { lastActivityAnnotation, notebookProxyPath } from '../api/v1alpha1/annotations.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
@@ -96,7 +98,7 @@ export class NotebookReconciler implements Reconciler {
     const podLabels = { ...(template.metadata?.labels ?? {}), ...labels, statefulset: name };
     const containers: V1Container[] = (template.spec?.containers ?? []).map((container, i) => ({
       ...container,
-      env: [...(container.env ?? []).filter((e) => e.name !== 'NB_PREFIX'), { name: 'NB_PREFIX', value: `/notebook/${namespace}/${name}` }],
+      env: [...(container.env ?? []).filter((e) => e.name !== 'NB_PREFIX'), { name: 'NB_PREFIX', value: notebookProxyPath(namespace, name) }],
       ...(i === 0 ? { ports: container.ports ?? [{ name: 'notebook-port', containerPort: port, protocol: 'TCP' }], volumeMounts: [...(container.volumeMounts ?? []), ...mounts] } : {}),
     }));
     const replicas = spec.stopped ? 0 : 1;
@@ -121,7 +123,8 @@ export class NotebookReconciler implements Reconciler {
     const pod = this.children.get<V1Pod>('Pod', namespace, `${name}-0`);
     const problem = replicas > 0 && ready === 0 ? podProblem(pod) : undefined;
     status.readyReplicas = ready;
-    status.url = `http://${name}.${namespace}.svc/notebook/${namespace}/${name}/`;
+    // The UI is served through kube-apiserver (notebooks/proxy), so the URL is a path on the cluster's API.
+    status.url = `${notebookProxyPath(namespace, name)}/`;
     status.observedGeneration = generation;
     if (spec.stopped) {
       status.phase = 'Stopped';
@@ -141,7 +144,7 @@ export class NotebookReconciler implements Reconciler {
 
     let requeueAfterMs: number | undefined;
     if (spec.idle && status.phase === 'Running') {
-      const lastActivity = await this.lastActivity(namespace, name);
+      const lastActivity = latest(await this.lastActivity(namespace, name), proxiedAt(notebook));
       if (lastActivity) {
         status.lastActivityTime = toMetaTime(lastActivity);
         const idleMs = Date.now() - lastActivity.getTime();
@@ -180,4 +183,16 @@ export class NotebookReconciler implements Reconciler {
     await writeStatus(this.notebooks, (await this.notebooks.get(namespace, name)).object, { ...status, conditions, phase: 'Stopped' });
     this.children.event(notebook, 'Normal', 'Culled', message);
   }
+}
+
+/** When the proxy last carried traffic for the notebook, from its annotation. */
+function proxiedAt(notebook: KubeObject): Date | undefined {
+  const value = notebook.metadata.annotations?.[lastActivityAnnotation];
+  const parsed = value ? new Date(value) : undefined;
+  return parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
+}
+
+function latest(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (!a || !b) return a ?? b;
+  return a.getTime() >= b.getTime() ? a : b;
 }

@@ -18,6 +18,24 @@ export interface ResourceInfo {
   namespaced: true;
   /** Subresources the resource serves besides the main one, e.g. ["status", "scale"]. */
   subresources: string[];
+  /** Subresources that do work rather than read or write the object: notebooks/proxy, jobs/logs. */
+  connect?: ConnectSubresource[];
+}
+
+/** A subresource that connects somewhere (kube's "connect" action), as discovery and OpenAPI describe it. */
+export interface ConnectSubresource {
+  name: string;
+  /** Discovery verbs, e.g. services/proxy's create, delete, get, patch, update. */
+  verbs: string[];
+  /** HTTP methods served. */
+  methods: ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[];
+  /** Whether a trailing path is accepted (…/proxy/{path}). */
+  path: boolean;
+  /** Query parameters, for OpenAPI. */
+  query: { name: string; description: string; type: 'string' | 'integer' | 'boolean' }[];
+  /** The kind discovery names for it, e.g. NotebookProxyOptions. */
+  kind: string;
+  description: string;
 }
 
 /** How a resource with a scale subresource maps to autoscaling/v1 Scale. */

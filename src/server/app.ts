@@ -18,6 +18,8 @@ import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './nego
 import { registerOpenApi } from './openapi.js';
 import { kubernetesVersion } from './openapi-document.js';
 import { registerRest } from './rest.js';
+import { NotebookActivity } from './notebook-activity.js';
+import { NotebookProxy } from './notebook-proxy.js';
 import { sendJson } from './send.js';
 import type { HttpsFastify } from './types.js';
 
@@ -32,6 +34,8 @@ export interface AppDeps {
   clientCaPem?: string;
   logger: Logger;
   maxRequestBodyBytes: number;
+  /** Where notebooks/proxy sends a notebook's traffic; {namespace} and {name} are replaced. */
+  notebookUpstream: string;
 }
 
 export interface App {
@@ -229,6 +233,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
   registerRest(fastify, { registry: deps.registry, metrics: deps.metrics, shutdown: shutdownController.signal });
+  const notebooks = deps.registry.store('notebooks');
+  new NotebookProxy({
+    notebooks,
+    upstreamTemplate: deps.notebookUpstream,
+    authenticator: deps.authenticator,
+    authorizer: deps.authorizer,
+    activity: new NotebookActivity(notebooks, deps.logger.child({ component: 'notebook-proxy' })),
+    logger: deps.logger.child({ component: 'notebook-proxy' }),
+    shutdown: shutdownController.signal,
+  }).register(fastify);
 
   return {
     fastify,

@@ -36,6 +36,9 @@ export function apiResourceList(resources: readonly ResourceInfo[], group: strin
         verbs: subresourceVerbs,
       });
     }
+    for (const sub of info.connect ?? []) {
+      list.push({ name: `${info.resource}/${sub.name}`, singularName: '', namespaced: info.namespaced, kind: sub.kind, verbs: sub.verbs });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources: list };
 }
@@ -78,11 +81,18 @@ export function aggregatedDiscovery(resources: readonly ResourceInfo[], group: s
               verbs: mainVerbs,
               shortNames: info.shortNames,
               categories: info.categories,
-              subresources: info.subresources.map((sub) => ({
-                subresource: sub,
-                responseKind: subresourceKind(info, sub),
-                verbs: subresourceVerbs,
-              })),
+              subresources: [
+                ...info.subresources.map((sub) => ({
+                  subresource: sub,
+                  responseKind: subresourceKind(info, sub),
+                  verbs: subresourceVerbs,
+                })),
+                ...(info.connect ?? []).map((sub) => ({
+                  subresource: sub.name,
+                  responseKind: { group: info.group, version: info.version, kind: sub.kind },
+                  verbs: sub.verbs,
+                })),
+              ],
             })),
             freshness: 'Current',
           },

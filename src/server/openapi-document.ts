@@ -69,13 +69,14 @@ const patchTypes = ['application/json-patch+json', 'application/merge-patch+json
 const patchParams = [...writeParams, params.force];
 
 interface Operation {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options';
   action: string;
   operationId: string;
   description: string;
   params: Param[];
   body?: string;
   bodyTypes?: string[];
+  /** Schema name of the response; empty for a connect subresource, whose answer is whatever the far end sends. */
   response: string;
   created?: boolean;
   gvk: { group: string; version: string; kind: string };
@@ -159,6 +160,27 @@ function pathItems(resources: readonly ResourceInfo[]): PathItem[] {
         ],
       });
     }
+    for (const sub of info.connect ?? []) {
+      const query = sub.query.map((q) => p(q.name, q.description, q.type));
+      const connectGvk = { group: info.group, version: info.version, kind: sub.kind };
+      const suffix = sub.name[0]!.toUpperCase() + sub.name.slice(1);
+      const operations = (withPath: boolean): Operation[] =>
+        sub.methods.map((m) => ({
+          method: m.toLowerCase() as Operation['method'],
+          action: 'connect',
+          operationId: `connect${m[0]}${m.slice(1).toLowerCase()}${idPart}Namespaced${info.kind}${suffix}${withPath ? 'WithPath' : ''}`,
+          description: `${m} ${sub.name} of ${info.kind}: ${sub.description}`,
+          params: query,
+          response: '',
+          gvk: connectGvk,
+        }));
+      const at = `${groupPath}/namespaces/{namespace}/${info.resource}/{name}/${sub.name}`;
+      items.push({ path: at, params: [params.name, params.namespace], operations: operations(false) });
+      if (sub.path) {
+        const path = p('path', 'path to the resource', 'string', 'path');
+        items.push({ path: `${at}/{path}`, params: [params.name, params.namespace, path], operations: operations(true) });
+      }
+    }
     items.push({
       path: `${groupPath}/${info.resource}`,
       params: [params.pretty],
@@ -224,8 +246,9 @@ export function openApiV3(resources: readonly ResourceInfo[]): Record<string, un
   for (const item of pathItems(resources)) {
     const entry: Record<string, unknown> = { parameters: item.params.map(v3Param) };
     for (const op of item.operations) {
-      const produces = op.watchable ? ['application/json', 'application/json;stream=watch'] : ['application/json'];
-      const response = { content: Object.fromEntries(produces.map((t) => [t, { schema: schemaRef(op.response) }])) };
+      const produces = op.response === '' ? ['*/*'] : op.watchable ? ['application/json', 'application/json;stream=watch'] : ['application/json'];
+      const schema = op.response === '' ? { type: 'string' } : schemaRef(op.response);
+      const response = { content: Object.fromEntries(produces.map((t) => [t, { schema }])) };
       entry[op.method] = {
         tags: [`${group.split('.').join('')}_${version}`],
         description: op.description,
@@ -267,11 +290,11 @@ export function openApiV2(resources: readonly ResourceInfo[]): Record<string, un
   for (const item of pathItems(resources)) {
     const entry: Record<string, unknown> = { parameters: item.params.map(v2Param) };
     for (const op of item.operations) {
-      const response = { schema: { $ref: `#/definitions/${op.response}` } };
+      const response = { schema: op.response === '' ? { type: 'string' } : { $ref: `#/definitions/${op.response}` } };
       entry[op.method] = {
         description: op.description,
         consumes: op.bodyTypes ?? ['*/*'],
-        produces: op.watchable ? ['application/json', 'application/json;stream=watch'] : ['application/json'],
+        produces: op.response === '' ? ['*/*'] : op.watchable ? ['application/json', 'application/json;stream=watch'] : ['application/json'],
         schemes: ['https'],
         tags: [`${group.split('.').join('')}_${version}`],
         operationId: op.operationId,

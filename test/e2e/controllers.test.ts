@@ -85,7 +85,7 @@ describe('notebooks', () => {
     assert.equal(sts.status.readyReplicas, 1);
     assert.equal(sts.metadata.ownerReferences[0].kind, 'Notebook');
     const container = sts.spec.template.spec.containers[0];
-    assert.deepEqual(container.env.find((e: { name: string }) => e.name === 'NB_PREFIX'), { name: 'NB_PREFIX', value: `/notebook/${ns}/lab` });
+    assert.deepEqual(container.env.find((e: { name: string }) => e.name === 'NB_PREFIX'), { name: 'NB_PREFIX', value: `/apis/ai.example.io/v1alpha1/namespaces/${ns}/notebooks/lab/proxy` });
     assert.deepEqual(container.volumeMounts.find((m: { name: string }) => m.name === 'workspace'), { name: 'workspace', mountPath: '/home/jovyan' });
     const svc = await getJson(['get', 'service', 'lab', '-n', ns]);
     assert.deepEqual([svc.spec.ports[0].port, svc.spec.ports[0].targetPort], [80, 8888]);

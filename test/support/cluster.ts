@@ -64,6 +64,11 @@ export class LocalCluster {
     mkdirSync(join(this.dir, 'home'));
   }
 
+  /** The CA that signed kube-apiserver's serving certificate. */
+  get caPem(): string {
+    return this.ca.pem;
+  }
+
   kubeconfig(user: UserName): string {
     return join(this.dir, `${user}.kubeconfig`);
   }

@@ -33,6 +33,17 @@ export const notebookStrategy: Strategy = {
     categories: ['ai'],
     namespaced: true,
     subresources: ['status'],
+    connect: [
+      {
+        name: 'proxy',
+        verbs: ['create', 'delete', 'get', 'patch', 'update'],
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        path: true,
+        query: [],
+        kind: 'NotebookProxyOptions',
+        description: 'connect to the notebook\'s UI: requests and WebSockets go to its Service',
+      },
+    ],
   },
   schemaName: `${schemaPrefix}Notebook`,
   // The notebook's Service is named after it, and Service names are DNS-1035 labels.
