@@ -2,6 +2,8 @@
 // gracefully.
 import { pino } from 'pino';
 import { parseConfig } from './config.js';
+import { loadKubeConfig } from './kube/kubeconfig.js';
+import { kubePodLogs } from './kube/pod-logs.js';
 import { ControllerManager } from './controllers/manager.js';
 import { Registry } from './registry/registry.js';
 import { buildSecurity } from './security.js';
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
     logger,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
     notebookUpstream: config.notebookUpstreamUrl,
+    ...(config.standalone ? {} : { podLogs: kubePodLogs(loadKubeConfig(config.kubeconfig)) }),
   });
   security.watchClientCas((pem) => app.updateClientCas(pem));
   const cachesListed = registry.start();

@@ -5,9 +5,9 @@ import {
   AuthenticationV1Api,
   AuthorizationV1Api,
   CoreV1Api,
-  KubeConfig,
   type V1SubjectAccessReviewSpec,
 } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
 
 export interface TokenReviewResult {
   authenticated: boolean;
@@ -25,9 +25,7 @@ export interface KubeApi {
 
 /** `kubeconfig` is a file; without one the in-cluster service account is used. */
 export function kubeApi(kubeconfig?: string): KubeApi {
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromCluster();
+  const kc = loadKubeConfig(kubeconfig);
   const authn = kc.makeApiClient(AuthenticationV1Api);
   const authz = kc.makeApiClient(AuthorizationV1Api);
   const core = kc.makeApiClient(CoreV1Api);

@@ -1,6 +1,7 @@
 // Runs the notebook, job and dataset controllers while this replica holds the lease. Events come from this
 // server's own watch caches (our objects) and from informers on kube-apiserver (the children, by label).
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Registry } from '../registry/registry.js';
@@ -75,7 +76,7 @@ class Term {
 }
 
 export class ControllerManager {
-  private readonly kc = new KubeConfig();
+  private readonly kc: KubeConfig;
   private readonly elector: LeaderElector;
   private readonly metrics: ControllerMetrics;
   private readonly log: Logger;
@@ -88,8 +89,7 @@ export class ControllerManager {
     metricsRegistry: MetricsRegistry,
     logger: Logger,
   ) {
-    if (options.kubeconfig) this.kc.loadFromFile(options.kubeconfig);
-    else this.kc.loadFromCluster();
+    this.kc = loadKubeConfig(options.kubeconfig);
     this.log = logger.child({ component: 'controller-manager' });
     this.metrics = new ControllerMetrics(metricsRegistry);
     this.elector = new LeaderElector(

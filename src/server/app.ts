@@ -20,6 +20,8 @@ import { kubernetesVersion } from './openapi-document.js';
 import { registerRest } from './rest.js';
 import { NotebookActivity } from './notebook-activity.js';
 import { NotebookProxy } from './notebook-proxy.js';
+import { JobLogs } from './job-logs.js';
+import type { PodLogs } from '../kube/pod-logs.js';
 import { sendJson } from './send.js';
 import type { HttpsFastify } from './types.js';
 
@@ -36,6 +38,8 @@ export interface AppDeps {
   maxRequestBodyBytes: number;
   /** Where notebooks/proxy sends a notebook's traffic; {namespace} and {name} are replaced. */
   notebookUpstream: string;
+  /** Pods and their logs through kube-apiserver, for jobs/logs; absent in standalone mode. */
+  podLogs?: PodLogs;
 }
 
 export interface App {
@@ -241,6 +245,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     authorizer: deps.authorizer,
     activity: new NotebookActivity(notebooks, deps.logger.child({ component: 'notebook-proxy' })),
     logger: deps.logger.child({ component: 'notebook-proxy' }),
+    shutdown: shutdownController.signal,
+  }).register(fastify);
+  new JobLogs({
+    jobs: deps.registry.store('jobs'),
+    pods: deps.podLogs,
+    logger: deps.logger.child({ component: 'job-logs' }),
     shutdown: shutdownController.signal,
   }).register(fastify);
 

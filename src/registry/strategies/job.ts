@@ -50,6 +50,22 @@ export const jobStrategy: Strategy = {
     categories: ['ai'],
     namespaced: true,
     subresources: ['status', 'scale'],
+    connect: [
+      {
+        name: 'logs',
+        verbs: ['get'],
+        methods: ['GET'],
+        path: false,
+        query: [
+          { name: 'follow', description: 'Follow the log streams of every rank, including ranks that start later.', type: 'boolean' },
+          { name: 'tailLines', description: 'Lines from the end of each rank\'s log to show.', type: 'integer' },
+          { name: 'sinceSeconds', description: 'Only lines newer than this many seconds.', type: 'integer' },
+          { name: 'rank', description: 'Only this rank.', type: 'integer' },
+        ],
+        kind: 'JobLogOptions',
+        description: 'the logs of every rank, merged, each line prefixed with its rank',
+      },
+    ],
   },
   schemaName: `${schemaPrefix}Job`,
   // Workers are batch Jobs and a headless Service named after the job: DNS-1035 labels.
