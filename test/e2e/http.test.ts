@@ -131,8 +131,8 @@ describe('discovery and OpenAPI', () => {
     const body = JSON.parse(res.body) as { items: { versions: { resources: { resource: string; subresources: { subresource: string }[] }[] }[] }[] };
     const resources = body.items[0]!.versions[0]!.resources;
     assert.deepEqual(resources.map((r) => [r.resource, r.subresources.map((s) => s.subresource)]), [
-      ['notebooks', ['status']],
-      ['jobs', ['status', 'scale']],
+      ['notebooks', ['status', 'proxy']],
+      ['jobs', ['status', 'scale', 'logs']],
       ['datasets', ['status']],
     ]);
     const again = await server.http('GET', '/apis', { headers: { Accept: accept, 'If-None-Match': String(res.headers.etag) } });
