@@ -141,6 +141,8 @@ export class LocalCluster {
       `--client-ca-file=${this.ca.cert}`,
       `--token-auth-file=${tokens}`,
       '--authorization-mode=Node,RBAC',
+      // kwok's nodes answer pods/log on 127.0.0.1 (their InternalIP), not on their host names.
+      '--kubelet-preferred-address-types=InternalIP',
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${sa.pub}`,
       `--service-account-signing-key-file=${sa.key}`,
@@ -183,6 +185,11 @@ export class LocalCluster {
       '--bind-address=127.0.0.1',
       `--secure-port=${await freePort()}`,
     ]);
+    // kwok also plays the kubelet's log endpoint: each node's InternalIP and port are kwok's HTTPS server, and
+    // kwok's Logs objects say which file holds a pod's container log.
+    await this.ok('admin', ['apply', '-f', kwokCrd('kwok.x-k8s.io_logs.yaml')]);
+    const kwokServing = this.pki.issue('kwok-serving', this.ca, { cn: 'kwok', usage: 'server', ips: ['127.0.0.1'] });
+    const kwokPort = await freePort();
     this.spawn('kwok', [
       `--kubeconfig=${admin}`,
       '--manage-all-nodes=false',
@@ -190,8 +197,12 @@ export class LocalCluster {
       '--manage-nodes-with-label-selector=',
       '--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom',
       '--cidr=10.0.0.1/24',
-      '--node-ip=10.0.0.1',
-      `--server-address=0.0.0.0:${await freePort()}`,
+      '--node-ip=127.0.0.1',
+      `--node-port=${kwokPort}`,
+      `--server-address=127.0.0.1:${kwokPort}`,
+      `--tls-cert-file=${kwokServing.cert}`,
+      `--tls-private-key-file=${kwokServing.key}`,
+      '--enable-crds=Logs',
     ]);
     await this.ok('admin', ['apply', '-f', '-'], `${fakeNodes(2)}---\n${volumes(24)}`);
 
@@ -399,6 +410,12 @@ function volumes(count: number): string {
       },
     }),
   ).join('---\n');
+}
+
+/** A CustomResourceDefinition shipped in kwok's module (the version scripts/install-kube.sh builds). */
+function kwokCrd(file: string): string {
+  const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', 'sigs.k8s.io/kwok@v0.7.0'], { encoding: 'utf8' })) as { Dir: string };
+  return join(info.Dir, 'kustomize/crd/bases', file);
 }
 
 function fakeNodes(count: number): string {

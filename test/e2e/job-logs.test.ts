@@ -1,0 +1,172 @@
+// jobs/logs for real: kwok serves each rank pod's container log from a file (its Logs objects; the nodes'
+// kubelet endpoint is kwok's HTTPS server), kube-apiserver's pods/log reads it, and this server merges the ranks.
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LocalCluster } from '../support/cluster.js';
+
+const ns = 'logs';
+let cluster: LocalCluster;
+let dir: string;
+const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
+
+/** A container log line as the CRI writes it, which is what kwok (like the kubelet) reads. */
+const criLine = (text: string): string => `${new Date().toISOString().replace('Z', '000000Z')} stdout F ${text}\n`;
+
+const jobYaml = (name: string, replicas: number, extra = ''): string => `apiVersion: ai.example.io/v1alpha1
+kind: Job
+metadata:
+  name: ${name}
+spec:
+  replicas: ${replicas}
+${extra}  template:
+    metadata:
+      annotations:
+        kwok.x-k8s.io/status: custom
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: trainer
+          image: pytorch/pytorch
+`;
+
+interface RankPod {
+  name: string;
+  rank: string;
+}
+
+async function rankPods(job: string, count: number): Promise<RankPod[]> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const pods = JSON.parse(await cluster.ok('admin', ['get', 'pods', '-n', ns, '-l', `ai.example.io/job=${job}`, '-o', 'json'])) as {
+      items: { metadata: { name: string; annotations?: Record<string, string> }; spec?: { nodeName?: string } }[];
+    };
+    // kwok leaves these pods alone (so the job never finishes under the test); scheduled is enough for pods/log.
+    const running = pods.items.filter((p) => p.spec?.nodeName);
+    if (running.length >= count) {
+      return running.map((p) => ({ name: p.metadata.name, rank: p.metadata.annotations!['batch.kubernetes.io/job-completion-index']! }));
+    }
+    if (Date.now() > deadline) throw new Error(`job ${job}: ${running.length} of ${count} pods scheduled`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Points kwok at one file per rank for the pods' log, and writes the first lines of each. */
+async function serveLogs(pods: RankPod[], lines: (rank: string) => string[]): Promise<void> {
+  for (const pod of pods) {
+    const file = join(dir, `${pod.name}.log`);
+    writeFileSync(file, lines(pod.rank).map(criLine).join(''));
+    await cluster.ok('admin', ['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'kwok.x-k8s.io/v1alpha1',
+      kind: 'Logs',
+      metadata: { name: pod.name, namespace: ns },
+      spec: { logs: [{ containers: ['trainer'], logsFile: file, follow: true }] },
+    }));
+  }
+}
+
+const logsPath = (job: string, query = ''): string => `/apis/ai.example.io/v1alpha1/namespaces/${ns}/jobs/${job}/logs${query}`;
+
+/** A streaming GET through kube-apiserver: resolves once `until` holds for what has arrived, then closes. */
+function streamUntil(path: string, until: (text: string) => boolean, onFirst?: () => void, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const req = httpsRequest(new URL(path, cluster.apiserverUrl), { ca: cluster.caPem, headers: { authorization: 'Bearer alice-token' } }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+      onFirst?.();
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        if (until(text)) {
+          clearTimeout(timer);
+          req.destroy();
+          resolve(text);
+        }
+      });
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`timed out; received: ${JSON.stringify(text)}`));
+    }, timeoutMs);
+    req.on('error', (error) => {
+      if (!until(text)) reject(error);
+    });
+    req.end();
+  });
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'job-logs-'));
+  cluster = new LocalCluster(progress);
+  await cluster.start();
+  await cluster.ok('admin', ['create', 'namespace', ns]);
+  await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
+  await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', ns]);
+});
+after(async () => {
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('jobs/logs through kube-apiserver', () => {
+  let pods: RankPod[];
+
+  it('a 3-rank job\'s logs arrive merged, in rank order, each line prefixed with its rank', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], jobYaml('train', 3));
+    pods = await rankPods('train', 3);
+    await serveLogs(pods, (rank) => [`rank ${rank} starting`, `rank ${rank} epoch 1`]);
+    const res = await cluster.request('alice', 'GET', logsPath('train'));
+    assert.equal(res.status, 200, res.body);
+    assert.equal(
+      res.body,
+      ['0', '1', '2'].map((r) => `[rank ${r}] rank ${r} starting\n[rank ${r}] rank ${r} epoch 1\n`).join(''),
+    );
+  });
+
+  it('tailLines and rank filter; view may read logs, a user without a role may not', async () => {
+    assert.equal((await cluster.request('alice', 'GET', logsPath('train', '?tailLines=1'))).body, '[rank 0] rank 0 epoch 1\n[rank 1] rank 1 epoch 1\n[rank 2] rank 2 epoch 1\n');
+    assert.equal((await cluster.request('alice', 'GET', logsPath('train', '?rank=1'))).body, '[rank 1] rank 1 starting\n[rank 1] rank 1 epoch 1\n');
+    assert.equal((await cluster.request('bob', 'GET', logsPath('train', '?rank=2&tailLines=1'))).body, '[rank 2] rank 2 epoch 1\n');
+    const carol = await cluster.request('carol', 'GET', logsPath('train'));
+    assert.equal(carol.status, 403, carol.body);
+    const bad = await cluster.request('alice', 'GET', logsPath('train', '?tailLines=-1'));
+    assert.equal(bad.status, 422, bad.body);
+    const missing = await cluster.request('alice', 'GET', logsPath('nope'));
+    assert.equal(missing.status, 404, missing.body);
+    assert.equal(JSON.parse(missing.body).message, 'jobs.ai.example.io "nope" not found');
+  });
+
+  it('follow streams lines appended after the request', async () => {
+    const rank2 = pods.find((p) => p.rank === '2')!;
+    const text = await streamUntil(
+      logsPath('train', '?follow=true'),
+      (t) => t.includes('[rank 2] rank 2 epoch 2\n'),
+      () => setTimeout(() => appendFileSync(join(dir, `${rank2.name}.log`), criLine('rank 2 epoch 2')), 1500),
+    );
+    for (const r of ['0', '1', '2']) assert.ok(text.includes(`[rank ${r}] rank ${r} starting\n`), text);
+    assert.ok(text.indexOf('[rank 2] rank 2 epoch 2') > text.indexOf('[rank 2] rank 2 epoch 1'), text);
+  });
+
+  it('a job with no pods yet gives an empty stream that follows once its pods appear, and new ranks join', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], jobYaml('later', 1, '  suspend: true\n  elastic:\n    minReplicas: 1\n    maxReplicas: 2\n'));
+    let received = '';
+    const done = streamUntil(logsPath('later', '?follow=true'), (t) => {
+      received = t;
+      return t.includes('[rank 1] rank 1 hello\n');
+    }, undefined, 120_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(received, '', 'nothing before the job has pods');
+    await cluster.ok('admin', ['patch', 'aijob', 'later', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":false}}']);
+    const first = await rankPods('later', 1);
+    await serveLogs(first, (rank) => [`rank ${rank} hello`]);
+    await cluster.ok('admin', ['scale', 'aijob', 'later', '-n', ns, '--replicas=2']);
+    const both = await rankPods('later', 2);
+    await serveLogs(both.filter((p) => !first.some((f) => f.name === p.name)), (rank) => [`rank ${rank} hello`]);
+    const text = await done;
+    assert.ok(text.includes('[rank 0] rank 0 hello\n'), text);
+    assert.ok(text.includes('[rank 1] rank 1 hello\n'), text);
+  });
+});
