@@ -94,7 +94,8 @@ export class NotebookProxy {
 
   private async forward(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const { namespace, name } = request.params as { namespace: string; name: string };
-    request.apiInfo = { verb: request.method.toLowerCase(), resource: 'notebooks', subresource: 'proxy' };
+    const attributes = requestAttributes(request.method, request.url);
+    request.apiInfo = { verb: attributes.kind === 'resource' ? attributes.attributes.verb : request.method.toLowerCase(), resource: 'notebooks', subresource: 'proxy' };
     const url = new URL(request.url, await this.target(namespace, name));
     this.deps.activity.touch(namespace, name);
     reply.hijack();
