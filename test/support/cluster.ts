@@ -64,6 +64,11 @@ export class LocalCluster {
     mkdirSync(join(this.dir, 'home'));
   }
 
+  /** The etcd this server stores its objects in (a test may write there as another replica would). */
+  get serverEtcdEndpoint(): string {
+    return this.serverEtcd!.endpoint;
+  }
+
   /** The CA that signed kube-apiserver's serving certificate. */
   get caPem(): string {
     return this.ca.pem;
