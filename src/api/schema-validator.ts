@@ -95,7 +95,14 @@ export class SchemaValidator {
           delete record[key];
           continue;
         }
-        this.prune(this.resolve(child), record[key], childPath, unknown);
+        const resolved = this.resolve(child);
+        // null for a field that is not nullable means "not set", as Go's decoding and CRD pruning read it:
+        // client-go's typed objects send e.g. metadata.creationTimestamp: null in every embedded template.
+        if (record[key] === null && child.nullable !== true && resolved.nullable !== true) {
+          delete record[key];
+          continue;
+        }
+        this.prune(resolved, record[key], childPath, unknown);
       }
       return;
     }
