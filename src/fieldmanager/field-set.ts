@@ -81,11 +81,6 @@ export class FieldSet {
     return node?.hasMember(path[path.length - 1]!) ?? false;
   }
 
-  /** The subtree under one path element (empty when there is none). */
-  withPrefix(pe: PathElement): FieldSet {
-    return this.child(pe) ?? new FieldSet();
-  }
-
   empty(): boolean {
     return this.members.length === 0 && this.children.every((c) => c.set.empty());
   }
@@ -154,10 +149,6 @@ export class FieldSet {
   forEach(visit: (path: Path) => void, prefix: Path = []): void {
     for (const pe of this.members) visit([...prefix, pe]);
     for (const c of this.children) c.set.forEach(visit, [...prefix, c.pe]);
-  }
-
-  equals(other: FieldSet): boolean {
-    return JSON.stringify(this.toFieldsV1()) === JSON.stringify(other.toFieldsV1());
   }
 
   toFieldsV1(): Record<string, unknown> {

@@ -1,7 +1,7 @@
 // Path elements of a field path (sigs.k8s.io/structured-merge-diff/v4/fieldpath): a field of a map, the key of an
 // item of a list-map, the value of an item of a set, or an index. Their order and their FieldsV1 spelling
 // ("f:", "k:", "v:", "i:") are kube-apiserver's, so managedFields read the same from either server.
-import { compareValues, equalValues, goJson, valueString, type Json } from './value.js';
+import { compareValues, goJson, valueString, type Json } from './value.js';
 
 export type KeyField = [name: string, value: Json];
 export type PathElement = { field: string } | { key: KeyField[] } | { value: Json } | { index: number };
@@ -34,11 +34,6 @@ export function comparePathElements(a: PathElement, b: PathElement): number {
   if ('value' in a) return compareValues(a.value, (b as { value: Json }).value);
   const bi = (b as { index: number }).index;
   return a.index < bi ? -1 : a.index > bi ? 1 : 0;
-}
-
-export function samePathElement(a: PathElement, b: PathElement): boolean {
-  if ('key' in a && 'key' in b) return a.key.length === b.key.length && a.key.every(([n, v], i) => n === b.key[i]![0] && equalValues(v, b.key[i]![1]));
-  return comparePathElements(a, b) === 0;
 }
 
 /** The key of a path element inside a FieldsV1 document. */
