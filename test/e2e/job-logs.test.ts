@@ -63,8 +63,16 @@ async function serveLogs(pods: RankPod[], lines: (rank: string) => string[]): Pr
       apiVersion: 'kwok.x-k8s.io/v1alpha1',
       kind: 'Logs',
       metadata: { name: pod.name, namespace: ns },
-      spec: { logs: [{ containers: ['trainer'], logsFile: file, follow: true }] },
+      spec: { logs: [{ containers: ['trainer'], logsFile: file }] },
     }));
+  }
+  // kwok picks Logs objects up from a watch: wait until it serves each pod's log before asking for the job's.
+  for (const pod of pods) {
+    const deadline = Date.now() + 30_000;
+    while ((await cluster.kubectl('admin', ['logs', pod.name, '-n', ns, '--tail=1'])).code !== 0) {
+      if (Date.now() > deadline) throw new Error(`kwok never served the log of ${pod.name}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 

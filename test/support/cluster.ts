@@ -193,6 +193,7 @@ export class LocalCluster {
     // kwok also plays the kubelet's log endpoint: each node's InternalIP and port are kwok's HTTPS server, and
     // kwok's Logs objects say which file holds a pod's container log.
     await this.ok('admin', ['apply', '-f', kwokCrd('kwok.x-k8s.io_logs.yaml')]);
+    await this.ok('admin', ['wait', '--for=condition=Established', 'crd/logs.kwok.x-k8s.io', '--timeout=60s']);
     const kwokServing = this.pki.issue('kwok-serving', this.ca, { cn: 'kwok', usage: 'server', ips: ['127.0.0.1'] });
     const kwokPort = await freePort();
     this.spawn('kwok', [
