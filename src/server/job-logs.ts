@@ -14,7 +14,7 @@ import { group, version } from '../api/v1alpha1/schemas.js';
 import type { PodLogs, LogOptions } from '../kube/pod-logs.js';
 import { apiErrors } from '../registry/errors.js';
 import type { Store } from '../registry/store.js';
-import { queryValue, type Query } from './request-options.js';
+import { parseBool, parseInteger, type Query } from './request-options.js';
 import type { HttpsFastify } from './types.js';
 
 export interface JobLogsDeps {
@@ -42,18 +42,11 @@ function rankOf(pod: V1Pod): number | undefined {
 export function parseJobLogsQuery(query: Query): JobLogsQuery {
   const errors: FieldError[] = [];
   const integer = (name: string, min: number): number | undefined => {
-    const value = queryValue(query, name);
-    if (value === undefined || value === '') return undefined;
-    if (!/^-?\d+$/.test(value)) throw apiErrors.badRequest(`invalid integer value for ${name}: ${JSON.stringify(value)}`);
-    const n = Number(value);
-    if (n < min) errors.push(fieldErrors.invalid(name, n, `must be greater than or equal to ${min}`));
+    const n = parseInteger(query, name);
+    if (n !== undefined && n < min) errors.push(fieldErrors.invalid(name, n, `must be greater than or equal to ${min}`));
     return n;
   };
-  const followValue = queryValue(query, 'follow');
-  if (followValue !== undefined && !['', 'true', 'false', '1', '0', 't', 'f', 'True', 'False', 'TRUE', 'FALSE'].includes(followValue)) {
-    throw apiErrors.badRequest(`invalid boolean value for follow: ${JSON.stringify(followValue)}`);
-  }
-  const follow = followValue !== undefined && ['', 'true', '1', 't', 'True', 'TRUE'].includes(followValue);
+  const follow = parseBool(query, 'follow') ?? false;
   const tailLines = integer('tailLines', 0);
   const sinceSeconds = integer('sinceSeconds', 1);
   const rank = integer('rank', 0);

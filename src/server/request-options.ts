@@ -18,7 +18,7 @@ function invalidOptions(kind: string, errors: FieldError[]): ApiError {
 }
 
 /** strconv.ParseBool, as kube's query decoder uses it. */
-function parseBool(query: Query, name: string): boolean | undefined {
+export function parseBool(query: Query, name: string): boolean | undefined {
   const value = queryValue(query, name);
   if (value === undefined) return undefined;
   if (['1', 't', 'T', 'true', 'TRUE', 'True', ''].includes(value)) return true;
@@ -26,7 +26,7 @@ function parseBool(query: Query, name: string): boolean | undefined {
   throw apiErrors.badRequest(`invalid boolean value for ${name}: ${JSON.stringify(value)}`);
 }
 
-function parseInteger(query: Query, name: string): number | undefined {
+export function parseInteger(query: Query, name: string): number | undefined {
   const value = queryValue(query, name);
   if (value === undefined || value === '') return undefined;
   if (!/^-?\d+$/.test(value)) throw apiErrors.badRequest(`invalid integer value for ${name}: ${JSON.stringify(value)}`);
