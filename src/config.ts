@@ -2,8 +2,13 @@
 // validated object that is passed down. Nothing else reads argv or the environment.
 import { Command, InvalidArgumentError } from 'commander';
 
+/** Where objects are kept: etcd, or the embedded SQLite file (one replica). */
+export type StorageConfig = { kind: 'etcd'; servers: string[] } | { kind: 'sqlite'; path: string };
+
+export const defaultSqlitePath = 'data/ai-apiserver.db';
+
 export interface Config {
-  etcdServers: string[];
+  storage: StorageConfig;
   etcdPrefix: string;
   securePort: number;
   bindAddress: string;
@@ -47,8 +52,12 @@ export function parseConfig(argv: string[]): Config {
   const program = new Command()
     .name('ai-apiserver')
     .description('Kubernetes aggregated API server for ai.example.io: notebooks, jobs, datasets')
-    .option('--etcd-servers <urls>', 'comma-separated etcd client URLs', 'http://127.0.0.1:2379')
-    .option('--etcd-prefix <prefix>', 'prefix of every key written to etcd', '/registry')
+    .option('--etcd-servers <urls>', 'comma-separated etcd client URLs; objects are kept in etcd (any number of replicas)')
+    .option(
+      '--storage <backend>',
+      `sqlite:PATH keeps objects in an embedded SQLite file (one replica only); the default, at sqlite:${defaultSqlitePath}, when --etcd-servers is not given`,
+    )
+    .option('--etcd-prefix <prefix>', 'prefix of every key written to the store', '/registry')
     .option('--secure-port <port>', 'HTTPS port', integer('--secure-port', 0, 65535), 8443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
     .option('--tls-cert-file <file>', 'serving certificate (PEM); a self-signed one is generated when absent')
@@ -77,7 +86,8 @@ export function parseConfig(argv: string[]): Config {
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{
-    etcdServers: string;
+    etcdServers?: string;
+    storage?: string;
     etcdPrefix: string;
     securePort: number;
     bindAddress: string;
@@ -108,7 +118,7 @@ export function parseConfig(argv: string[]): Config {
   }
   if (!o.etcdPrefix.startsWith('/')) throw new InvalidArgumentError('--etcd-prefix must start with "/"');
   return {
-    etcdServers: o.etcdServers.split(',').map((s) => s.trim()).filter(Boolean),
+    storage: storageConfig(o.storage, o.etcdServers),
     etcdPrefix: o.etcdPrefix,
     securePort: o.securePort,
     bindAddress: o.bindAddress,
@@ -128,4 +138,19 @@ export function parseConfig(argv: string[]): Config {
     notebookUpstreamUrl: o.notebookUpstreamUrl,
     datasetLoaderImage: o.datasetLoaderImage,
   };
+}
+
+function storageConfig(storage: string | undefined, etcdServers: string | undefined): StorageConfig {
+  if (storage !== undefined && etcdServers !== undefined) {
+    throw new InvalidArgumentError('--storage and --etcd-servers are alternatives: give one of them');
+  }
+  if (etcdServers !== undefined) {
+    const servers = etcdServers.split(',').map((s) => s.trim()).filter(Boolean);
+    if (servers.length === 0) throw new InvalidArgumentError('--etcd-servers needs at least one URL');
+    return { kind: 'etcd', servers };
+  }
+  const spec = storage ?? `sqlite:${defaultSqlitePath}`;
+  const path = spec.startsWith('sqlite:') ? spec.slice('sqlite:'.length) : '';
+  if (path === '') throw new InvalidArgumentError('--storage must be sqlite:PATH (for etcd, give --etcd-servers)');
+  return { kind: 'sqlite', path };
 }

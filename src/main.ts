@@ -11,23 +11,31 @@ import { buildApp } from './server/app.js';
 import { loadServingCert } from './server/certs.js';
 import { writeKubeconfig } from './server/kubeconfig.js';
 import { ServerMetrics } from './server/metrics.js';
-import { EtcdStorage } from './storage/etcd/etcd-storage.js';
 import { instrumentStorage } from './storage/instrumented-storage.js';
+import { openStorage } from './storage/open-storage.js';
+import { holdSingleReplicaLease } from './storage/sqlite/single-replica-lease.js';
 
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const logger = pino({ level: config.logLevel });
   const security = await buildSecurity(config, logger);
   const metrics = new ServerMetrics();
-  const etcd = new EtcdStorage({ endpoints: config.etcdServers, logger });
-  const storage = instrumentStorage(etcd, {
+  const backend = await openStorage(config.storage, logger);
+  const storageLease =
+    config.storage.kind === 'sqlite' && !config.standalone
+      ? await holdSingleReplicaLease(loadKubeConfig(config.kubeconfig), config.leaderElectionNamespace, logger, () => {
+          logger.fatal('lost the single-replica Lease of the SQLite store: another replica took it; exiting');
+          process.exit(1);
+        }).catch(async (error: unknown) => {
+          await backend.storage.close();
+          throw error;
+        })
+      : undefined;
+  const storage = instrumentStorage(backend.storage, {
     observe: (operation, seconds) => metrics.storageLatency.observe({ operation }, seconds),
     failed: (operation, code) => metrics.storageErrors.inc({ operation, code }),
   });
-  const consistentListFromCache = await etcd.hasReliableProgressNotify().catch((error: unknown) => {
-    logger.warn({ err: error }, 'etcd version unknown: consistent LISTs are read from etcd');
-    return false;
-  });
+  const consistentListFromCache = backend.consistentListFromCache;
   const registry = new Registry({ storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache });
   const cert = await loadServingCert(config.tlsCertFile, config.tlsPrivateKeyFile);
   const app = await buildApp({
@@ -53,7 +61,7 @@ async function main(): Promise<void> {
   if (config.writeKubeconfig && security.kubeconfigToken) {
     writeKubeconfig(config.writeKubeconfig, `https://${host}:${port}`, cert.ca, security.kubeconfigToken);
   }
-  logger.info({ port, etcd: config.etcdServers, standalone: config.standalone }, 'serving ai.example.io/v1alpha1');
+  logger.info({ port, storage: config.storage, standalone: config.standalone }, 'serving ai.example.io/v1alpha1');
   let controllers: ControllerManager | undefined;
   if (config.controllers) {
     await cachesListed;
@@ -82,7 +90,8 @@ async function main(): Promise<void> {
       .then(async () => {
         registry.stop();
         security.stop();
-        await etcd.close();
+        await backend.storage.close();
+        await storageLease?.stop();
         logger.info('stopped');
         process.exit(0);
       })

@@ -75,6 +75,8 @@ export class WatchCache {
   private ringStart = 0;
   private revision = 0;
   private readonly watchers = new Set<CacheWatcher>();
+  /** Watchers still replaying storage history older than the ring, with the storage watch feeding each. */
+  private readonly backfills = new Map<CacheWatcher, Watch>();
   private waiters: Waiter[] = [];
   private storageWatch: Watch | undefined;
   private readyPromise: Promise<void>;
@@ -116,7 +118,7 @@ export class WatchCache {
     clearInterval(this.bookmarkTimer);
     clearTimeout(this.relistTimer);
     this.storageWatch?.close();
-    for (const watcher of [...this.watchers]) watcher.end();
+    for (const watcher of [...this.watchers, ...this.backfills.keys()]) watcher.end();
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
   }
@@ -186,17 +188,15 @@ export class WatchCache {
     options: { bookmarks: boolean; sendInitialEvents: boolean },
   ): CacheWatcher {
     const initial = fromRevision === 0 || options.sendInitialEvents;
+    const watcher = new CacheWatcher(keyPrefix, filter, options.bookmarks, this.options.watcherQueueLimit, (w) => {
+      this.watchers.delete(w);
+      this.backfills.get(w)?.close();
+      this.backfills.delete(w);
+    });
     if (!initial && fromRevision < this.ringStart) {
-      throw new StorageError(
-        'Gone',
-        keyPrefix,
-        `too old resource version: ${fromRevision} (${this.ringStart + 1})`,
-        this.ringStart + 1,
-      );
+      this.backfill(watcher, keyPrefix, fromRevision);
+      return watcher;
     }
-    const watcher = new CacheWatcher(keyPrefix, filter, options.bookmarks, this.options.watcherQueueLimit, (w) =>
-      this.watchers.delete(w),
-    );
     if (initial) {
       const current = this.list(keyPrefix, filter).items;
       // The initial state is owed in full, however large; the slow-watcher bound applies to what follows it.
@@ -210,6 +210,59 @@ export class WatchCache {
     }
     this.watchers.add(watcher);
     return watcher;
+  }
+
+  /**
+   * A watch from before the ring (a client resuming after this server restarted, or after a long pause) is served
+   * from the storage's own history, which reaches back to its last compaction, and joins the ring once that history
+   * reaches the ring's start. Only a compaction past the resume point ends it, with 410.
+   */
+  private backfill(watcher: CacheWatcher, keyPrefix: string, fromRevision: number): void {
+    watcher.lastRevision = fromRevision;
+    const joinRing = (): void => {
+      this.backfills.get(watcher)?.close();
+      this.backfills.delete(watcher);
+      if (watcher.isEnded) return;
+      for (let i = firstAfter(this.ring, watcher.lastRevision); i < this.ring.length; i++) watcher.deliver(this.ring[i]!);
+      this.watchers.add(watcher);
+    };
+    const storageWatch = this.storage.watch(keyPrefix, fromRevision, {
+      onEvents: (events) => {
+        if (!this.backfills.has(watcher)) return;
+        for (const event of events) {
+          // Storage has delivered everything before this event, and the ring holds everything after its start.
+          if (event.revision > this.ringStart) {
+            joinRing();
+            return;
+          }
+          const cacheEvent = this.historyEvent(event);
+          if (cacheEvent) watcher.deliver(cacheEvent);
+        }
+      },
+      onProgress: (revision) => {
+        if (this.backfills.has(watcher) && revision >= this.ringStart) joinRing();
+      },
+      onError: (error) => {
+        this.backfills.delete(watcher);
+        watcher.push({
+          type: 'ERROR',
+          error: new StorageError('Gone', keyPrefix, `too old resource version: ${fromRevision} (${error.compactRevision ?? 0})`),
+        });
+        watcher.end();
+      },
+    });
+    this.backfills.set(watcher, storageWatch);
+    storageWatch.requestProgress();
+  }
+
+  /** A storage event from before the ring, as the watcher sees it; the state before it comes with the event. */
+  private historyEvent(event: StorageEvent): CacheEvent | undefined {
+    const decoded = (value: Buffer): CachedObject => ({ key: event.key, ...this.decode(event.key, value, event.revision), revision: event.revision });
+    const previous = event.prevValue ? decoded(event.prevValue) : undefined;
+    if (event.type === 'put') {
+      return { type: event.created ? 'ADDED' : 'MODIFIED', object: decoded(event.value!), previous, revision: event.revision };
+    }
+    return previous ? { type: 'DELETED', object: previous, previous, revision: event.revision } : undefined;
   }
 
   private async relist(attempt: number): Promise<void> {

@@ -102,20 +102,35 @@ describe('faults', () => {
     }
   });
 
-  it('a watch from before the cache\'s history is 410 Expired: too old resource version', async () => {
+  it('a watch from before the cache\'s history replays the storage\'s, then follows the cache; below a compaction it is 410', async () => {
     const fixture = await startRegistry({ historyWindowMs: 0, minHistoryEvents: 5, maxHistoryEvents: 5 });
     try {
       const store = fixture.registry.store('notebooks');
       const { object } = await store.create('old', notebook('a'));
-      for (let i = 0; i < 20; i++) await store.update('old', 'a', { ...object, metadata: { name: 'a', labels: { i: String(i) } } });
+      const updates: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const updated = await store.update('old', 'a', { ...object, metadata: { name: 'a', labels: { i: String(i) } } });
+        updates.push(Number(updated.object.metadata.resourceVersion));
+      }
       await sleep(100);
-      await assert.rejects(store.watch('old', { resourceVersion: object.metadata.resourceVersion }), (error: unknown) => {
-        assert.ok(error instanceof ApiError);
-        assert.equal(error.code, 410);
-        assert.equal(error.reason, 'Expired');
-        assert.match(error.message, /^too old resource version: \d+ \(\d+\)$/);
-        return true;
-      });
+      const resumed = record(await store.watch('old', { resourceVersion: object.metadata.resourceVersion }));
+      await resumed.until((events) => events.length >= 20);
+      const last = await store.update('old', 'a', { ...object, metadata: { name: 'a', labels: { i: 'last' } } });
+      updates.push(Number(last.object.metadata.resourceVersion));
+      await resumed.until((events) => events.length >= 21);
+      await sleep(100);
+      await resumed.stop();
+      assert.deepEqual(resumed.events.map((e) => e.type), Array(21).fill('MODIFIED'));
+      assert.deepEqual(eventRevisions(resumed.events), updates);
+
+      await fixture.storage.compact(await fixture.storage.currentRevision());
+      const tooOld = record(await store.watch('old', { resourceVersion: object.metadata.resourceVersion }));
+      await tooOld.until((events) => events.some((e) => e.type === 'ERROR'));
+      await tooOld.stop();
+      const error = tooOld.events[0];
+      assert.ok(error && error.type === 'ERROR' && error.error.code === 'Gone');
+      assert.match(error.error.message, /^too old resource version: \d+ \(\d+\)$/);
+      assert.equal(tooOld.events.length, 1);
     } finally {
       await fixture.close();
     }

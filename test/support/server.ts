@@ -1,5 +1,6 @@
-// Starts the real server process in --standalone mode against a real etcd, with a kubeconfig for the installed
-// kubectl, and stops both by PID. HOME is a fresh directory so kubectl's discovery cache starts empty.
+// Starts the real server process in --standalone mode against a real etcd (or its embedded SQLite store), with a
+// kubeconfig for the installed kubectl, and stops both by PID. HOME is a fresh directory so kubectl's discovery
+// cache starts empty.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -16,7 +17,10 @@ export interface ServerProcess {
   kubeconfig: string;
   home: string;
   token: string;
-  etcd: EtcdProcess;
+  /** The server's etcd; absent on the SQLite backend. */
+  etcd?: EtcdProcess;
+  /** The SQLite file, on that backend. */
+  sqlitePath?: string;
   child: ChildProcess;
   logs(): string;
   kubectl(args: string[], options?: { input?: string; env?: Record<string, string> }): Promise<{ stdout: string; stderr: string; code: number }>;
@@ -24,28 +28,36 @@ export interface ServerProcess {
   http(method: string, path: string, options?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
   /** SIGTERM, and the exit code. */
   terminate(): Promise<number | null>;
+  /** SIGKILL: no shutdown of any kind. */
+  crash(): Promise<void>;
+  /** Starts the process again on the same port, store and kubeconfig. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startServer(options: { extraArgs?: string[]; beforeStart?: (etcd: EtcdProcess) => Promise<void> } = {}): Promise<ServerProcess> {
-  const etcd = await startEtcd();
-  await options.beforeStart?.(etcd);
+export type Backend = 'etcd' | 'sqlite';
+
+export async function startServer(
+  options: { extraArgs?: string[]; beforeStart?: (etcd: EtcdProcess) => Promise<void>; backend?: Backend } = {},
+): Promise<ServerProcess> {
+  const backend = options.backend ?? 'etcd';
+  const etcd = backend === 'etcd' ? await startEtcd() : undefined;
+  if (etcd) await options.beforeStart?.(etcd);
   const home = mkdtempSync(join(tmpdir(), 'ai-apiserver-e2e-'));
+  const sqlitePath = backend === 'sqlite' ? join(home, 'data', 'state.db') : undefined;
+  const storageArgs = etcd ? ['--etcd-servers', etcd.endpoint] : ['--storage', `sqlite:${sqlitePath}`];
   const kubeconfig = join(home, 'kubeconfig');
   const tokenFile = join(home, 'tokens.csv');
   const token = `e2e-${Math.random().toString(36).slice(2)}`;
   await import('node:fs/promises').then((fs) => fs.writeFile(tokenFile, `${token},e2e-admin,uid-1,"system:masters"\n`));
   const port = await freePort();
   let output = '';
-  const child = spawn(
-    process.execPath,
-    [
+  const args = [
       '--import',
       'tsx',
       'src/main.ts',
       '--standalone',
-      '--etcd-servers',
-      etcd.endpoint,
+      ...storageArgs,
       '--secure-port',
       String(port),
       '--bind-address',
@@ -55,11 +67,13 @@ export async function startServer(options: { extraArgs?: string[]; beforeStart?:
       '--write-kubeconfig',
       kubeconfig,
       ...(options.extraArgs ?? []),
-    ],
-    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  ];
+  let child!: ChildProcess;
+  const spawnServer = (): void => {
+    child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  };
   const url = `https://127.0.0.1:${port}`;
 
   const http: ServerProcess['http'] = (method, path, opts = {}) =>
@@ -80,24 +94,35 @@ export async function startServer(options: { extraArgs?: string[]; beforeStart?:
       req.end();
     });
 
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
-    try {
-      const res = await http('GET', '/readyz');
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
+  const waitReady = async (): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
+      try {
+        const res = await http('GET', '/readyz');
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`server not ready after 30 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (Date.now() > deadline) throw new Error(`server not ready after 30 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  spawnServer();
+  await waitReady();
 
   const terminate = async (): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     return exited;
+  };
+
+  const crash = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
   };
 
   return {
@@ -107,7 +132,10 @@ export async function startServer(options: { extraArgs?: string[]; beforeStart?:
     home,
     token,
     etcd,
-    child,
+    sqlitePath,
+    get child() {
+      return child;
+    },
     logs: () => output,
     http,
     kubectl: (args, opts = {}) =>
@@ -125,9 +153,14 @@ export async function startServer(options: { extraArgs?: string[]; beforeStart?:
         else proc.stdin?.end();
       }),
     terminate,
+    crash,
+    restart: async () => {
+      spawnServer();
+      await waitReady();
+    },
     stop: async () => {
       await terminate();
-      await etcd.destroy();
+      await etcd?.destroy();
       rmSync(home, { recursive: true, force: true });
     },
   };
