@@ -165,7 +165,7 @@ export class WatchCache {
         setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== waiter);
           resolve();
-        }, Math.min(remaining, 100)).unref();
+        }, Math.min(remaining, 100));
       });
     }
   }

@@ -1,10 +1,11 @@
-// The installed kubectl against the real server (standalone) and a real etcd: every command a user runs daily.
+// The installed kubectl against the real server (standalone) on each storage backend, a real etcd and the
+// embedded SQLite store: every command a user runs daily.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type ServerProcess } from '../support/server.js';
+import { startServer, type Backend, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
 
@@ -30,14 +31,14 @@ async function ok(args: string[], input?: string): Promise<string> {
   return res.stdout;
 }
 
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server.stop();
-});
+for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`kubectl on ${backend}`, () => {
+  before(async () => {
+    server = await startServer({ backend });
+  });
+  after(async () => {
+    await server.stop();
+  });
 
-describe('kubectl', () => {
   it('api-resources lists the group with short names and category; the server reports version 1.32', async () => {
     const out = await ok(['api-resources', '--api-group=ai.example.io', '--no-headers']);
     const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/));
