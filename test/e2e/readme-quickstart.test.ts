@@ -48,15 +48,13 @@ it('in a fresh clone, the README\'s run command serves the API and its kubectl l
 
   const folder = mkdtempSync(join(tmpdir(), 'ai-apiserver-fresh-'));
   const clone = join(folder, 'ai-apiserver');
-  // HOME is empty too, so nothing from this machine's kubectl or npm configuration helps; npm's cache is shared.
-  const home = join(folder, 'home');
-  const npmCache = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim();
-  const env = { ...process.env, HOME: home, npm_config_cache: npmCache, KUBECONFIG: '' };
+  // The machine's npm configuration stays (it says where Node's headers are for compiling better-sqlite3);
+  // kubectl reads only the kubeconfig the README names.
+  const env = { ...process.env, KUBECONFIG: '' };
   let server: ChildProcess | undefined;
   let output = '';
   try {
     execFileSync('git', ['clone', '--quiet', repo, clone]);
-    execFileSync('mkdir', ['-p', home]);
     // Its own process group, so the whole command (bash, npm, the server) stops together, by its PID.
     server = spawn('bash', ['-c', runCommand], { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout?.on('data', (d: Buffer) => (output += d.toString()));
