@@ -3,10 +3,12 @@
 // dynamic client and an informer; forged identities go straight to the server.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { LocalCluster } from '../support/cluster.js';
+import { freePort } from '../support/etcd.js';
 import { notebookYaml } from '../support/manifests.js';
 
 let cluster: LocalCluster;
@@ -195,5 +197,32 @@ describe('client-go and availability', () => {
     await cluster.startServer();
     await cluster.waitAvailable(true, 90_000);
     assert.match(await cluster.ok('admin', ['get', 'nb', 'kept', '-n', 'avail', '-o', 'name']), /notebook\.ai\.example\.io\/kept/);
+  });
+
+  it('on the embedded SQLite store the server serves through the aggregator, and a second replica is refused', async () => {
+    const data = mkdtempSync(join(cluster.dir, 'sqlite-'));
+    await cluster.stopServer();
+    try {
+      await cluster.startServer(undefined, [`--storage=sqlite:${join(data, 'a.db')}`]);
+      await cluster.waitAvailable(true, 90_000);
+      await cluster.ok('admin', ['create', 'namespace', 'embedded']);
+      await eventually(async () => (await cluster.kubectl('admin', ['create', '-n', 'embedded', '-f', '-'], notebook('on-sqlite'))).code === 0, 'a create on SQLite');
+      assert.match(await cluster.ok('admin', ['get', 'nb', '-n', 'embedded', '-o', 'name']), /notebook\.ai\.example\.io\/on-sqlite/);
+
+      // A second replica with a file of its own would serve other objects behind the same Service.
+      const second = spawn(process.execPath, cluster.serverCommand(await freePort(), [`--storage=sqlite:${join(data, 'b.db')}`]), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      second.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      second.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+      assert.equal(code, 1, output);
+      assert.match(output, /another replica holds Lease ai-system\/ai-apiserver-sqlite-store.*--etcd-servers/);
+      assert.match(await cluster.ok('admin', ['get', 'nb', '-n', 'embedded', '-o', 'name']), /on-sqlite/);
+    } finally {
+      await cluster.stopServer();
+      await cluster.startServer();
+    }
   });
 });

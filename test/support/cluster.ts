@@ -247,27 +247,30 @@ export class LocalCluster {
     return `${stringify(service)}---\n${stringify(apiService)}`;
   }
 
-  /** Starts this server in delegated mode (again, after stopServer); `port` serves a second replica. */
-  async startServer(port = this.serverPort): Promise<void> {
-    this.spawn(
-      'ai-apiserver',
-      [
-        '--import',
-        'tsx',
-        join(repo, 'src/main.ts'),
-        `--etcd-servers=${this.serverEtcd!.endpoint}`,
-        `--secure-port=${port}`,
-        '--bind-address=127.0.0.1',
-        `--tls-cert-file=${this.aiServing.cert}`,
-        `--tls-private-key-file=${this.aiServing.key}`,
-        `--kubeconfig=${this.kubeconfig('server')}`,
-        '--notebook-activity-interval=2',
-        ...this.serverArgs,
-      ],
-      process.execPath,
-      `ai-apiserver:${port}`,
-    );
+  /**
+   * Starts this server in delegated mode (again, after stopServer); `port` serves a second replica, `storage`
+   * replaces the test etcd (e.g. `--storage=sqlite:PATH`).
+   */
+  async startServer(port = this.serverPort, storage?: string[]): Promise<void> {
+    this.spawn('ai-apiserver', this.serverCommand(port, storage), process.execPath, `ai-apiserver:${port}`);
     await this.waitReady(`https://127.0.0.1:${port}/readyz`, 30_000);
+  }
+
+  /** The node arguments of a delegated-mode server on `port`, for tests that run one themselves. */
+  serverCommand(port: number, storage = [`--etcd-servers=${this.serverEtcd!.endpoint}`]): string[] {
+    return [
+      '--import',
+      'tsx',
+      join(repo, 'src/main.ts'),
+      ...storage,
+      `--secure-port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--tls-cert-file=${this.aiServing.cert}`,
+      `--tls-private-key-file=${this.aiServing.key}`,
+      `--kubeconfig=${this.kubeconfig('server')}`,
+      '--notebook-activity-interval=2',
+      ...this.serverArgs,
+    ];
   }
 
   /** Stops the replica serving `port` (the registered one by default), gracefully or with SIGKILL. */
