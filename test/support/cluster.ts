@@ -213,7 +213,7 @@ export class LocalCluster {
     await this.ok('admin', ['apply', '-f', '-'], `${fakeNodes(2)}---\n${volumes(24)}`);
 
     this.log('registering the server: deploy/ RBAC and roles, an ExternalName Service, the APIService');
-    await this.ok('admin', ['apply', '-f', join(repo, 'deploy/namespace.yaml'), '-f', join(repo, 'deploy/rbac.yaml'), '-f', join(repo, 'deploy/aggregated-roles.yaml')]);
+    await this.ok('admin', ['apply', '-f', join(repo, 'deploy/base/namespace.yaml'), '-f', join(repo, 'deploy/base/rbac.yaml'), '-f', join(repo, 'deploy/base/aggregated-roles.yaml')]);
     this.serverPort = await freePort();
     await this.ok('admin', ['apply', '-f', '-'], this.registration());
     await this.startServer();
@@ -238,7 +238,7 @@ export class LocalCluster {
     };
     apiService.spec.caBundle = Buffer.from(this.aiCa.pem).toString('base64');
     apiService.spec.service.port = this.serverPort;
-    const service = parseAllDocuments(readFileSync(join(repo, 'deploy/service.yaml'), 'utf8'))[0]!.toJSON() as {
+    const service = parseAllDocuments(readFileSync(join(repo, 'deploy/base/service.yaml'), 'utf8'))[0]!.toJSON() as {
       spec: Record<string, unknown>;
     };
     // Endpoints may not hold loopback addresses; an ExternalName of localhost reaches the server while TLS still
