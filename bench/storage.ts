@@ -12,41 +12,14 @@ import { EtcdStorage } from '../src/storage/etcd/etcd-storage.js';
 import type { Storage } from '../src/storage/interface.js';
 import { SqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
 import { etcdBinary, etcdVersion, startEtcd } from '../test/support/etcd.js';
-import { notebook } from '../test/support/registry.js';
+import { benchNotebook, median, percentile, pool, progress } from './objects.js';
 
 const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const repeats = Number(process.env.BENCH_REPEATS ?? 5);
 const inFlight = 64;
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
-const progress = (message: string): void => void process.stderr.write(`… ${message}\n`);
-
-async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
-
-function bigNotebook(i: number) {
-  const object = notebook(`nb-${String(i).padStart(5, '0')}`, { labels: { team: `t${i % 10}`, tier: i % 2 ? 'gpu' : 'cpu' } });
-  // About 2 KiB once stored: a realistic template with env and resources, plus an annotation.
-  object.metadata.annotations = { 'example.io/description': 'x'.repeat(1280) };
-  (object.spec!.template as { spec: { containers: unknown[] } }).spec.containers = [
-    {
-      name: 'notebook',
-      image: 'jupyter/scipy-notebook:2024-01-01',
-      env: Array.from({ length: 8 }, (_, e) => ({ name: `VAR_${e}`, value: `value-${e}` })),
-      resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' } },
-      ports: [{ containerPort: 8888, name: 'http' }],
-    },
-  ];
-  return object;
-}
+const bigNotebook = (i: number) => benchNotebook(`nb-${String(i).padStart(5, '0')}`, i);
 
 async function main(): Promise<void> {
   const backend = process.argv[2] ?? 'etcd';

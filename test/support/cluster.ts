@@ -297,6 +297,13 @@ export class LocalCluster {
     throw new Error(`APIService Available is ${last}, wanted ${want}\n${this.logs('ai-apiserver').slice(-3000)}`);
   }
 
+  /** The PID of a running process of the control plane, e.g. "kube-apiserver" or "ai-apiserver:<port>". */
+  pidOf(name: string): number {
+    const proc = this.procs.find((p) => p.name === name && p.child.exitCode === null);
+    if (!proc?.child.pid) throw new Error(`no running ${name}`);
+    return proc.child.pid;
+  }
+
   logs(name: string): string {
     return this.procs.filter((p) => p.name.startsWith(name)).map((p) => p.output.join('')).join('\n');
   }

@@ -1,0 +1,46 @@
+// The benchmark's notebook: about 2 KiB as sent — a realistic template with env, resources and a port, labels,
+// and a long annotation — the same bytes for every backend and path, only the apiVersion differs.
+import type { KubeObject } from '../src/api/meta/types.js';
+
+export function benchNotebook(name: string, seq: number, apiVersion = 'ai.example.io/v1alpha1'): KubeObject {
+  return {
+    apiVersion,
+    kind: 'Notebook',
+    metadata: {
+      name,
+      labels: { team: `t${seq % 10}`, tier: seq % 2 ? 'gpu' : 'cpu', seq: String(seq) },
+      annotations: { 'example.io/description': 'x'.repeat(1280) },
+    },
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'notebook',
+              image: 'jupyter/scipy-notebook:2024-01-01',
+              env: Array.from({ length: 8 }, (_, e) => ({ name: `VAR_${e}`, value: `value-${e}` })),
+              resources: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' } },
+              ports: [{ containerPort: 8888, name: 'http', protocol: 'TCP' }],
+            },
+          ],
+        },
+      },
+      workspace: { size: '10Gi' },
+    },
+  };
+}
+
+/** Runs `task` for 0..count-1 with at most `concurrency` at a time. */
+export async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const percentile = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+export const progress = (message: string): void => void process.stderr.write(`… ${message}\n`);
