@@ -6,6 +6,7 @@
 // Both stores are etcd 3.6 on loopback; the server runs without its controllers. Prints one table with the ratios
 // (this server ÷ CRD) and writes it, with the command that reproduces it, into bench/RESULTS.md.
 // Run: npm run bench   (about 10 minutes on 2 cores once the control plane is built)
+import { setMaxListeners } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -178,6 +179,10 @@ async function main(): Promise<void> {
       const names = { ...info, group: crdGroup, plural: info.resource, shortNames: [], categories: [] };
       const crd = customResourceDefinition(names, info.resource === 'jobs' ? jobScale : undefined);
       await cluster.ok('admin', ['apply', '--server-side', '-f', '-'], JSON.stringify(crd));
+    }
+    // kubectl wait fails on a CRD that has no conditions yet, so only once all three had a moment to get them.
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const { info } of strategies) {
       await cluster.ok('admin', ['wait', '--for=condition=Established', `crd/${info.resource}.${crdGroup}`, '--timeout=60s']);
     }
     const namespaces = ['warm', 'list', ...targets.flatMap((t) => [`tput-${t.name}`, `watch-${t.name}`])];
@@ -368,6 +373,7 @@ async function measureWatches(targets: Target[]): Promise<void> {
       const listed = JSON.parse((await expectOk(target, 'GET', collection(target, namespace))).text) as { metadata: { resourceVersion: string } };
       const arrivals: number[][] = [];
       const controller = new AbortController();
+      setMaxListeners(count + 10, controller.signal);
       const streams = await Promise.all(
         Array.from({ length: count }, async (_, w) => {
           const seen: number[] = (arrivals[w] = []);
@@ -377,7 +383,9 @@ async function measureWatches(targets: Target[]): Promise<void> {
             signal: controller.signal,
           });
           if (res.statusCode !== 200) throw new Error(`${target.name} watch: ${res.statusCode}`);
-          return (async () => {
+          // Wrapped, so that awaiting the opened streams does not wait for them to end.
+          return {
+            done: (async () => {
             let buffer = '';
             try {
               for await (const chunk of res.body) {
@@ -394,7 +402,8 @@ async function measureWatches(targets: Target[]): Promise<void> {
             } catch {
               // aborted at the end
             }
-          })();
+            })(),
+          };
         }),
       );
       const acks: number[] = [];
@@ -408,7 +417,7 @@ async function measureWatches(targets: Target[]): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
       }
       controller.abort();
-      await Promise.all(streams);
+      await Promise.all(streams.map((stream) => stream.done));
       const delays: number[] = [];
       let missing = 0;
       for (const seen of arrivals) {

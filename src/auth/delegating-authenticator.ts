@@ -3,6 +3,7 @@
 // client-ca-file; (3) a bearer token through TokenReview, cached 10 s; otherwise the request is anonymous.
 // Headers that fail the front-proxy check are ignored, never trusted: fail closed.
 import { createHash, X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { AuthenticationConfig, RequestHeaderConfig } from './authentication-config.js';
 import type { KubeApi } from './kube-api.js';
@@ -13,9 +14,9 @@ const clientAuthUsage = '1.3.6.1.5.5.7.3.2';
 const tokenCacheMs = 10_000;
 
 /** The peer's certificate chain, leaf first, as the TLS handshake presented it. */
-function peerChain(request: AuthRequest): X509Certificate[] {
+function peerChain(socket: TLSSocket): X509Certificate[] {
   const chain: X509Certificate[] = [];
-  let current = request.socket.getPeerCertificate?.(true);
+  let current = socket.getPeerCertificate?.(true);
   const seen = new Set<string>();
   while (current && current.raw && !seen.has(current.fingerprint256)) {
     seen.add(current.fingerprint256);
@@ -80,8 +81,21 @@ function fromRequestHeaders(request: AuthRequest, config: RequestHeaderConfig): 
   return withAuthenticatedGroup({ name, uid: '', groups, extra });
 }
 
+/** What a connection's client certificate proves, judged once per connection (as Go judges it at the handshake). */
+interface CertificateVerdict {
+  /** The configuration it was judged against: a reloaded one (new CAs) judges again. */
+  config: AuthenticationConfig;
+  /** The leaf's expiry: a connection outliving its certificate is judged again. */
+  until: number;
+  /** A front-proxy certificate this server trusts: the request headers name the user. */
+  frontProxy: boolean;
+  /** The user of a certificate from client-ca-file. */
+  certificateUser?: UserInfo;
+}
+
 export class DelegatingAuthenticator implements Authenticator {
   private readonly tokens = new TtlCache<UserInfo | null>();
+  private readonly verdicts = new WeakMap<TLSSocket, CertificateVerdict>();
   private readonly log: Logger;
 
   constructor(
@@ -94,30 +108,37 @@ export class DelegatingAuthenticator implements Authenticator {
 
   async authenticate(request: AuthRequest): Promise<UserInfo | undefined> {
     const config = this.config();
-    const chain = peerChain(request);
-    if (chain.length > 0 && config.requestHeader) {
-      const leaf = verifiedLeaf(chain, config.requestHeader.cas, true);
-      const cn = leaf ? (subjectField(leaf, 'CN')[0] ?? '') : '';
-      const allowed = leaf !== undefined && (config.requestHeader.allowedNames.length === 0 || config.requestHeader.allowedNames.includes(cn));
-      if (allowed) {
-        const user = fromRequestHeaders(request, config.requestHeader);
-        if (user) return user;
-      } else if (leaf) {
-        this.log.warn({ cn }, 'front-proxy certificate CN not in requestheader-allowed-names: headers ignored');
-      }
+    const verdict = this.certificateVerdict(request.socket, config);
+    if (verdict?.frontProxy && config.requestHeader) {
+      const user = fromRequestHeaders(request, config.requestHeader);
+      if (user) return user;
     }
-    if (chain.length > 0) {
-      const leaf = verifiedLeaf(chain, config.clientCas, false);
-      if (leaf) {
-        const name = subjectField(leaf, 'CN')[0];
-        if (name) return withAuthenticatedGroup({ name, uid: '', groups: subjectField(leaf, 'O'), extra: {} });
-      }
-    }
+    if (verdict?.certificateUser) return verdict.certificateUser;
     const authorization = request.headers.authorization;
     const header = Array.isArray(authorization) ? authorization[0] : authorization;
     const bearer = header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
     if (bearer) return (await this.reviewToken(bearer)) ?? undefined;
     return anonymousUser;
+  }
+
+  /** Parsing and verifying the peer's chain costs more than the rest of a request: once per connection. */
+  private certificateVerdict(socket: TLSSocket, config: AuthenticationConfig): CertificateVerdict | undefined {
+    const cached = this.verdicts.get(socket);
+    if (cached && cached.config === config && Date.now() <= cached.until) return cached;
+    const chain = peerChain(socket);
+    if (chain.length === 0) return undefined;
+    const verdict: CertificateVerdict = { config, until: Date.parse(chain[0]!.validTo), frontProxy: false };
+    if (config.requestHeader) {
+      const leaf = verifiedLeaf(chain, config.requestHeader.cas, true);
+      const cn = leaf ? (subjectField(leaf, 'CN')[0] ?? '') : '';
+      verdict.frontProxy = leaf !== undefined && (config.requestHeader.allowedNames.length === 0 || config.requestHeader.allowedNames.includes(cn));
+      if (leaf && !verdict.frontProxy) this.log.warn({ cn }, 'front-proxy certificate CN not in requestheader-allowed-names: headers ignored');
+    }
+    const leaf = verifiedLeaf(chain, config.clientCas, false);
+    const name = leaf ? subjectField(leaf, 'CN')[0] : undefined;
+    if (leaf && name) verdict.certificateUser = withAuthenticatedGroup({ name, uid: '', groups: subjectField(leaf, 'O'), extra: {} });
+    this.verdicts.set(socket, verdict);
+    return verdict;
   }
 
   private async reviewToken(token: string): Promise<UserInfo | null> {
