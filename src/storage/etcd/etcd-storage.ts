@@ -5,9 +5,9 @@ import { Etcd3, GRPCDeadlineExceededError, GRPCOutOfRangeError, GRPCUnavailableE
 import type { IKeyValue, IResponseHeader, IWatchResponse } from 'etcd3/lib/rpc.js';
 import { noop } from 'cockatiel';
 import type { Logger } from 'pino';
+import { guaranteedUpdateLoop } from '../guaranteed-update.js';
 import {
   prefixEnd,
-  skipUpdate,
   StorageError,
   type GuaranteedUpdateOptions,
   type ListOptions,
@@ -122,51 +122,22 @@ export class EtcdStorage implements Storage {
     return { key, value, modRevision: revision, createRevision: revision };
   }
 
-  async guaranteedUpdate(key: string, tryUpdate: TryUpdate, options: GuaranteedUpdateOptions = {}): Promise<StoredValue> {
-    let current = options.suggestion ?? (await this.get(key));
-    let fromSuggestion = options.suggestion !== undefined;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      if (!current) throw new StorageError('NotFound', key, `key ${key} not found`);
-      let next: Buffer | typeof skipUpdate;
-      try {
-        next = await tryUpdate(current);
-      } catch (error) {
-        // A suggestion from the cache may be stale: judge the real current value before failing the caller.
-        if (fromSuggestion) {
-          fromSuggestion = false;
-          const fresh = await this.get(key);
-          if (!fresh || fresh.modRevision !== current.modRevision) {
-            current = fresh;
-            continue;
-          }
-        }
-        throw error;
-      }
-      if (next === skipUpdate || next.equals(current.value)) {
-        if (!fromSuggestion) return current;
-        // An unchanged result proves nothing if the suggestion was stale; confirm against etcd.
-        fromSuggestion = false;
-        const fresh = await this.get(key);
-        if (fresh && fresh.modRevision === current.modRevision) return current;
-        current = fresh;
-        continue;
-      }
+  guaranteedUpdate(key: string, tryUpdate: TryUpdate, options: GuaranteedUpdateOptions = {}): Promise<StoredValue> {
+    return guaranteedUpdateLoop(key, tryUpdate, options, (k) => this.get(k), async (current, next) => {
       const k = Buffer.from(key);
       const res = await this.call(key, () =>
         this.client.kv.txn({
-          compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: current!.modRevision }],
-          success: [{ request_put: { key: k, value: next as Buffer } }],
+          compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }],
+          success: [{ request_put: { key: k, value: next } }],
           failure: [{ request_range: { key: k } }],
         }),
       );
       if (res.succeeded) {
-        return { key, value: next, modRevision: headerRevision(res.header), createRevision: current.createRevision };
+        return { stored: { key, value: next, modRevision: headerRevision(res.header), createRevision: current.createRevision } };
       }
-      fromSuggestion = false;
       const kv = res.responses[0]?.response_range?.kvs[0];
-      current = kv ? toStored(kv) : undefined;
-    }
+      return { current: kv ? toStored(kv) : undefined };
+    });
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<{ deleted: StoredValue; revision: number }> {

@@ -8,9 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { guaranteedUpdateLoop, type SwapOutcome } from '../guaranteed-update.js';
 import {
   prefixEnd,
-  skipUpdate,
   StorageError,
   type GuaranteedUpdateOptions,
   type ListOptions,
@@ -231,41 +231,16 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async guaranteedUpdate(key: string, tryUpdate: TryUpdate, options: GuaranteedUpdateOptions = {}): Promise<StoredValue> {
-    let current = options.suggestion ?? (await this.get(key));
-    let fromSuggestion = options.suggestion !== undefined;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      if (!current) throw new StorageError('NotFound', key, `key ${key} not found`);
-      let next: Buffer | typeof skipUpdate;
-      try {
-        next = await tryUpdate(current);
-      } catch (error) {
-        // A suggestion from the cache may be stale: judge the real current value before failing the caller.
-        if (fromSuggestion) {
-          fromSuggestion = false;
-          const fresh = await this.get(key);
-          if (!fresh || fresh.modRevision !== current.modRevision) {
-            current = fresh;
-            continue;
-          }
-        }
-        throw error;
-      }
-      fromSuggestion = false;
-      const expected = current;
-      const outcome = await this.enqueue(key, (): { stored: StoredValue; swapped: boolean } | undefined => {
+  guaranteedUpdate(key: string, tryUpdate: TryUpdate, options: GuaranteedUpdateOptions = {}): Promise<StoredValue> {
+    return guaranteedUpdateLoop(key, tryUpdate, options, (k) => this.get(k), (current, next) =>
+      this.enqueue(key, (): SwapOutcome => {
         const k = Buffer.from(key);
         const row = this.statements.getLive.get(k) as ValueRow | undefined;
-        if (!row) return undefined;
-        if (row.rev !== expected.modRevision) return { stored: toStored(row), swapped: false };
-        if (next === skipUpdate || next.equals(row.value)) return { stored: toStored(row), swapped: true };
+        if (!row || row.rev !== current.modRevision) return { current: row ? toStored(row) : undefined };
         const revision = this.write(k, key, next, row);
-        return { stored: { key, value: next, modRevision: revision, createRevision: row.create_rev }, swapped: true };
-      });
-      if (outcome?.swapped) return outcome.stored;
-      current = outcome?.stored;
-    }
+        return { stored: { key, value: next, modRevision: revision, createRevision: row.create_rev } };
+      }),
+    );
   }
 
   delete(key: string, expectedModRevision?: number): Promise<{ deleted: StoredValue; revision: number }> {
