@@ -179,7 +179,8 @@ export class WatchCache {
 
   /**
    * A watcher of keys under `keyPrefix` for events after `fromRevision`; 0 means "now", preceded by an ADDED
-   * for every current object. Throws StorageError 'Gone' when history no longer reaches back to fromRevision.
+   * for every current object. From before the ring it replays the storage's history; when that is compacted too,
+   * its one event is an ERROR with StorageError 'Gone'.
    */
   watch(
     keyPrefix: string,
@@ -363,6 +364,8 @@ export class WatchCache {
 
   private sendBookmarks(): void {
     this.storageWatch?.requestProgress();
+    // A replay whose prefix has been quiet joins the ring on the progress answer.
+    for (const backfill of this.backfills.values()) backfill.requestProgress();
     for (const watcher of this.watchers) watcher.bookmark(this.revision);
   }
 }
