@@ -4,13 +4,11 @@
 // Run: npm run bench:http   (BENCH_OBJECTS changes the size)
 import { Agent, request } from 'node:https';
 import { startServer } from '../test/support/server.js';
+import { median, percentile, progress } from './objects.js';
 
 const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const repeats = 5;
 const inFlight = 64;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
-const progress = (message: string): void => void process.stderr.write(`… ${message}\n`);
 
 const server = await startServer();
 const agent = new Agent({ keepAlive: true, maxSockets: inFlight, rejectUnauthorized: false });
