@@ -12,8 +12,6 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Agent, request, type Dispatcher } from 'undici';
 import pino from 'pino';
-import { customResourceDefinition } from '../src/api/v1alpha1/crd.js';
-import { strategies } from '../src/registry/registry.js';
 import { EtcdStorage } from '../src/storage/etcd/etcd-storage.js';
 import { LocalCluster, users } from '../test/support/cluster.js';
 import { etcdBinary, etcdVersion } from '../test/support/etcd.js';
@@ -174,17 +172,7 @@ async function main(): Promise<void> {
     const byName = Object.fromEntries(targets.map((t) => [t.name, t])) as Record<TargetName, Target>;
 
     progress(`installing the CRDs in ${crdGroup}`);
-    const jobScale = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' };
-    for (const { info } of strategies) {
-      const names = { ...info, group: crdGroup, plural: info.resource, shortNames: [], categories: [] };
-      const crd = customResourceDefinition(names, info.resource === 'jobs' ? jobScale : undefined);
-      await cluster.ok('admin', ['apply', '--server-side', '-f', '-'], JSON.stringify(crd));
-    }
-    // kubectl wait fails on a CRD that has no conditions yet, so only once all three had a moment to get them.
-    await new Promise((r) => setTimeout(r, 2_000));
-    for (const { info } of strategies) {
-      await cluster.ok('admin', ['wait', '--for=condition=Established', `crd/${info.resource}.${crdGroup}`, '--timeout=60s']);
-    }
+    await cluster.installCrds(crdGroup);
     const namespaces = ['warm', 'list', ...targets.flatMap((t) => [`tput-${t.name}`, `watch-${t.name}`])];
     for (const ns of namespaces) await cluster.ok('admin', ['create', 'namespace', ns]);
 

@@ -3,8 +3,6 @@
 // golden.example.io), and the answers, objects and managedFields must be the same (times and identities aside).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { customResourceDefinition } from '../../src/api/v1alpha1/crd.js';
-import { strategies } from '../../src/registry/registry.js';
 import { LocalCluster } from '../support/cluster.js';
 
 const ours = 'ai.example.io';
@@ -31,17 +29,7 @@ before(async () => {
   cluster.serverArgs = ['--no-controllers'];
   await cluster.start();
   await cluster.ok('admin', ['create', 'namespace', ns]);
-  const scaleOf = { jobs: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } };
-  for (const { info } of strategies) {
-    const crd = customResourceDefinition(
-      { ...info, group: golden, plural: info.resource, shortNames: [], categories: [] },
-      scaleOf[info.resource as keyof typeof scaleOf],
-    );
-    await cluster.ok('admin', ['apply', '--server-side', '-f', '-'], JSON.stringify(crd));
-  }
-  for (const { info } of strategies) {
-    await cluster.ok('admin', ['wait', '--for=condition=Established', `crd/${info.resource}.${golden}`, '--timeout=60s']);
-  }
+  await cluster.installCrds(golden);
 });
 after(async () => {
   await cluster?.stop();

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { customResourceDefinition } from '../../src/api/v1alpha1/crd.js';
+import { strategies } from '../../src/registry/registry.js';
 import { freePort, startEtcd, type EtcdProcess } from './etcd.js';
 import { Pki, type Issued } from './pki.js';
 
@@ -295,6 +297,27 @@ export class LocalCluster {
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`APIService Available is ${last}, wanted ${want}\n${this.logs('ai-apiserver').slice(-3000)}`);
+  }
+
+  /**
+   * Installs the CustomResourceDefinitions generated from this project's schemas for every kind, in `group`, and
+   * waits until kube-apiserver serves them: what a user would run instead of this server.
+   */
+  async installCrds(group: string): Promise<void> {
+    const jobScale = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' };
+    for (const { info } of strategies) {
+      const names = { ...info, group, plural: info.resource, shortNames: [], categories: [] };
+      const crd = customResourceDefinition(names, info.resource === 'jobs' ? jobScale : undefined);
+      await this.ok('admin', ['apply', '--server-side', '-f', '-'], JSON.stringify(crd));
+    }
+    for (const { info } of strategies) {
+      // kubectl wait fails at once on a CRD that has no conditions yet, so it is asked again until it can answer.
+      await this.waitFor(
+        async () => (await this.kubectl('admin', ['wait', '--for=condition=Established', `crd/${info.resource}.${group}`, '--timeout=30s'])).code === 0,
+        `CRD ${info.resource}.${group} Established`,
+        60_000,
+      );
+    }
   }
 
   /** The PID of a running process of the control plane, e.g. "kube-apiserver" or "ai-apiserver:<port>". */
