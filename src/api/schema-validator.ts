@@ -88,7 +88,8 @@ export class SchemaValidator {
     const properties = schema.properties as Record<string, JsonSchema> | undefined;
     if (properties) {
       for (const key of Object.keys(record)) {
-        const child = properties[key];
+        // A field named like an Object.prototype member ("constructor", "__proto__") is unknown unless declared.
+        const child = Object.hasOwn(properties, key) ? properties[key] : undefined;
         const childPath = path ? `${path}.${key}` : key;
         if (!child) {
           unknown.push(childPath);

@@ -4,7 +4,7 @@
 import { FieldSet } from './field-set.js';
 import { pathString, serializePathElement, sortKey, type KeyField, type Path, type PathElement } from './path.js';
 import type { Atom, ListType, MapType, SmdSchema, TypeRef } from './schema.js';
-import { equalValues, isMap, type Json, type JsonMap } from './value.js';
+import { equalValues, isMap, ownValue, setOwn, type Json, type JsonMap } from './value.js';
 
 /** A value that does not fit its schema in a way merging cannot work around (duplicate or keyless list items). */
 export class TypedValueError extends Error {}
@@ -44,7 +44,7 @@ export class Typed {
       const key: KeyField[] = [];
       const element = this.schema.resolve(list.element);
       for (const name of list.keys) {
-        if (name in item) key.push([name, item[name]!]);
+        if (Object.hasOwn(item, name)) key.push([name, item[name]!]);
         else {
           if (!element.map) throw new TypedValueError(`couldn't find default value for ${name}: associative list may not have non-map types`);
           const fallback = element.map.fields.get(name)?.default;
@@ -149,10 +149,10 @@ export class Typed {
         const l = asMap(lhs);
         const r = asMap(rhs);
         const out: JsonMap = {};
-        const keys = [...Object.keys(l ?? {}), ...Object.keys(r ?? {}).filter((k) => !(l && k in l))];
+        const keys = [...Object.keys(l ?? {}), ...Object.keys(r ?? {}).filter((k) => !(l && Object.hasOwn(l, k)))];
         for (const key of keys) {
-          const merged = this.merge(l?.[key], r?.[key], fieldType(chosen.map!, key), [...path, { field: key }]);
-          if (merged !== undefined) out[key] = merged;
+          const merged = this.merge(ownValue(l, key), ownValue(r, key), fieldType(chosen.map!, key), [...path, { field: key }]);
+          if (merged !== undefined) setOwn(out, key, merged);
         }
         return Object.keys(out).length > 0 ? out : undefined;
       }
@@ -306,7 +306,7 @@ export class Typed {
         const l = asMap(lhs);
         const r = asMap(rhs);
         const keys = new Set([...Object.keys(l ?? {}), ...Object.keys(r ?? {})]);
-        for (const key of keys) this.compareNode(l?.[key], r?.[key], fieldType(atom.map!, key), [...path, { field: key }], c);
+        for (const key of keys) this.compareNode(ownValue(l, key), ownValue(r, key), fieldType(atom.map!, key), [...path, { field: key }], c);
         return false;
       }
       default:
@@ -386,7 +386,7 @@ export class Typed {
           const pe = { field: key };
           if (toRemove.hasMember(pe)) continue;
           const subset = toRemove.child(pe);
-          out[key] = subset && !subset.empty() ? (this.remove(child, subset, fieldType(atom.map!, key)) ?? null) : child;
+          setOwn(out, key, subset && !subset.empty() ? (this.remove(child, subset, fieldType(atom.map!, key)) ?? null) : child);
         }
         return Object.keys(out).length > 0 ? out : undefined;
       }

@@ -7,6 +7,20 @@ export function isMap(value: unknown): value is JsonMap {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * The map's own value at `key`. Keys are user data (labels, annotations, node selectors): "constructor" or
+ * "toString" absent from the map must read as absent, not as Object.prototype's member.
+ */
+export function ownValue(map: JsonMap | undefined, key: string): Json | undefined {
+  return map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/** Sets `key` on a plain map; "__proto__" becomes a key like any other instead of replacing the prototype. */
+export function setOwn(map: JsonMap, key: string, value: Json): void {
+  if (key === '__proto__') Object.defineProperty(map, key, { value, writable: true, enumerable: true, configurable: true });
+  else map[key] = value;
+}
+
 const rank = (value: Json): number => {
   if (typeof value === 'number') return 0;
   if (typeof value === 'string') return 1;
@@ -51,7 +65,7 @@ export function equalValues(a: Json | undefined, b: Json | undefined): boolean {
   if (isMap(a)) {
     if (!isMap(b)) return false;
     const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => k in b && equalValues(a[k], b[k]));
+    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && equalValues(a[k], b[k]));
   }
   return a === b;
 }

@@ -38,6 +38,6 @@ export function parseFieldSelector(input: string | undefined, known: readonly st
   return {
     empty: requirements.length === 0,
     name,
-    matches: (fields) => requirements.every((r) => (fields[r.field] === r.value) === r.equal),
+    matches: (fields) => requirements.every((r) => ((Object.hasOwn(fields, r.field) ? fields[r.field] : undefined) === r.value) === r.equal),
   };
 }

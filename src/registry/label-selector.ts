@@ -104,7 +104,7 @@ export function parseLabelSelector(input: string | undefined): LabelSelector {
     empty: requirements.length === 0,
     matches(labels) {
       return requirements.every((r) => {
-        const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key);
+        const has = labels !== undefined && Object.hasOwn(labels, r.key);
         const value = has ? labels![r.key]! : undefined;
         switch (r.operator) {
           case 'exists':

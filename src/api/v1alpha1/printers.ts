@@ -47,7 +47,7 @@ export function humanDuration(ms: number): string {
 const field = (object: KubeObject, path: string[]): unknown => {
   let value: unknown = object;
   for (const key of path) {
-    if (value === null || typeof value !== 'object') return undefined;
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
     value = (value as Record<string, unknown>)[key];
   }
   return value;

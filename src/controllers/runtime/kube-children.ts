@@ -50,7 +50,7 @@ export function covers(have: unknown, want: unknown): boolean {
     return Array.isArray(have) && have.length === want.length && want.every((w, i) => covers(have[i], w));
   }
   if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
-  return Object.entries(want as Record<string, unknown>).every(([k, v]) => v === undefined || covers((have as Record<string, unknown>)[k], v));
+  return Object.entries(want as Record<string, unknown>).every(([k, v]) => v === undefined || (Object.hasOwn(have, k) && covers((have as Record<string, unknown>)[k], v)));
 }
 
 export class KubeChildren {
@@ -102,7 +102,7 @@ export class KubeChildren {
 
   list<T extends KubernetesObject>(kind: ChildKind, namespace: string, labels: Record<string, string>): T[] {
     return ((this.informers.get(kind)?.list(namespace) ?? []) as T[]).filter((o) =>
-      Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v),
+      Object.entries(labels).every(([k, v]) => o.metadata?.labels !== undefined && Object.hasOwn(o.metadata.labels, k) && o.metadata.labels[k] === v),
     );
   }
 
