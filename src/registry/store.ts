@@ -18,6 +18,7 @@ import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { FieldManager } from '../fieldmanager/field-manager.js';
 import { equalValues, type Json } from '../fieldmanager/value.js';
 import type { SmdSchema } from '../fieldmanager/schema.js';
+import { cloneJson } from './json-tree.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -30,6 +31,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** The body already carries its managedFields (server-side apply, /scale computed them). */
   ownershipRecorded?: boolean;
+  /** Members the JSON body repeated ("metadata.labels.a"): strict decoding errors, as unknown fields are. */
+  duplicateFields?: string[];
 }
 
 export interface ApplyOptions {
@@ -152,7 +155,7 @@ export class Store {
   }
 
   async create(namespace: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
-    const decoded = this.decodeBody(body, options.fieldValidation);
+    const decoded = this.decodeBody(body, options.fieldValidation, options.duplicateFields);
     const warnings = decoded.warnings;
     const main = this.fieldManagers.main;
     const object = options.ownershipRecorded ? decoded.object : main.update(main.emptyObject(), decoded.object, options.fieldManager ?? '');
@@ -426,7 +429,7 @@ export class Store {
     let warnings: string[] = [];
     const tryUpdate = (current: StoredValue): Buffer | typeof skipUpdate => {
       const old = decode(current.key, current.value, current.modRevision).object;
-      const decoded = this.decodeBody(bodyFor(structuredClone(old)), options.fieldValidation);
+      const decoded = this.decodeBody(bodyFor(cloneJson(old)), options.fieldValidation, options.duplicateFields);
       let next = decoded.object;
       warnings = decoded.warnings;
       if (next.metadata.name !== undefined && next.metadata.name !== name) {
@@ -577,11 +580,12 @@ export class Store {
   }
 
   /** Type, kind and unknown-field checks on a request body; never lets an open map pass through a rewriting validator. */
-  private decodeBody(body: unknown, fieldValidation: FieldValidation = 'Warn'): { object: KubeObject; warnings: string[] } {
+  private decodeBody(body: unknown, fieldValidation: FieldValidation = 'Warn', duplicates: string[] = []): { object: KubeObject; warnings: string[] } {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw apiErrors.badRequest(`the body of the request was in an unknown format - accepted media types include: application/json`);
     }
-    const object = structuredClone(body) as KubeObject;
+    // Iterative: a body may nest 10,000 levels deep, which structuredClone's recursion does not survive.
+    const object = cloneJson(body) as KubeObject;
     const errors: FieldError[] = [];
     if (object.kind === undefined || object.kind === '') object.kind = this.strategy.info.kind;
     else if (object.kind !== this.strategy.info.kind) errors.push(fieldErrors.invalid('kind', object.kind, `must be ${this.strategy.info.kind}`));
@@ -596,8 +600,9 @@ export class Store {
       throw apiErrors.invalid(this.ref, name, errors);
     }
     const unknown = this.validator.pruneUnknownFields(this.strategy.schemaName, object);
-    if (unknown.length > 0 && fieldValidation === 'Strict') throw apiErrors.strictDecoding(unknown);
-    const warnings = fieldValidation === 'Warn' ? unknown.map((p) => `unknown field "${p}"`) : [];
+    const strict = [...duplicates.map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
+    if (strict.length > 0 && fieldValidation === 'Strict') throw apiErrors.strictDecoding(unknown, duplicates);
+    const warnings = fieldValidation === 'Warn' ? strict : [];
     return { object, warnings };
   }
 

@@ -13,6 +13,7 @@ import type { Storage } from '../storage/interface.js';
 import type { ServingCert } from './certs.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, emptyAggregatedDiscovery, etagOf } from './discovery.js';
 import { registerHealth } from './health.js';
+import { parseJsonBody } from './json-body.js';
 import type { ServerMetrics } from './metrics.js';
 import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './negotiation.js';
 import { registerOpenApi } from './openapi.js';
@@ -102,11 +103,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let shuttingDown = false;
 
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (_request, body, done) => {
+  fastify.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      const parsed = parseJsonBody(text);
+      if (parsed.duplicates.length > 0) request.duplicateFields = parsed.duplicates;
+      done(null, parsed.value);
     } catch (error) {
       done(apiErrors.badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`), undefined);
     }

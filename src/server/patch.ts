@@ -1,11 +1,14 @@
 // PATCH bodies by content type: RFC 6902 JSON patch (with `test`), RFC 7386 merge patch, and server-side apply
 // (YAML or JSON). Strategic merge answers 415, as kube-apiserver answers for custom resources, so clients
-// (kubectl, the garbage collector) fall back to merge patch.
-import jsonPatch, { type Operation } from 'fast-json-patch';
-import mergePatch from 'json-merge-patch';
-import { parse as parseYaml } from 'yaml';
+// (kubectl, the garbage collector) fall back to merge patch. Every parse and transform here is linear in its
+// input and safe at any nesting depth the decoder admits; keys are own data, whatever their name.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Alias, type Node as YamlNode } from 'yaml';
 import type { KubeObject } from '../api/meta/types.js';
 import { ApiError, apiErrors } from '../registry/errors.js';
+import { isJsonObject } from '../registry/json-tree.js';
+import { JsonBodyError, parseJsonBody, type DuplicateField } from './json-body.js';
+import { applyJsonPatch, decodeJsonPatch, JsonPatchApplyError, JsonPatchDecodeError, JsonPatchTooLargeError } from './json-patch.js';
+import { applyMergePatch } from './merge-patch.js';
 
 export type PatchType = 'json' | 'merge' | 'apply';
 
@@ -27,38 +30,171 @@ export function unsupportedPatch(): ApiError {
   );
 }
 
-/** An apply configuration: a YAML (or JSON) mapping, read as sigs.k8s.io/yaml reads it (YAML 1.1). */
-export function parseApplyPatch(body: unknown): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(typeof body === 'string' ? body : '', { version: '1.1' });
-  } catch (error) {
-    throw apiErrors.badRequest(`error decoding YAML: ${(error as Error).message.split('\n')[0]}`);
-  }
-  if (parsed === null || parsed === undefined) parsed = {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    const type = Array.isArray(parsed) ? 'array' : typeof parsed;
-    throw apiErrors.badRequest(`error decoding YAML: json: cannot unmarshal ${type} into Go value of type map[string]interface {}`);
-  }
-  return parsed as Record<string, unknown>;
+export interface ApplyPatch {
+  config: Record<string, unknown>;
+  /**
+   * What kube-apiserver's strict YAML decoding reports (repeated keys), worded as it words it: fieldValidation
+   * Strict answers 400 "error strict decoding YAML: <this>", Warn returns it as a warning.
+   */
+  strictError?: string;
 }
 
-/** Checks a patch document's shape before any object is read. */
+const goTypeOf = (value: unknown): string => (Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value);
+const yamlError = (why: string): ApiError => apiErrors.badRequest(`error decoding YAML: error converting YAML to JSON: yaml: ${why}`);
+
+/**
+ * An apply configuration, read as sigs.k8s.io/yaml reads it (YAML 1.1; go-yaml's nesting and alias limits).
+ * JSON, which kubectl sends, takes the JSON decoder: linear and deep-safe, where the YAML library is neither.
+ */
+export function parseApplyPatch(body: unknown): ApplyPatch {
+  const text = typeof body === 'string' ? body : '';
+  const { value, duplicates } = looksLikeJson(text) ? (parseJsonApply(text) ?? parseYamlApply(text)) : parseYamlApply(text);
+  const parsed = value ?? {};
+  if (!isJsonObject(parsed)) {
+    throw apiErrors.badRequest(
+      `error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal ${goTypeOf(parsed)} into Go value of type map[string]interface {}`,
+    );
+  }
+  if (duplicates.length === 0) return { config: parsed };
+  const lines = duplicates.map((d) => `\n  line ${d.line}: key ${JSON.stringify(d.key)} already set in map`).join('');
+  return { config: parsed, strictError: `error converting YAML to JSON: yaml: unmarshal errors:${lines}` };
+}
+
+function looksLikeJson(text: string): boolean {
+  const start = text.search(/\S/);
+  return start !== -1 && text[start] === '{';
+}
+
+/** undefined when the text is not JSON after all (a YAML flow mapping such as `{a: 1}`). */
+function parseJsonApply(text: string): { value: unknown; duplicates: DuplicateField[] } | undefined {
+  try {
+    return parseJsonBody(text);
+  } catch (error) {
+    if (!(error instanceof JsonBodyError)) throw error;
+    // go-yaml counts flow levels as the JSON decoder counts nesting, and says so in its own words.
+    if (error.message.endsWith('exceeded max depth')) throw yamlError('exceeded max depth of 10000');
+    return undefined;
+  }
+}
+
+function parseYamlApply(text: string): { value: unknown; duplicates: DuplicateField[] } {
+  const lineCounter = new LineCounter();
+  // Duplicate keys are found below in one pass: the library's own check compares every pair of keys.
+  const documents = parseAllDocuments(text, { version: '1.1', uniqueKeys: false, lineCounter });
+  const document = Array.isArray(documents) ? documents[0] : undefined;
+  if (!document) return { value: null, duplicates: [] };
+  const error = document.errors[0];
+  if (error) throw yamlError(error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, ''));
+  const duplicates = checkYaml(document.contents, (alias) => alias.resolve(document), lineCounter);
+  try {
+    return { value: document.toJS({ maxAliasCount: -1 }), duplicates };
+  } catch (error) {
+    throw yamlError((error as Error).message.split('\n')[0]!);
+  }
+}
+
+// go-yaml's alias budget (sigs.k8s.io/yaml/goyaml.v2 decode.go): past 100 aliased nodes and 1,000 decoded
+// ones, the share of nodes that come from alias expansion may be 99% up to 400,000 decoded nodes, falling
+// linearly to 10% at 4,000,000.
+const aliasRatioLow = 400_000;
+const aliasRatioHigh = 4_000_000;
+
+function allowedAliasRatio(decoded: number): number {
+  if (decoded <= aliasRatioLow) return 0.99;
+  if (decoded >= aliasRatioHigh) return 0.1;
+  return 0.99 - 0.89 * ((decoded - aliasRatioLow) / (aliasRatioHigh - aliasRatioLow));
+}
+
+/**
+ * One walk of the YAML tree, without expanding an alias: repeated keys per mapping (go-yaml's strict error),
+ * an alias inside its own anchor, and go-yaml's alias budget counted from each node's expanded size.
+ */
+function checkYaml(root: unknown, resolve: (alias: Alias) => unknown, lines: LineCounter): DuplicateField[] {
+  const duplicates: DuplicateField[] = [];
+  const expanded = new Map<unknown, number>();
+  const open = new Set<unknown>();
+  let decoded = 0;
+  let aliased = 0;
+  const count = (nodes: number, fromAliases: number): void => {
+    decoded += nodes;
+    aliased += fromAliases;
+    if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) throw yamlError('document contains excessive aliasing');
+  };
+  const stack: Array<[node: unknown, leaving: boolean]> = [[root, false]];
+  while (stack.length > 0) {
+    const [node, leaving] = stack.pop()!;
+    if (node === null || node === undefined) continue;
+    if (isAlias(node)) {
+      const target = resolve(node);
+      if (target === undefined) throw yamlError(`unknown anchor '${node.source}' referenced`);
+      if (open.has(target)) throw yamlError(`anchor '${node.source}' value contains itself`);
+      const size = expanded.get(target) ?? 1;
+      expanded.set(node, 1 + size);
+      count(1, 0);
+      count(size, size);
+      continue;
+    }
+    const children: unknown[] = [];
+    if (isMap(node)) for (const pair of node.items) children.push(pair.key, pair.value);
+    else if (isSeq(node)) children.push(...node.items);
+    else if (isPair(node)) children.push(node.key, node.value);
+    if (!leaving) {
+      open.add(node);
+      count(1, 0);
+      stack.push([node, true]);
+      for (let i = children.length - 1; i >= 0; i--) stack.push([children[i], false]);
+      if (isMap(node)) duplicates.push(...repeatedKeys(node.items as Array<{ key: unknown }>, lines, duplicates.length));
+      continue;
+    }
+    open.delete(node);
+    let size = 1;
+    for (const child of children) size += child === null || child === undefined ? 0 : (expanded.get(child) ?? 1);
+    expanded.set(node, size);
+  }
+  return duplicates;
+}
+
+function repeatedKeys(pairs: Array<{ key: unknown }>, lines: LineCounter, already: number): DuplicateField[] {
+  const seen = new Set<string>();
+  const out: DuplicateField[] = [];
+  for (const { key } of pairs) {
+    if (!isScalar(key)) continue;
+    const id = `${typeof key.value}:${String(key.value)}`;
+    if (!seen.has(id)) seen.add(id);
+    else if (already + out.length < 100) out.push({ key: String(key.value), path: String(key.value), line: lines.linePos((key as YamlNode).range?.[0] ?? 0).line });
+  }
+  return out;
+}
+
+/** Checks a patch document's shape before any object is read, with kube-apiserver's answers. */
 export function validatePatch(type: Exclude<PatchType, 'apply'>, patch: unknown): void {
-  if (type === 'json' && !Array.isArray(patch)) throw apiErrors.badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-  if (type === 'merge' && (patch === null || typeof patch !== 'object' || Array.isArray(patch))) {
-    throw apiErrors.badRequest('the merge patch must be a JSON object');
+  if (type === 'json') {
+    try {
+      decodeJsonPatch(patch);
+    } catch (error) {
+      throw patchError(error);
+    }
+    return;
+  }
+  if (patch === null || patch === undefined) throw apiErrors.badRequest('Invalid JSON Patch');
+  if (!isJsonObject(patch)) {
+    throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(patch)} into Go value of type map[string]interface {}`);
   }
 }
 
 export function applyPatch(type: Exclude<PatchType, 'apply'>, current: KubeObject, patch: unknown): unknown {
-  if (type === 'merge') return mergePatch.apply(structuredClone(current), patch);
+  if (type === 'merge') return applyMergePatch(current, patch);
   try {
-    return jsonPatch.applyPatch(structuredClone(current), patch as Operation[], true, false).newDocument;
+    return applyJsonPatch(current, patch);
   } catch (error) {
-    if (error instanceof jsonPatch.JsonPatchError) {
-      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${error.message.split('\n')[0]}`);
-    }
-    throw error;
+    throw patchError(error);
   }
+}
+
+function patchError(error: unknown): unknown {
+  if (error instanceof JsonPatchDecodeError) return apiErrors.badRequest(error.message);
+  if (error instanceof JsonPatchTooLargeError) return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: ${error.message}`);
+  // kube-apiserver wraps the library's error in a generic 422 whose message leaves the library's text out.
+  if (error instanceof JsonPatchApplyError) return new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+  return error;
 }

@@ -216,13 +216,15 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
   });
 
   function writeOptions(request: FastifyRequest, kind: string, patchType?: PatchType): ReturnType<typeof parseWriteOptions> {
-    return parseWriteOptions({
+    const options = parseWriteOptions({
       query: request.query as Query,
       kind,
       signal: signalOf(request),
       userAgent: request.headers['user-agent'],
       ...(patchType ? { apply: patchType === 'apply' } : {}),
     });
+    if (request.duplicateFields) options.duplicateFields = request.duplicateFields.map((field) => field.path);
+    return options;
   }
 
   function patchTypeOrThrow(request: FastifyRequest): PatchType {
@@ -236,8 +238,10 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     const type = patchTypeOrThrow(request);
     const options = writeOptions(request, 'PatchOptions', type);
     if (type === 'apply') {
-      const config = parseApplyPatch(request.body);
-      return store.apply(namespace, name, config, { fieldManager: options.fieldManager!, force: options.force ?? false }, options, status);
+      const { config, strictError } = parseApplyPatch(request.body);
+      if (strictError && options.fieldValidation === 'Strict') throw apiErrors.badRequest(`error strict decoding YAML: ${strictError}`);
+      const result = await store.apply(namespace, name, config, { fieldManager: options.fieldManager!, force: options.force ?? false }, options, status);
+      return strictError && options.fieldValidation === 'Warn' ? { ...result, warnings: [...result.warnings, strictError] } : result;
     }
     validatePatch(type, request.body);
     return store.patch(namespace, name, (current) => applyPatch(type, current, request.body), options, status);
@@ -265,7 +269,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     const patchType = request.method === 'PATCH' ? patchTypeOrThrow(request) : undefined;
     const options = writeOptions(request, request.method === 'PUT' ? 'UpdateOptions' : 'PatchOptions', patchType);
     const manager = options.fieldManager ?? '';
-    const config = patchType === 'apply' ? parseApplyPatch(request.body) : undefined;
+    const config = patchType === 'apply' ? parseApplyPatch(request.body).config : undefined;
     if (patchType && patchType !== 'apply') validatePatch(patchType, request.body);
     const parentVersion = `${store.strategy.info.group}/${store.strategy.info.version}`;
     const result = await store.patch(
@@ -280,7 +284,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         let wanted: KubeObject;
         if (config) wanted = fieldManager.apply(oldScale, config as unknown as KubeObject, manager, options.force ?? false);
         else {
-          const body = (patchType && patchType !== 'apply' ? applyPatch(patchType, structuredClone(oldScale), request.body) : request.body) as KubeObject | null;
+          const body = (patchType && patchType !== 'apply' ? applyPatch(patchType, oldScale, request.body) : request.body) as KubeObject | null;
           if (body === null || typeof body !== 'object' || Array.isArray(body)) throw apiErrors.badRequest('the body of a Scale must be a JSON object');
           wanted = fieldManager.update(oldScale, { ...body, metadata: { ...(body.metadata ?? {}) } }, manager);
         }
