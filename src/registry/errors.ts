@@ -65,14 +65,11 @@ export const apiErrors = {
   badRequest: (message: string, causes?: StatusCause[]): ApiError =>
     new ApiError(400, 'BadRequest', message, causes ? { causes } : undefined),
 
-  /** fieldValidation=Strict: every repeated and unknown field in one message, as the strict decoder reports them. */
-  strictDecoding: (paths: string[], duplicates: string[] = []): ApiError =>
+  /** fieldValidation=Strict: every unknown field in one message, as the strict decoder reports them. */
+  strictDecoding: (paths: string[]): ApiError =>
     apiErrors.badRequest(
-      `strict decoding error: ${[...duplicates.map((p) => `duplicate field "${p}"`), ...paths.map((p) => `unknown field "${p}"`)].join(', ')}`,
-      [
-        ...duplicates.map((field) => ({ reason: 'FieldValueDuplicate', message: `duplicate field "${field}"`, field })),
-        ...paths.map((field) => ({ reason: 'FieldValueUnknown', message: `unknown field "${field}"`, field })),
-      ],
+      `strict decoding error: ${paths.map((p) => `unknown field "${p}"`).join(', ')}`,
+      paths.map((field) => ({ reason: 'FieldValueUnknown', message: `unknown field "${field}"`, field })),
     ),
 
   forbidden: (ref: ResourceRef, name: string, why: string): ApiError =>

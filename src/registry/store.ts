@@ -31,7 +31,7 @@ export interface WriteOptions {
   fieldManager?: string;
   /** The body already carries its managedFields (server-side apply, /scale computed them). */
   ownershipRecorded?: boolean;
-  /** Members the JSON body repeated ("metadata.labels.a"): strict decoding errors, as unknown fields are. */
+  /** The JSON decoder's strict errors for members the body repeats (`duplicate field "metadata.labels.a"`). */
   duplicateFields?: string[];
 }
 
@@ -600,9 +600,13 @@ export class Store {
       throw apiErrors.invalid(this.ref, name, errors);
     }
     const unknown = this.validator.pruneUnknownFields(this.strategy.schemaName, object);
-    const strict = [...duplicates.map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
-    if (strict.length > 0 && fieldValidation === 'Strict') throw apiErrors.strictDecoding(unknown, duplicates);
-    const warnings = fieldValidation === 'Warn' ? strict : [];
+    if (fieldValidation === 'Strict' && duplicates.length > 0) {
+      // Repeated members fail the decoder itself, before unknown fields are looked for.
+      const { kind, version } = this.strategy.info;
+      throw apiErrors.badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: strict decoding error: ${duplicates.join(', ')}`);
+    }
+    if (unknown.length > 0 && fieldValidation === 'Strict') throw apiErrors.strictDecoding(unknown);
+    const warnings = fieldValidation === 'Warn' ? [...duplicates, ...unknown.map((p) => `unknown field "${p}"`)] : [];
     return { object, warnings };
   }
 

@@ -4,6 +4,7 @@
 // input and safe at any nesting depth the decoder admits; keys are own data, whatever their name.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Alias, type Node as YamlNode } from 'yaml';
 import type { KubeObject } from '../api/meta/types.js';
+import { fieldErrorBody, fieldErrors, fieldErrorString } from '../api/meta/field-errors.js';
 import { ApiError, apiErrors } from '../registry/errors.js';
 import { isJsonObject } from '../registry/json-tree.js';
 import { JsonBodyError, parseJsonBody, type DuplicateField } from './json-body.js';
@@ -32,11 +33,33 @@ export function unsupportedPatch(): ApiError {
 
 export interface ApplyPatch {
   config: Record<string, unknown>;
-  /**
-   * What kube-apiserver's strict YAML decoding reports (repeated keys), worded as it words it: fieldValidation
-   * Strict answers 400 "error strict decoding YAML: <this>", Warn returns it as a warning.
-   */
-  strictError?: string;
+  /** What kube-apiserver's strict YAML decoding reports, one line per repeated key: `line 7: key "a" already set in map`. */
+  strictErrors: string[];
+}
+
+/** fieldValidation=Strict on an apply that repeats keys: go-yaml's error, as kube-apiserver returns it. */
+export function applyStrictError(lines: string[]): ApiError {
+  return apiErrors.badRequest(`error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  ${lines.join('\n  ')}`);
+}
+
+/** fieldValidation=Strict on a merge or JSON patch that repeats members: 422 naming the patched object, as kube does. */
+export function patchStrictError(patched: unknown, duplicates: DuplicateField[], type: Exclude<PatchType, 'apply'>): ApiError {
+  const prefix = type === 'json' ? 'json patch ' : '';
+  const error = fieldErrors.invalid(
+    'patch',
+    goJson(patched),
+    `strict decoding error: ${duplicates.map((d) => `${prefix}duplicate field ${JSON.stringify(d.path)}`).join(', ')}`,
+  );
+  return new ApiError(422, 'Invalid', ` "" is invalid: ${fieldErrorString(error)}`, {
+    causes: [{ reason: error.type, message: fieldErrorBody(error), field: error.field }],
+  });
+}
+
+/** Go's json.Marshal of a decoded object: members in key order, HTML characters escaped. */
+function goJson(value: unknown): string {
+  const sorted = (_key: string, v: unknown): unknown =>
+    isJsonObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v;
+  return JSON.stringify(value, sorted).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const goTypeOf = (value: unknown): string => (Array.isArray(value) ? 'array' : typeof value === 'boolean' ? 'bool' : typeof value);
@@ -55,9 +78,7 @@ export function parseApplyPatch(body: unknown): ApplyPatch {
       `error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal ${goTypeOf(parsed)} into Go value of type map[string]interface {}`,
     );
   }
-  if (duplicates.length === 0) return { config: parsed };
-  const lines = duplicates.map((d) => `\n  line ${d.line}: key ${JSON.stringify(d.key)} already set in map`).join('');
-  return { config: parsed, strictError: `error converting YAML to JSON: yaml: unmarshal errors:${lines}` };
+  return { config: parsed, strictErrors: duplicates.map((d) => `line ${d.line}: key ${JSON.stringify(d.key)} already set in map`) };
 }
 
 function looksLikeJson(text: string): boolean {
@@ -166,9 +187,19 @@ function repeatedKeys(pairs: Array<{ key: unknown }>, lines: LineCounter, alread
   return out;
 }
 
-/** Checks a patch document's shape before any object is read, with kube-apiserver's answers. */
-export function validatePatch(type: Exclude<PatchType, 'apply'>, patch: unknown): void {
+/**
+ * Checks a patch document's shape before any object is read, with kube-apiserver's answers. Unless
+ * fieldValidation is Ignore, kube decodes a JSON patch strictly first, into its own operation type.
+ */
+export function validatePatch(type: Exclude<PatchType, 'apply'>, patch: unknown, strict = true): void {
   if (type === 'json') {
+    if (strict && patch !== null && !Array.isArray(patch)) {
+      throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(patch)} into Go value of type []handlers.jsonPatchOp`);
+    }
+    const element = strict && Array.isArray(patch) ? patch.find((op) => op !== null && !isJsonObject(op)) : undefined;
+    if (element !== undefined) {
+      throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(element)} into Go value of type handlers.jsonPatchOp`);
+    }
     try {
       decodeJsonPatch(patch);
     } catch (error) {

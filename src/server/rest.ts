@@ -13,7 +13,7 @@ import { ScaleManagedFields } from '../fieldmanager/scale-managed-fields.js';
 import { encodeList, encodeObject, type EncodeContext } from './encoders.js';
 import type { ServerMetrics } from './metrics.js';
 import { contentTypes, listContentTypes, negotiate } from './negotiation.js';
-import { applyPatch, parseApplyPatch, patchTypeOf, unsupportedPatch, validatePatch, type PatchType } from './patch.js';
+import { applyPatch, applyStrictError, parseApplyPatch, patchStrictError, patchTypeOf, unsupportedPatch, validatePatch, type PatchType } from './patch.js';
 import { deleteOptions, includeObjectOf, listOptions, writeOptions as parseWriteOptions, type Query } from './request-options.js';
 import { sendJson } from './send.js';
 import { streamError, streamWatch } from './watch-stream.js';
@@ -223,7 +223,10 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       userAgent: request.headers['user-agent'],
       ...(patchType ? { apply: patchType === 'apply' } : {}),
     });
-    if (request.duplicateFields) options.duplicateFields = request.duplicateFields.map((field) => field.path);
+    if (request.duplicateFields) {
+      const prefix = patchType === 'json' ? 'json patch ' : '';
+      options.duplicateFields = request.duplicateFields.map((field) => `${prefix}duplicate field ${JSON.stringify(field.path)}`);
+    }
     return options;
   }
 
@@ -238,13 +241,24 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     const type = patchTypeOrThrow(request);
     const options = writeOptions(request, 'PatchOptions', type);
     if (type === 'apply') {
-      const { config, strictError } = parseApplyPatch(request.body);
-      if (strictError && options.fieldValidation === 'Strict') throw apiErrors.badRequest(`error strict decoding YAML: ${strictError}`);
+      const { config, strictErrors } = parseApplyPatch(request.body);
+      if (strictErrors.length > 0 && options.fieldValidation === 'Strict') throw applyStrictError(strictErrors);
       const result = await store.apply(namespace, name, config, { fieldManager: options.fieldManager!, force: options.force ?? false }, options, status);
-      return strictError && options.fieldValidation === 'Warn' ? { ...result, warnings: [...result.warnings, strictError] } : result;
+      return options.fieldValidation === 'Warn' ? { ...result, warnings: [...result.warnings, ...strictErrors] } : result;
     }
-    validatePatch(type, request.body);
-    return store.patch(namespace, name, (current) => applyPatch(type, current, request.body), options, status);
+    validatePatch(type, request.body, options.fieldValidation !== 'Ignore');
+    const duplicates = request.duplicateFields;
+    return store.patch(
+      namespace,
+      name,
+      (current) => {
+        const patched = applyPatch(type, current, request.body);
+        if (duplicates && options.fieldValidation === 'Strict') throw patchStrictError(patched, duplicates, type);
+        return patched;
+      },
+      options,
+      status,
+    );
   }
 
   /** autoscaling/v1 Scale over a resource's replicas: what an HPA or `kubectl scale` reads and writes. */

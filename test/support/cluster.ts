@@ -5,6 +5,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -332,7 +333,13 @@ export class LocalCluster {
   }
 
   /** One request to kube-apiserver as `user`, e.g. to compare this server with a CRD on the same path shape. */
-  request(user: UserName, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  request(
+    user: UserName,
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         `${this.apiserverUrl}${path}`,
@@ -345,7 +352,7 @@ export class LocalCluster {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
         },
       );
       req.on('error', reject);

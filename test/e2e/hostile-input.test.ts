@@ -1,0 +1,148 @@
+// Hostile request bodies through kube-apiserver, each sent once to this server's resources and once to CRDs
+// generated from the same schemas (group golden.example.io): the status code and reason must be the same, and
+// the message and warnings too where a case says so. Add a case by adding a row to `cases`.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LocalCluster } from '../support/cluster.js';
+
+const ours = 'ai.example.io';
+const golden = 'golden.example.io';
+const ns = 'hostile';
+let cluster: LocalCluster;
+
+const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
+
+before(async () => {
+  cluster = new LocalCluster(progress);
+  cluster.serverArgs = ['--no-controllers'];
+  await cluster.start();
+  await cluster.ok('admin', ['create', 'namespace', ns]);
+  await cluster.installCrds(golden);
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+const nested = (depth: number, leaf = '1'): string => '['.repeat(depth) + leaf + ']'.repeat(depth);
+const notebookJson = (name: string, extra = '', labels = '{"app":"a"}'): string =>
+  `{"apiVersion":"GROUP/v1alpha1","kind":"Notebook","metadata":{"name":"${name}","labels":${labels}},` +
+  `"spec":{"template":{"spec":{"containers":[{"name":"main","image":"jupyter:1"}]}}${extra}}}`;
+const copies = (n: number): string =>
+  JSON.stringify(Array.from({ length: n }, (_, i) => ({ op: 'copy', from: '/spec', path: `/spec/y${i}` })));
+const aliasBomb = (levels: number): string => {
+  let yaml = 'apiVersion: GROUP/v1alpha1\nkind: Notebook\nmetadata:\n  name: target\nspec:\n  l0: &l0 [x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i < levels; i++) yaml += `  l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]\n`;
+  return yaml;
+};
+const manyKeys = (n: number): string => {
+  const lines = ['apiVersion: GROUP/v1alpha1', 'kind: Notebook', 'metadata:', '  name: target', 'spec:', '  many:'];
+  for (let i = 0; i < n; i++) lines.push(`    k${i}: v`);
+  return `${lines.join('\n')}\n`;
+};
+
+interface Case {
+  name: string;
+  method: 'POST' | 'PATCH' | 'PUT';
+  /** Created fresh (as `target`) in both groups before the request, for PATCH and PUT. */
+  existing?: boolean;
+  contentType: string;
+  query?: string;
+  body: string;
+  /** Also compare these parts of the answer, beyond code and reason. */
+  compare?: Array<'message' | 'warnings' | 'labels'>;
+  /** Where kube-apiserver's own answer is a server error, what this server answers instead. */
+  ours?: Answer;
+}
+
+const apply = 'application/apply-patch+yaml';
+const json = 'application/json';
+const merge = 'application/merge-patch+json';
+const jsonPatch = 'application/json-patch+json';
+
+const cases: Case[] = [
+  // kube's message quotes the body's first 30 bytes, which hold the group name: code and reason only.
+  { name: 'a create nested past 10,000 levels', method: 'POST', contentType: json, body: notebookJson('deep', `,"x":${nested(10_000)}`) },
+  { name: 'a create nested 9,000 levels in an unknown field', method: 'POST', contentType: json, body: notebookJson('deep-pruned', `,"x":${nested(9_000)}`), compare: ['warnings'] },
+  { name: 'a create repeating a label under Strict', method: 'POST', query: 'fieldValidation=Strict', contentType: json, body: notebookJson('dup-strict', '', '{"a":"1","b":"2","a":"3"}'), compare: ['message'] },
+  { name: 'a create repeating a label under Warn', method: 'POST', contentType: json, body: notebookJson('dup-warn', '', '{"a":"1","a":"3"}'), compare: ['warnings', 'labels'] },
+  // kube's message holds the whole patched object, uid and timestamps included: code and reason only.
+  { name: 'a merge patch repeating a label under Strict', method: 'PATCH', existing: true, query: 'fieldValidation=Strict', contentType: merge, body: '{"metadata":{"labels":{"a":"1","a":"2"}}}' },
+  { name: 'a JSON patch repeating a member under Strict', method: 'PATCH', existing: true, query: 'fieldValidation=Strict', contentType: jsonPatch, body: '[{"op":"add","path":"/metadata/labels/b","path":"/metadata/labels/c","value":"x"}]' },
+  { name: 'a merge patch repeating a label under Warn', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"a":"1","a":"2"}}}', compare: ['warnings', 'labels'] },
+  { name: 'a merge patch of labels named like prototype members', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"constructor":"yes","toString":"x","hasOwnProperty":"h","team":"a"}}}', compare: ['labels'] },
+  { name: 'a merge patch of a label named __proto__', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"__proto__":"p"}}}', compare: ['message'] },
+  { name: 'a merge patch removing labels named like prototype members', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"constructor":null,"valueOf":null}}}', compare: ['labels'] },
+  { name: 'a merge patch that is an array', method: 'PATCH', existing: true, contentType: merge, body: '[1]', compare: ['message'] },
+  { name: 'a merge patch that is null', method: 'PATCH', existing: true, contentType: merge, body: 'null', compare: ['message'] },
+  { name: 'a JSON patch of 26 doubling copies', method: 'PATCH', existing: true, contentType: jsonPatch, body: copies(26), compare: ['message'] },
+  { name: 'a JSON patch of 10,001 operations', method: 'PATCH', existing: true, contentType: jsonPatch, body: JSON.stringify(Array(10_001).fill({ op: 'test', path: '/kind', value: 'Notebook' })), compare: ['message'] },
+  { name: 'a JSON patch moving a node into its own child', method: 'PATCH', existing: true, contentType: jsonPatch, body: '[{"op":"move","from":"/spec","path":"/spec/template/x"}]', compare: ['message'] },
+  { name: 'a JSON patch with a negative index', method: 'PATCH', existing: true, contentType: jsonPatch, body: '[{"op":"add","path":"/spec/template/spec/containers/-1","value":{"name":"b","image":"b:1"}}]' },
+  { name: 'a JSON patch removing an absent prototype-named label', method: 'PATCH', existing: true, contentType: jsonPatch, body: '[{"op":"remove","path":"/metadata/labels/hasOwnProperty"}]', compare: ['message'] },
+  { name: 'a JSON patch adding prototype-named labels', method: 'PATCH', existing: true, contentType: jsonPatch, body: '[{"op":"add","path":"/metadata/labels/constructor","value":"yes"},{"op":"add","path":"/metadata/labels/valueOf","value":"p"}]', compare: ['labels'] },
+  { name: 'a JSON patch that is an object', method: 'PATCH', existing: true, contentType: jsonPatch, body: '{"op":"add"}', compare: ['message'] },
+  { name: 'an apply with a self-referencing alias', method: 'PATCH', existing: true, contentType: apply, body: 'apiVersion: GROUP/v1alpha1\nkind: Notebook\nmetadata:\n  name: target\nspec:\n  a: &x [*x]\n', compare: ['message'] },
+  { name: 'an apply with an alias bomb', method: 'PATCH', existing: true, contentType: apply, body: aliasBomb(9), compare: ['message'] },
+  // kube-apiserver itself fails this one with a 500; this server must answer it (the field is pruned, with a warning).
+  { name: 'an apply of 100,000 keys in one map', method: 'PATCH', existing: true, contentType: apply, body: manyKeys(100_000), compare: ['warnings'], ours: { code: 200, warnings: '299 - "unknown field \\"spec.many\\""' } },
+  { name: 'an apply repeating a key under Strict', method: 'PATCH', existing: true, query: 'fieldValidation=Strict', contentType: apply, body: 'apiVersion: GROUP/v1alpha1\nkind: Notebook\nmetadata:\n  name: target\n  labels:\n    a: "1"\n    a: "2"\n', compare: ['message'] },
+  { name: 'an apply repeating a key under Warn', method: 'PATCH', existing: true, contentType: apply, body: 'apiVersion: GROUP/v1alpha1\nkind: Notebook\nmetadata:\n  name: target\n  labels:\n    a: "1"\n    a: "2"\n', compare: ['warnings', 'labels'] },
+  { name: 'an apply of labels named like prototype members', method: 'PATCH', existing: true, contentType: apply, body: 'apiVersion: GROUP/v1alpha1\nkind: Notebook\nmetadata:\n  name: target\n  labels:\n    toString: "a"\n    constructor: "b"\n    isPrototypeOf: "c"\n', compare: ['labels'] },
+  { name: 'an apply in JSON nested past 10,000 levels', method: 'PATCH', existing: true, contentType: apply, body: `{"apiVersion":"GROUP/v1alpha1","kind":"Notebook","metadata":{"name":"target"},"spec":{"x":${nested(10_000)}}}`, compare: ['message'] },
+  { name: 'an apply that is a list', method: 'PATCH', existing: true, contentType: apply, body: '- a\n- b\n', compare: ['message'] },
+  { name: 'an apply that is not YAML', method: 'PATCH', existing: true, contentType: apply, body: 'a: [\n' },
+];
+
+interface Answer {
+  code: number;
+  reason?: string;
+  message?: string;
+  warnings?: string;
+  labels?: unknown;
+}
+
+// The notebook strategy's own advice, which a CRD cannot give.
+const strategyWarning = '299 - "spec.workspace is not set: files written in the notebook are lost when it stops"';
+
+function warnings(header: string | string[] | undefined): string {
+  return [header ?? []]
+    .flat()
+    .flatMap((h) => h.split(/, (?=299 )/))
+    .filter((w) => w !== strategyWarning)
+    .join(', ');
+}
+
+async function send(group: string, c: Case): Promise<Answer> {
+  const base = `/apis/${group}/v1alpha1/namespaces/${ns}/notebooks`;
+  if (c.existing) {
+    await cluster.request('admin', 'DELETE', `${base}/target`);
+    const created = await cluster.request('admin', 'POST', base, notebookJson('target').replaceAll('GROUP', group), { 'content-type': json });
+    assert.equal(created.status, 201, `creating the target in ${group}: ${created.body}`);
+  }
+  const url = `${c.method === 'POST' ? base : `${base}/target`}${c.query ? `?${c.query}` : ''}${c.contentType === apply ? `${c.query ? '&' : '?'}fieldManager=hostile` : ''}`;
+  const res = await cluster.request('admin', c.method, url, c.body.replaceAll('GROUP', group), { 'content-type': c.contentType });
+  const body = (res.body ? JSON.parse(res.body) : {}) as Record<string, any>;
+  const normalize = (text: string | undefined): string | undefined => text?.replaceAll(golden, 'GROUP').replaceAll(ours, 'GROUP');
+  const answer: Answer = { code: res.status };
+  if (body.kind === 'Status') answer.reason = body.reason;
+  for (const part of c.compare ?? []) {
+    if (part === 'message') answer.message = normalize(body.message);
+    if (part === 'warnings') answer.warnings = normalize(warnings(res.headers.warning));
+    if (part === 'labels') answer.labels = body.kind === 'Status' ? body : (body.metadata?.labels ?? null);
+  }
+  if (body.kind !== 'Status' && body.metadata?.name) await cluster.request('admin', 'DELETE', `${base}/${body.metadata.name}`);
+  return answer;
+}
+
+describe('hostile input: the same answers as kube-apiserver gives a CRD', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const crd = await send(golden, c);
+      const mine = await send(ours, c);
+      if (c.ours) {
+        assert.ok(crd.code >= 500, `kube-apiserver now answers ${crd.code}: compare with it again`);
+        assert.deepEqual(mine, c.ours);
+      } else assert.deepEqual(mine, crd);
+    });
+  }
+});
