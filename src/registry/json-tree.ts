@@ -3,6 +3,16 @@
 
 export type JsonObject = Record<string, unknown>;
 
+/**
+ * How deep an object may nest once unknown fields are pruned (only a field whose schema preserves unknown
+ * fields, such as a template's managedFields[].fieldsV1, can nest at all). kube-apiserver keeps whatever its
+ * decoder read, up to 10,000 levels. Here serialization, comparison and field ownership recurse after this
+ * point: V8's JSON.stringify gives up near 4,000 levels on Node's default stack, and the field manager's
+ * comparisons overflowed intermittently near 3,000. Past this, a 400 in apimachinery's words for a depth limit
+ * (util/json's "exceeded max depth of N"), with room to spare below both.
+ */
+export const maxKeptDepth = 1_000;
+
 export function isJsonObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -18,7 +18,7 @@ import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { FieldManager } from '../fieldmanager/field-manager.js';
 import { equalValues, type Json } from '../fieldmanager/value.js';
 import type { SmdSchema } from '../fieldmanager/schema.js';
-import { cloneJson } from './json-tree.js';
+import { cloneJson, jsonDepth, maxKeptDepth } from './json-tree.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -600,6 +600,7 @@ export class Store {
       throw apiErrors.invalid(this.ref, name, errors);
     }
     const unknown = this.validator.pruneUnknownFields(this.strategy.schemaName, object);
+    if (jsonDepth(object) > maxKeptDepth) throw apiErrors.badRequest(`exceeded max depth of ${maxKeptDepth}`);
     if (fieldValidation === 'Strict' && duplicates.length > 0) {
       // Repeated members fail the decoder itself, before unknown fields are looked for.
       const { kind, version } = this.strategy.info;

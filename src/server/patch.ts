@@ -2,7 +2,8 @@
 // (YAML or JSON). Strategic merge answers 415, as kube-apiserver answers for custom resources, so clients
 // (kubectl, the garbage collector) fall back to merge patch. Every parse and transform here is linear in its
 // input and safe at any nesting depth the decoder admits; keys are own data, whatever their name.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Alias, type Node as YamlNode } from 'yaml';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Composer, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Alias, type Document, type Node as YamlNode } from 'yaml';
 import type { KubeObject } from '../api/meta/types.js';
 import { fieldErrorBody, fieldErrors, fieldErrorString } from '../api/meta/field-errors.js';
 import { ApiError, apiErrors } from '../registry/errors.js';
@@ -66,12 +67,13 @@ const goTypeOf = (value: unknown): string => (Array.isArray(value) ? 'array' : t
 const yamlError = (why: string): ApiError => apiErrors.badRequest(`error decoding YAML: error converting YAML to JSON: yaml: ${why}`);
 
 /**
- * An apply configuration, read as sigs.k8s.io/yaml reads it (YAML 1.1; go-yaml's nesting and alias limits).
- * JSON, which kubectl sends, takes the JSON decoder: linear and deep-safe, where the YAML library is neither.
+ * An apply configuration, read as sigs.k8s.io/yaml reads it (YAML 1.1, the first document; go-yaml's alias
+ * limits). JSON, which kubectl sends, takes the JSON decoder: linear and deep-safe, where the YAML library is
+ * slow (about 1 s for a 1.4 MB mapping) and recursive (it gives up near 800 levels, where go-yaml allows 10,000).
  */
-export function parseApplyPatch(body: unknown): ApplyPatch {
+export async function parseApplyPatch(body: unknown): Promise<ApplyPatch> {
   const text = typeof body === 'string' ? body : '';
-  const { value, duplicates } = looksLikeJson(text) ? (parseJsonApply(text) ?? parseYamlApply(text)) : parseYamlApply(text);
+  const { value, duplicates } = (looksLikeJson(text) ? parseJsonApply(text) : undefined) ?? (await parseYamlApply(text));
   const parsed = value ?? {};
   if (!isJsonObject(parsed)) {
     throw apiErrors.badRequest(
@@ -98,11 +100,25 @@ function parseJsonApply(text: string): { value: unknown; duplicates: DuplicateFi
   }
 }
 
-function parseYamlApply(text: string): { value: unknown; duplicates: DuplicateField[] } {
+/** Lexemes read between two turns of the event loop: the library's lexer and parser are the slow part. */
+const lexemesPerTurn = 20_000;
+
+async function parseYamlApply(text: string): Promise<{ value: unknown; duplicates: DuplicateField[] }> {
   const lineCounter = new LineCounter();
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  const tokens = [];
+  let lexemes = 0;
+  for (const lexeme of new Lexer().lex(text)) {
+    tokens.push(...parser.next(lexeme));
+    if (++lexemes % lexemesPerTurn === 0) await nextTurn();
+  }
+  tokens.push(...parser.end());
   // Duplicate keys are found below in one pass: the library's own check compares every pair of keys.
-  const documents = parseAllDocuments(text, { version: '1.1', uniqueKeys: false, lineCounter });
-  const document = Array.isArray(documents) ? documents[0] : undefined;
+  const composer = new Composer({ version: '1.1', uniqueKeys: false });
+  let document: Document.Parsed | undefined;
+  for (const token of tokens) for (const composed of composer.next(token)) document ??= composed;
+  for (const composed of composer.end()) document ??= composed;
   if (!document) return { value: null, duplicates: [] };
   const error = document.errors[0];
   if (error) throw yamlError(error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, ''));
@@ -179,6 +195,8 @@ function repeatedKeys(pairs: Array<{ key: unknown }>, lines: LineCounter, alread
   const seen = new Set<string>();
   const out: DuplicateField[] = [];
   for (const { key } of pairs) {
+    // go-yaml cannot use a mapping or sequence as a key of the map it decodes into.
+    if (isMap(key) || isSeq(key)) throw yamlError(`invalid map key: ${String(key)}`);
     if (!isScalar(key)) continue;
     const id = `${typeof key.value}:${String(key.value)}`;
     if (!seen.has(id)) seen.add(id);

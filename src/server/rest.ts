@@ -49,6 +49,14 @@ function notAcceptable(): ApiError {
   return new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io');
 }
 
+function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function unsupportedObjectBody(): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json');
+}
+
 function warningHeader(reply: FastifyReply, warnings: string[]): void {
   if (warnings.length > 0) reply.header('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
 }
@@ -216,6 +224,10 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
   });
 
   function writeOptions(request: FastifyRequest, kind: string, patchType?: PatchType): ReturnType<typeof parseWriteOptions> {
+    // A create or update body is an object, never a patch: kube answers 415 rather than reading a patch as one.
+    if (kind !== 'PatchOptions' && request.body !== undefined && mediaTypeOf(request.headers['content-type']) !== 'application/json') {
+      throw unsupportedObjectBody();
+    }
     const options = parseWriteOptions({
       query: request.query as Query,
       kind,
@@ -241,7 +253,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     const type = patchTypeOrThrow(request);
     const options = writeOptions(request, 'PatchOptions', type);
     if (type === 'apply') {
-      const { config, strictErrors } = parseApplyPatch(request.body);
+      const { config, strictErrors } = await parseApplyPatch(request.body);
       if (strictErrors.length > 0 && options.fieldValidation === 'Strict') throw applyStrictError(strictErrors);
       const result = await store.apply(namespace, name, config, { fieldManager: options.fieldManager!, force: options.force ?? false }, options, status);
       return options.fieldValidation === 'Warn' ? { ...result, warnings: [...result.warnings, ...strictErrors] } : result;
@@ -283,7 +295,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     const patchType = request.method === 'PATCH' ? patchTypeOrThrow(request) : undefined;
     const options = writeOptions(request, request.method === 'PUT' ? 'UpdateOptions' : 'PatchOptions', patchType);
     const manager = options.fieldManager ?? '';
-    const config = patchType === 'apply' ? parseApplyPatch(request.body).config : undefined;
+    const config = patchType === 'apply' ? (await parseApplyPatch(request.body)).config : undefined;
     if (patchType && patchType !== 'apply') validatePatch(patchType, request.body);
     const parentVersion = `${store.strategy.info.group}/${store.strategy.info.version}`;
     const result = await store.patch(

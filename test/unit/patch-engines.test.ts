@@ -185,50 +185,64 @@ describe('JSON bodies are read as kube-apiserver reads them', () => {
 });
 
 describe('apply configurations are read as sigs.k8s.io/yaml reads them', () => {
-  const refused = (body: string, message: string): void => {
-    assert.throws(() => parseApplyPatch(body), (e: unknown) => e instanceof ApiError && e.code === 400 && e.message === message);
-  };
-
-  it('a self-referencing alias is a 400', () => refused('a: &x [*x]\n', "error decoding YAML: error converting YAML to JSON: yaml: anchor 'x' value contains itself"));
-  it('an unknown alias is a 400', () => refused('a: *y\n', "error decoding YAML: error converting YAML to JSON: yaml: unknown anchor 'y' referenced"));
-  it('an alias bomb is a 400', () => {
-    let yaml = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
-    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g'].entries()) yaml += `${name}: &${name} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]\n`;
-    refused(yaml, 'error decoding YAML: error converting YAML to JSON: yaml: document contains excessive aliasing');
-  });
-  it('three levels of nine aliases are within the budget; a fourth level is not', () => {
-    const yaml = 'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n';
-    assert.equal((parseApplyPatch(yaml).config.c as unknown[][]).flat().length, 81);
-    refused(`${yaml}d: [${Array(9).fill("*c").join(", ")}]\n`, 'error decoding YAML: error converting YAML to JSON: yaml: document contains excessive aliasing');
-  });
-  it('a list is a 400 in kube words', () =>
-    refused('- 1\n', 'error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}'));
-  it('JSON nested past 10,000 levels is a 400', () =>
-    refused(`{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, 'error decoding YAML: error converting YAML to JSON: yaml: exceeded max depth of 10000'));
-  it('a syntax error is a 400', () => assert.throws(() => parseApplyPatch('a: [\n'), (e: unknown) => e instanceof ApiError && e.code === 400));
-  it('an empty body is an empty configuration', () => assert.deepEqual(parseApplyPatch(''), { config: {}, strictErrors: [] }));
-
-  it('repeated keys: the last wins, and each repetition is reported with its line', () => {
-    assert.deepEqual(parseApplyPatch('m:\n  a: 1\n  a: 2\nq:\n  - {x: 1, x: 2}\n'), {
-      config: { m: { a: 2 }, q: [{ x: 2 }] },
-      strictErrors: ['line 3: key "a" already set in map', 'line 5: key "x" already set in map'],
+  const nine = (alias: string): string => `[${Array(9).fill(`*${alias}`).join(', ')}]`;
+  const threeLevels = `a: &a [x, x, x, x, x, x, x, x, x]\nb: &b ${nine('a')}\nc: &c ${nine('b')}\n`;
+  const refusals: Array<{ name: string; body: string; message: string }> = [
+    { name: 'a self-referencing alias', body: 'a: &x [*x]\n', message: "error decoding YAML: error converting YAML to JSON: yaml: anchor 'x' value contains itself" },
+    { name: 'an alias inside its own anchor, deeper down', body: 'a: &x {b: [1, {c: *x}]}\n', message: "error decoding YAML: error converting YAML to JSON: yaml: anchor 'x' value contains itself" },
+    { name: 'an unknown alias', body: 'a: *y\n', message: "error decoding YAML: error converting YAML to JSON: yaml: unknown anchor 'y' referenced" },
+    { name: 'four levels of nine aliases', body: `${threeLevels}d: ${nine('c')}\n`, message: 'error decoding YAML: error converting YAML to JSON: yaml: document contains excessive aliasing' },
+    { name: 'seven levels of nine aliases (a billion nodes)', body: `${threeLevels}d: &d ${nine('c')}\ne: &e ${nine('d')}\nf: &f ${nine('e')}\ng: ${nine('f')}\n`, message: 'error decoding YAML: error converting YAML to JSON: yaml: document contains excessive aliasing' },
+    { name: 'a list', body: '- 1\n', message: 'error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}' },
+    { name: 'a number', body: '5', message: 'error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go value of type map[string]interface {}' },
+    { name: 'JSON nested past 10,000 levels', body: `{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, message: 'error decoding YAML: error converting YAML to JSON: yaml: exceeded max depth of 10000' },
+  ];
+  for (const c of refusals) {
+    it(`${c.name} is a 400`, async () => {
+      await assert.rejects(parseApplyPatch(c.body), (e: unknown) => e instanceof ApiError && e.code === 400 && e.message === c.message);
     });
-    assert.deepEqual(parseApplyPatch('{\n"a": 1,\n"a": 2}').strictErrors, ['line 3: key "a" already set in map']);
-  });
+  }
 
-  it('keys named like prototype members are own data, in YAML and in JSON', () => {
-    const names = prototypeNames;
-    for (const body of [names.map((k) => `${k}:\n  ${k}: 1`).join('\n'), `{${names.map((k) => `"${k}":{"${k}":1}`).join(',')}}`]) {
-      const { config, strictErrors } = parseApplyPatch(body);
-      assert.deepEqual(strictErrors, []);
-      assert.equal(Object.getPrototypeOf(config), Object.prototype);
-      assert.deepEqual(Object.keys(config), names);
-      for (const k of names) assert.equal((Object.getOwnPropertyDescriptor(config, k)!.value as Record<string, unknown>)[k], 1);
+  it('YAML the library cannot read is a 400, never a 500', async () => {
+    for (const body of ['a: [\n', `a: ${'['.repeat(5_000)}${']'.repeat(5_000)}\n`, '? [a]\n: 1\n']) {
+      await assert.rejects(parseApplyPatch(body), (e: unknown) => e instanceof ApiError && e.code === 400, body.slice(0, 20));
     }
   });
 
-  it('a 100,000-key map in JSON is read', () => {
-    const body = `{"spec":{${Array.from({ length: 100_000 }, (_, i) => `"k${i}":"v"`).join(',')}}}`;
-    assert.equal(Object.keys(parseApplyPatch(body).config.spec as object).length, 100_000);
+  it('three levels of nine aliases are within the budget', async () => {
+    assert.equal(((await parseApplyPatch(threeLevels)).config.c as unknown[][]).flat().length, 81);
+  });
+
+  it('an empty body is an empty configuration; only the first document counts', async () => {
+    assert.deepEqual(await parseApplyPatch(''), { config: {}, strictErrors: [] });
+    assert.deepEqual(await parseApplyPatch('a: 1\n---\nb: 2\n'), { config: { a: 1 }, strictErrors: [] });
+  });
+
+  it('repeated keys: the last wins, and each repetition is reported with its line', async () => {
+    assert.deepEqual(await parseApplyPatch('m:\n  a: 1\n  a: 2\nq:\n  - {x: 1, x: 2}\n'), {
+      config: { m: { a: 2 }, q: [{ x: 2 }] },
+      strictErrors: ['line 3: key "a" already set in map', 'line 5: key "x" already set in map'],
+    });
+    assert.deepEqual((await parseApplyPatch('{\n"a": 1,\n"a": 2}')).strictErrors, ['line 3: key "a" already set in map']);
+  });
+
+  it('keys named like prototype members are own data, in YAML and in JSON', async () => {
+    for (const body of [prototypeNames.map((k) => `${k}:\n  ${k}: 1`).join('\n'), `{${prototypeNames.map((k) => `"${k}":{"${k}":1}`).join(',')}}`]) {
+      const { config, strictErrors } = await parseApplyPatch(body);
+      assert.deepEqual(strictErrors, []);
+      assert.equal(Object.getPrototypeOf(config), Object.prototype);
+      assert.deepEqual(Object.keys(config), prototypeNames);
+      for (const k of prototypeNames) assert.equal((Object.getOwnPropertyDescriptor(config, k)!.value as Record<string, unknown>)[k], 1);
+    }
+  });
+
+  it('a 100,000-key map is read whole, in JSON and in YAML, and a repeated key at its end is found', async () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i % 99_999}`);
+    const json = await parseApplyPatch(`{"spec":{${keys.map((k) => `"${k}":"v"`).join(',')}}}`);
+    assert.equal(Object.keys(json.config.spec as object).length, 99_999);
+    assert.deepEqual(json.strictErrors, ['line 1: key "k0" already set in map']);
+    const yaml = await parseApplyPatch(`spec:\n${keys.map((k) => `  ${k}: v`).join('\n')}\n`);
+    assert.equal(Object.keys(yaml.config.spec as object).length, 99_999);
+    assert.deepEqual(yaml.strictErrors, ['line 100001: key "k0" already set in map']);
   });
 });
