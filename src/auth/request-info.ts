@@ -36,7 +36,8 @@ export function requestAttributes(method: string, url: string): RequestAttribute
     rest = rest.slice(2);
   }
   const [resource = '', name = '', subresource = ''] = rest;
-  let verb = methodVerbs[method] ?? method.toLowerCase();
+  // Methods without a verb (OPTIONS, TRACE, …) have the empty verb, as kube's RequestInfoFactory gives them.
+  let verb = methodVerbs[method] ?? '';
   const query = parsed.searchParams;
   if (name === '') {
     if (method === 'GET' || method === 'HEAD') verb = truthy(query.get('watch')) ? 'watch' : 'list';

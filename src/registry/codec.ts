@@ -1,14 +1,27 @@
 // How objects are keyed and serialized in storage. resourceVersion is never stored: it is the revision of the
 // write, set on every read, as kube-apiserver's etcd3 store does.
 import type { KubeObject } from '../api/meta/types.js';
+import { ApiError } from './errors.js';
 
 export function objectKey(prefix: string, namespace: string, name: string): string {
   return `${prefix}${namespace}/${name}`;
 }
 
+/**
+ * The largest stored object. etcd refuses a request over its --max-request-bytes (1.5 MiB by default) with an
+ * error kube-apiserver passes on as a server error; the key and the transaction's framing share that request, so
+ * objects stay a little under it, refused with 413 before any write, on either backend (a SQLite store can then
+ * move to etcd).
+ */
+export const maxStoredObjectBytes = 1.5 * 1024 * 1024 - 4 * 1024;
+
 export function encode(object: KubeObject): Buffer {
   const { resourceVersion: _dropped, ...metadata } = object.metadata;
-  return Buffer.from(JSON.stringify({ ...object, metadata }));
+  const value = Buffer.from(JSON.stringify({ ...object, metadata }));
+  if (value.length > maxStoredObjectBytes) {
+    throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: the object is ${value.length} bytes; at most ${maxStoredObjectBytes} can be stored`);
+  }
+  return value;
 }
 
 export function decode(_key: string, value: Buffer, revision: number): { object: KubeObject; json: string } {

@@ -106,6 +106,13 @@ export const apiErrors = {
       causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
     }),
 
+  /** A method the resource does not serve, worded as kube's NewMethodNotSupported (verb "" for unknown methods). */
+  methodNotSupported: (ref: ResourceRef, verb: string, why?: string): ApiError =>
+    new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind ${JSON.stringify(qualified(ref))}${why ? `: ${why}` : ''}`, {
+      group: ref.group,
+      kind: ref.resource,
+    }),
+
   methodNotAllowed: (): ApiError =>
     new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
 

@@ -94,7 +94,8 @@ export class JobLogs {
     const options = parseJobLogsQuery(request.query as Query);
     await this.deps.jobs.get(namespace, name, '0');
     const pods = this.deps.pods;
-    if (!pods) throw apiErrors.serviceUnavailable('jobs/logs reads pods through kube-apiserver; this server runs --standalone');
+    // Not a passing outage: without kube-apiserver there are no pods, so nothing tells clients to retry.
+    if (!pods) throw apiErrors.methodNotSupported(this.deps.jobs.ref, 'get logs', 'jobs/logs reads pods through kube-apiserver; this server runs --standalone');
     reply.hijack();
     const out = reply.raw;
     out.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });

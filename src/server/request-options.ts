@@ -23,14 +23,23 @@ export function parseBool(query: Query, name: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (['1', 't', 'T', 'true', 'TRUE', 'True', ''].includes(value)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
-  throw apiErrors.badRequest(`invalid boolean value for ${name}: ${JSON.stringify(value)}`);
+  throw apiErrors.badRequest(`strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
 }
 
+const int64Min = -(2n ** 63n);
+const int64Max = 2n ** 63n - 1n;
+
+/**
+ * strconv.ParseInt(value, 10, 64), as kube's query decoder reads integers, with its errors. Values beyond what a
+ * double holds exactly come back rounded: every caller treats them as "no bound" anyway.
+ */
 export function parseInteger(query: Query, name: string): number | undefined {
   const value = queryValue(query, name);
   if (value === undefined || value === '') return undefined;
-  if (!/^-?\d+$/.test(value)) throw apiErrors.badRequest(`invalid integer value for ${name}: ${JSON.stringify(value)}`);
-  return Number(value);
+  if (!/^[+-]?\d+$/.test(value)) throw apiErrors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
+  const exact = BigInt(value);
+  if (exact < int64Min || exact > int64Max) throw apiErrors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(value)}: value out of range`);
+  return Number(exact);
 }
 
 function dryRunOf(values: string[], kind: string): boolean {
@@ -108,7 +117,8 @@ export function listOptions(query: Query, signal: AbortSignal): ListOptions & Wa
     fieldSelector: queryValue(query, 'fieldSelector'),
     resourceVersion: queryValue(query, 'resourceVersion'),
     resourceVersionMatch: queryValue(query, 'resourceVersionMatch'),
-    limit: limit !== undefined && limit > 0 ? limit : undefined,
+    // A limit past any store's size means "all"; clamped so storage can still add one to it exactly.
+    limit: limit !== undefined && limit > 0 ? Math.min(limit, Number.MAX_SAFE_INTEGER - 1) : undefined,
     continue: queryValue(query, 'continue'),
     allowWatchBookmarks: parseBool(query, 'allowWatchBookmarks'),
     sendInitialEvents: parseBool(query, 'sendInitialEvents'),
