@@ -425,6 +425,34 @@ for (const backend of ['sqlite', 'etcd'] satisfies Backend[]) {
       assert.deepEqual(sortedEntries(meta.annotations), []);
     });
 
+    it('a field named like a prototype member is an unknown field wherever a schema declares fields: strict refuses it, warn drops it', async () => {
+      const positions: Step[][] = [[], [{ field: 'metadata' }], [{ field: 'spec' }], [{ field: 'spec' }, { field: 'template' }, { field: 'spec' }]];
+      const body = (name: string): JsonMap => {
+        const object: JsonMap = { apiVersion, kind: 'Notebook', metadata: { name }, spec: fixtures.Notebook() };
+        for (const steps of positions) {
+          const node = (steps.length === 0 ? object : at(object, steps)) as JsonMap;
+          for (const key of prototypeNames) Object.defineProperty(node, key, { value: 'x', enumerable: true, writable: true, configurable: true });
+        }
+        return object;
+      };
+      const paths = positions.flatMap((steps) => prototypeNames.map((key) => [...steps.map((s) => (s as { field: string }).field), key].join('.')));
+      const strict = await call('POST', `${collection('Notebook')}?fieldValidation=Strict`, body('strict-proto'));
+      await expectStatus(strict, 400, 'strict create');
+      for (const path of paths) assert.ok((strict.json.message as string).includes(`unknown field "${path}"`), `${path} in ${strict.json.message as string}`);
+      const res = await server.http('POST', `${collection('Notebook')}?fieldValidation=Warn`, {
+        body: JSON.stringify(body('warn-proto')),
+        headers: { 'Content-Type': 'application/json' },
+      });
+      assert.equal(res.status, 201, res.body);
+      const warnings = String(res.headers.warning ?? '');
+      for (const path of paths) assert.ok(warnings.includes(`unknown field \\"${path}\\"`), `${path} warned: ${warnings}`);
+      const stored = await read('Notebook', 'warn-proto');
+      for (const steps of positions) {
+        const node = (steps.length === 0 ? stored : at(stored, steps)) as JsonMap;
+        for (const key of prototypeNames) assert.equal(Object.hasOwn(node, key), false, `${[...steps.map((s) => (s as { field: string }).field), key].join('.')} dropped`);
+      }
+    });
+
     it('server-side apply as block YAML: every name in labels and in a node selector, __proto__ included where allowed', async () => {
       const labels = prototypeNames.filter((n) => qualifiedName.test(n));
       const yaml = [
