@@ -31,8 +31,11 @@ export interface WriteOptions {
   fieldManager?: string;
   /** The body already carries its managedFields (server-side apply, /scale computed them). */
   ownershipRecorded?: boolean;
-  /** The JSON decoder's strict errors for members the body repeats (`duplicate field "metadata.labels.a"`). */
-  duplicateFields?: string[];
+  /**
+   * What kube's strict JSON decoding reports beyond unknown fields (`duplicate field "metadata.labels.a"`, a JSON
+   * patch's `json patch unknown field "[0].x"`): warnings under Warn; under Strict a create or update fails.
+   */
+  strictErrors?: string[];
 }
 
 export interface ApplyOptions {
@@ -155,7 +158,7 @@ export class Store {
   }
 
   async create(namespace: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
-    const decoded = this.decodeBody(body, options.fieldValidation, options.duplicateFields);
+    const decoded = this.decodeBody(body, options.fieldValidation, options.strictErrors);
     const warnings = decoded.warnings;
     const main = this.fieldManagers.main;
     const object = options.ownershipRecorded ? decoded.object : main.update(main.emptyObject(), decoded.object, options.fieldManager ?? '');
@@ -429,7 +432,7 @@ export class Store {
     let warnings: string[] = [];
     const tryUpdate = (current: StoredValue): Buffer | typeof skipUpdate => {
       const old = decode(current.key, current.value, current.modRevision).object;
-      const decoded = this.decodeBody(bodyFor(cloneJson(old)), options.fieldValidation, options.duplicateFields);
+      const decoded = this.decodeBody(bodyFor(cloneJson(old)), options.fieldValidation, options.strictErrors);
       let next = decoded.object;
       warnings = decoded.warnings;
       if (next.metadata.name !== undefined && next.metadata.name !== name) {
@@ -580,7 +583,7 @@ export class Store {
   }
 
   /** Type, kind and unknown-field checks on a request body; never lets an open map pass through a rewriting validator. */
-  private decodeBody(body: unknown, fieldValidation: FieldValidation = 'Warn', duplicates: string[] = []): { object: KubeObject; warnings: string[] } {
+  private decodeBody(body: unknown, fieldValidation: FieldValidation = 'Warn', strictErrors: string[] = []): { object: KubeObject; warnings: string[] } {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw apiErrors.badRequest(`the body of the request was in an unknown format - accepted media types include: application/json`);
     }
@@ -601,13 +604,13 @@ export class Store {
     }
     const unknown = this.validator.pruneUnknownFields(this.strategy.schemaName, object);
     if (jsonDepth(object) > maxKeptDepth) throw apiErrors.badRequest(`exceeded max depth of ${maxKeptDepth}`);
-    if (fieldValidation === 'Strict' && duplicates.length > 0) {
+    if (fieldValidation === 'Strict' && strictErrors.length > 0) {
       // Repeated members fail the decoder itself, before unknown fields are looked for.
       const { kind, version } = this.strategy.info;
-      throw apiErrors.badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: strict decoding error: ${duplicates.join(', ')}`);
+      throw apiErrors.badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: strict decoding error: ${strictErrors.join(', ')}`);
     }
     if (unknown.length > 0 && fieldValidation === 'Strict') throw apiErrors.strictDecoding(unknown);
-    const warnings = fieldValidation === 'Warn' ? [...duplicates, ...unknown.map((p) => `unknown field "${p}"`)] : [];
+    const warnings = fieldValidation === 'Warn' ? [...strictErrors, ...unknown.map((p) => `unknown field "${p}"`)] : [];
     return { object, warnings };
   }
 

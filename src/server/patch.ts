@@ -43,14 +43,9 @@ export function applyStrictError(lines: string[]): ApiError {
   return apiErrors.badRequest(`error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  ${lines.join('\n  ')}`);
 }
 
-/** fieldValidation=Strict on a merge or JSON patch that repeats members: 422 naming the patched object, as kube does. */
-export function patchStrictError(patched: unknown, duplicates: DuplicateField[], type: Exclude<PatchType, 'apply'>): ApiError {
-  const prefix = type === 'json' ? 'json patch ' : '';
-  const error = fieldErrors.invalid(
-    'patch',
-    goJson(patched),
-    `strict decoding error: ${duplicates.map((d) => `${prefix}duplicate field ${JSON.stringify(d.path)}`).join(', ')}`,
-  );
+/** fieldValidation=Strict on a merge or JSON patch with strict decoding errors: 422 naming the patched object, as kube does. */
+export function patchStrictError(patched: unknown, strictErrors: string[]): ApiError {
+  const error = fieldErrors.invalid('patch', goJson(patched), `strict decoding error: ${strictErrors.join(', ')}`);
   return new ApiError(422, 'Invalid', ` "" is invalid: ${fieldErrorString(error)}`, {
     causes: [{ reason: error.type, message: fieldErrorBody(error), field: error.field }],
   });
@@ -217,9 +212,15 @@ export function validatePatch(type: Exclude<PatchType, 'apply'>, patch: unknown,
     if (strict && patch !== null && !Array.isArray(patch)) {
       throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(patch)} into Go value of type []handlers.jsonPatchOp`);
     }
-    const element = strict && Array.isArray(patch) ? patch.find((op) => op !== null && !isJsonObject(op)) : undefined;
-    if (element !== undefined) {
-      throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(element)} into Go value of type handlers.jsonPatchOp`);
+    for (const op of strict && Array.isArray(patch) ? patch : []) {
+      if (op === null) continue;
+      if (!isJsonObject(op)) throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(op)} into Go value of type handlers.jsonPatchOp`);
+      for (const field of ['op', 'path', 'from']) {
+        const value = Object.hasOwn(op, field) ? op[field] : null;
+        if (value !== null && typeof value !== 'string') {
+          throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(value)} into Go struct field jsonPatchOp.${field} of type string`);
+        }
+      }
     }
     try {
       decodeJsonPatch(patch);
@@ -232,6 +233,19 @@ export function validatePatch(type: Exclude<PatchType, 'apply'>, patch: unknown,
   if (!isJsonObject(patch)) {
     throw apiErrors.badRequest(`error decoding patch: json: cannot unmarshal ${goTypeOf(patch)} into Go value of type map[string]interface {}`);
   }
+}
+
+const operationFields = new Set(['op', 'path', 'from', 'value']);
+
+/** The members of JSON patch operations that kube's strict decoding does not know (names are case-sensitive). */
+export function jsonPatchUnknownFields(patch: unknown): string[] {
+  const out: string[] = [];
+  if (!Array.isArray(patch)) return out;
+  patch.forEach((op, i) => {
+    if (!isJsonObject(op)) return;
+    for (const key of Object.keys(op)) if (!operationFields.has(key)) out.push(`json patch unknown field ${JSON.stringify(`[${i}].${key}`)}`);
+  });
+  return out;
 }
 
 export function applyPatch(type: Exclude<PatchType, 'apply'>, current: KubeObject, patch: unknown): unknown {

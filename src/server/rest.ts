@@ -13,7 +13,17 @@ import { ScaleManagedFields } from '../fieldmanager/scale-managed-fields.js';
 import { encodeList, encodeObject, type EncodeContext } from './encoders.js';
 import type { ServerMetrics } from './metrics.js';
 import { contentTypes, listContentTypes, negotiate } from './negotiation.js';
-import { applyPatch, applyStrictError, parseApplyPatch, patchStrictError, patchTypeOf, unsupportedPatch, validatePatch, type PatchType } from './patch.js';
+import {
+  applyPatch,
+  applyStrictError,
+  jsonPatchUnknownFields,
+  parseApplyPatch,
+  patchStrictError,
+  patchTypeOf,
+  unsupportedPatch,
+  validatePatch,
+  type PatchType,
+} from './patch.js';
 import { deleteOptions, includeObjectOf, listOptions, writeOptions as parseWriteOptions, type Query } from './request-options.js';
 import { sendJson } from './send.js';
 import { streamError, streamWatch } from './watch-stream.js';
@@ -235,10 +245,13 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       userAgent: request.headers['user-agent'],
       ...(patchType ? { apply: patchType === 'apply' } : {}),
     });
-    if (request.duplicateFields) {
-      const prefix = patchType === 'json' ? 'json patch ' : '';
-      options.duplicateFields = request.duplicateFields.map((field) => `${prefix}duplicate field ${JSON.stringify(field.path)}`);
-    }
+    // kube decodes a JSON patch strictly into its operation type, anything else into an object.
+    const prefix = patchType === 'json' ? 'json patch ' : '';
+    const strictErrors = [
+      ...(request.duplicateFields ?? []).map((field) => `${prefix}duplicate field ${JSON.stringify(field.path)}`),
+      ...(patchType === 'json' && options.fieldValidation !== 'Ignore' ? jsonPatchUnknownFields(request.body) : []),
+    ];
+    if (strictErrors.length > 0) options.strictErrors = strictErrors;
     return options;
   }
 
@@ -259,13 +272,12 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       return options.fieldValidation === 'Warn' ? { ...result, warnings: [...result.warnings, ...strictErrors] } : result;
     }
     validatePatch(type, request.body, options.fieldValidation !== 'Ignore');
-    const duplicates = request.duplicateFields;
     return store.patch(
       namespace,
       name,
       (current) => {
         const patched = applyPatch(type, current, request.body);
-        if (duplicates && options.fieldValidation === 'Strict') throw patchStrictError(patched, duplicates, type);
+        if (options.strictErrors && options.fieldValidation === 'Strict') throw patchStrictError(patched, options.strictErrors);
         return patched;
       },
       options,

@@ -7,7 +7,7 @@ import { cloneJson, jsonDepth } from '../../src/registry/json-tree.js';
 import { JsonBodyError, parseJsonBody } from '../../src/server/json-body.js';
 import { applyJsonPatch, encodedSize, JsonPatchApplyError } from '../../src/server/json-patch.js';
 import { applyMergePatch } from '../../src/server/merge-patch.js';
-import { applyPatch, parseApplyPatch, validatePatch } from '../../src/server/patch.js';
+import { applyPatch, jsonPatchUnknownFields, parseApplyPatch, validatePatch } from '../../src/server/patch.js';
 import type { KubeObject } from '../../src/api/meta/types.js';
 
 // Every Object.prototype member ("__proto__" among them) and Function's "prototype".
@@ -82,6 +82,15 @@ describe('JSON patch applies as kube-apiserver applies it', () => {
     }
   });
 
+  it('operation fields the strict decoder does not know are named, case-sensitively', () => {
+    assert.deepEqual(jsonPatchUnknownFields([{ op: 'add', extra: 1, x: { y: 1 } }, { Op: 'add', PATH: '/a' }, null]), [
+      'json patch unknown field "[0].extra"',
+      'json patch unknown field "[0].x"',
+      'json patch unknown field "[1].Op"',
+      'json patch unknown field "[1].PATH"',
+    ]);
+  });
+
   it('26 doubling copies stop at the 3 MiB copy limit with a 422', () => {
     const current = { kind: 'Notebook', metadata: { name: 'n' }, spec: { image: 'x'.repeat(200) } } as unknown as KubeObject;
     const patch = Array.from({ length: 26 }, (_, i) => ({ op: 'copy', from: '/spec', path: `/spec/y${i}` }));
@@ -114,6 +123,9 @@ describe('JSON patch applies as kube-apiserver applies it', () => {
     assert.deepEqual(status(() => validatePatch('json', [1])), [400, 'error decoding patch: json: cannot unmarshal number into Go value of type handlers.jsonPatchOp']);
     assert.deepEqual(status(() => validatePatch('json', Array(10_001).fill({ op: 'test', path: '/a', value: 1 }))), [413, 'Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001']);
     assert.deepEqual(status(() => validatePatch('json', Array(10_000).fill({ op: 'test', path: '/a', value: 1 }))), [0, '']);
+    assert.deepEqual(status(() => validatePatch('json', [{ op: 5, extra: 1 }])), [400, 'error decoding patch: json: cannot unmarshal number into Go struct field jsonPatchOp.op of type string']);
+    assert.deepEqual(status(() => validatePatch('json', [{ op: 'add', path: [1] }])), [400, 'error decoding patch: json: cannot unmarshal array into Go struct field jsonPatchOp.path of type string']);
+    assert.deepEqual(status(() => validatePatch('json', [{ op: null, path: null }])), [0, '']);
     assert.deepEqual(status(() => validatePatch('merge', null)), [400, 'Invalid JSON Patch']);
     assert.deepEqual(status(() => validatePatch('merge', [1])), [400, 'error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}']);
   });
