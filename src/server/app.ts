@@ -13,7 +13,7 @@ import type { Storage } from '../storage/interface.js';
 import type { ServingCert } from './certs.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, emptyAggregatedDiscovery, etagOf } from './discovery.js';
 import { registerHealth } from './health.js';
-import { parseJsonBody } from './json-body.js';
+import { jsonBodyRefusal, parseJsonBody } from './json-body.js';
 import type { ServerMetrics } from './metrics.js';
 import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './negotiation.js';
 import { registerOpenApi } from './openapi.js';
@@ -102,6 +102,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const shutdownController = new AbortController();
   let shuttingDown = false;
 
+  // The kind a body sent to a resource path decodes into: /apis/<group>/<version>/namespaces/<ns>/<resource>[/<name>[/scale]].
+  const kindOfPath = (url: string): string | undefined => {
+    const parts = url.split('?')[0]!.split('/');
+    if (parts[4] !== 'namespaces') return undefined;
+    return parts[8] === 'scale' ? 'Scale' : deps.registry.stores.get(parts[6] ?? '')?.strategy.info.kind;
+  };
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
@@ -111,7 +117,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       if (parsed.duplicates.length > 0) request.duplicateFields = parsed.duplicates;
       done(null, parsed.value);
     } catch (error) {
-      done(apiErrors.badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`), undefined);
+      const target = {
+        method: request.method,
+        contentType: request.headers['content-type'],
+        fieldValidation: (request.query as Record<string, unknown>).fieldValidation,
+        kind: kindOfPath(request.url),
+      };
+      done(apiErrors.badRequest(jsonBodyRefusal(target, text, (error as Error).message)), undefined);
     }
   });
   fastify.addContentTypeParser(textPatchTypes, { parseAs: 'string' }, (_request, body, done) => done(null, body));

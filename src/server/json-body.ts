@@ -31,6 +31,25 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The message of kube-apiserver's 400 for a JSON body its decoder refuses, which depends on where the body was
+ * going: a patch, or an object of `kind` (create and update quote the body's first 30 bytes).
+ */
+export function jsonBodyRefusal(request: { method: string; contentType?: string; fieldValidation?: unknown; kind?: string }, text: string, why: string): string {
+  const type = (request.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (request.method === 'PATCH' && type === 'application/merge-patch+json') {
+    return request.fieldValidation === 'Ignore' ? 'Invalid JSON Patch' : `error decoding patch: ${why}`;
+  }
+  if (request.method === 'PATCH' && type === 'application/json-patch+json') {
+    return request.fieldValidation === 'Ignore' ? why : `error decoding patch: ${why}`;
+  }
+  const reason = `couldn't get version/kind; json parse error: ${why}`;
+  if ((request.method !== 'POST' && request.method !== 'PUT') || !request.kind) return reason;
+  const bytes = Buffer.from(text);
+  const summary = bytes.length > 30 ? `${bytes.subarray(0, 30).toString()} ...` : text;
+  return `the object provided is unrecognized (must be of type ${request.kind}): ${reason} (${summary})`;
+}
+
 export function parseJsonBody(text: string): JsonBody {
   let value: unknown;
   try {

@@ -61,8 +61,11 @@ const merge = 'application/merge-patch+json';
 const jsonPatch = 'application/json-patch+json';
 
 const cases: Case[] = [
-  // kube's message quotes the body's first 30 bytes, which hold the group name: code and reason only.
-  { name: 'a create nested past 10,000 levels', method: 'POST', contentType: json, body: notebookJson('deep', `,"x":${nested(10_000)}`) },
+  // kube's message quotes the body's first 30 bytes: these hold no group name.
+  { name: 'a create nested past 10,000 levels', method: 'POST', contentType: json, body: `{"kind":"Notebook","spec":{"x":${nested(10_000)}},"apiVersion":"GROUP/v1alpha1","metadata":{"name":"deep"}}`, compare: ['message'] },
+  { name: 'a merge patch nested past 10,000 levels', method: 'PATCH', existing: true, contentType: merge, body: `{"spec":{"x":${nested(10_000)}}}`, compare: ['message'] },
+  { name: 'a JSON patch nested past 10,000 levels', method: 'PATCH', existing: true, contentType: jsonPatch, body: `[{"op":"add","path":"/spec/x","value":${nested(10_000)}}]`, compare: ['message'] },
+  { name: 'an update nested past 10,000 levels', method: 'PUT', existing: true, contentType: json, body: `{"kind":"Notebook","spec":{"x":${nested(10_000)}},"apiVersion":"GROUP/v1alpha1","metadata":{"name":"target"}}`, compare: ['message'] },
   { name: 'a create nested 9,000 levels in an unknown field', method: 'POST', contentType: json, body: notebookJson('deep-pruned', `,"x":${nested(9_000)}`), compare: ['warnings'] },
   { name: 'a create nesting 990 objects where the schema keeps unknown fields', method: 'POST', contentType: json, body: notebookJson('deep-kept-1k', '', '{"app":"a"}').replace('"template":{', `"template":{"metadata":{"managedFields":[{"manager":"m","operation":"Update","fieldsType":"FieldsV1","fieldsV1":${deepObject(990)}}]},`) },
   // kube keeps what its decoder read (10,000 levels); this server keeps 1,000 (json-tree.ts maxKeptDepth says why).
