@@ -9,7 +9,11 @@ import { startServer, type Backend, type ServerProcess } from '../support/server
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonMap = { [key: string]: Json };
-type Step = { field: string } | { item: JsonMap };
+/**
+ * One step of a path: a field, or an item of a list — by its key fields in a list-map, the first item of an atomic
+ * list. `fill` is what the step's node starts as when the fixture does not have it (the schema's required fields).
+ */
+type Step = { field: string; fill?: Json } | { item: JsonMap; keyed: boolean; fill?: JsonMap };
 
 const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort();
 const kinds = { Notebook: 'notebooks', Job: 'jobs', Dataset: 'datasets' } as const;
@@ -29,6 +33,13 @@ interface MapField {
   atomic: boolean;
   /** Values are quantities rather than strings. */
   quantity: boolean;
+  /** The object without a name, holding every parent of the map. */
+  base: JsonMap;
+  /**
+   * The step of the outermost field owned, applied and compared as one value (an atomic struct or list on the way,
+   * or the map itself when atomic); undefined when each key is its own field.
+   */
+  leaf?: number;
 }
 
 /** The object's own ObjectMeta keys are validated as kube validates them; maps nested in a CRD-like schema are not. */
@@ -47,54 +58,110 @@ function resolve(schema: JsonSchema): JsonSchema {
   }
 }
 
+/** The smallest value the schema accepts: its required fields, first enum values, minimums. */
+function minimal(raw: JsonSchema): Json {
+  const schema = resolve(raw);
+  if (Array.isArray(schema.enum)) return schema.enum[0] as Json;
+  switch (schema.type) {
+    case 'string':
+      return 'x';
+    case 'integer':
+    case 'number':
+      return Math.max(1, Number(schema.minimum ?? 1));
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    case 'object': {
+      const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+      return Object.fromEntries(((schema.required as string[] | undefined) ?? []).map((r) => [r, minimal(properties[r] ?? {})]));
+    }
+    default:
+      // Quantity and int-or-string.
+      return '1';
+  }
+}
+
+/** The key fields of a list's items (list-map keys, or the patch merge key), none for an atomic list. */
+function listKeys(schema: JsonSchema): string[] {
+  const type = schema['x-kubernetes-list-type'];
+  if (type === 'map') return (schema['x-kubernetes-list-map-keys'] as string[] | undefined) ?? [];
+  const key = schema['x-kubernetes-patch-merge-key'] as string | undefined;
+  return type === undefined && key && String(schema['x-kubernetes-patch-strategy']).startsWith('merge') ? [key] : [];
+}
+
+/** The kind's object with every parent of the map at `steps`, created from the steps' fills where the fixture lacks them. */
+function baseObject(kind: Kind, steps: Step[]): JsonMap {
+  const object: JsonMap = { apiVersion, kind, metadata: {}, spec: fixtures[kind]() };
+  let node: Json = object;
+  for (const step of steps.slice(0, -1)) {
+    if ('field' in step) {
+      const parent = node as JsonMap;
+      if (!Object.hasOwn(parent, step.field)) parent[step.field] = structuredClone(step.fill ?? {});
+      node = parent[step.field]!;
+    } else {
+      const list = node as Json[];
+      if (at(list, [step]) === undefined) list.push(structuredClone(step.fill!));
+      node = at(list, [step])!;
+    }
+  }
+  return object;
+}
+
 /**
- * Every map (an object with additionalProperties) reachable from the kind's schema through declared fields, and
- * through lists only where the fixture already holds an item (the first container), whose path can be created
- * without inventing required fields.
+ * Every map (an object with additionalProperties) reachable from the kind's schema through declared fields and
+ * list items: the fixture's items where it has them (the first container), else an item of required fields only.
  */
 function mapFields(kind: Kind): MapField[] {
   const out: MapField[] = [];
   const root = { apiVersion, kind, metadata: {}, spec: fixtures[kind]() } as JsonMap;
-  const walk = (raw: JsonSchema, value: Json | undefined, steps: Step[], seen: Set<JsonSchema>): void => {
+  const walk = (raw: JsonSchema, value: Json | undefined, steps: Step[], seen: Set<JsonSchema>, outerLeaf: number | undefined): void => {
     const schema = resolve(raw);
-    if (seen.has(schema) || steps.length > 12) return;
+    if (seen.has(schema) || steps.length > 16) return;
     const inPath = new Set(seen).add(schema);
+    const atomic = (raw['x-kubernetes-map-type'] ?? schema['x-kubernetes-map-type']) === 'atomic';
+    const leaf = outerLeaf ?? (atomic && steps.length > 0 ? steps.length - 1 : undefined);
     const additional = schema.additionalProperties;
     if (additional && typeof additional === 'object') {
       const element = resolve(additional as JsonSchema);
-      const atomic = (raw['x-kubernetes-map-type'] ?? schema['x-kubernetes-map-type']) === 'atomic';
-      out.push({ kind, steps, atomic, quantity: element.type !== 'string' });
+      out.push({ kind, steps, atomic, quantity: element.type !== 'string', base: baseObject(kind, steps), ...(leaf === undefined ? {} : { leaf }) });
       return;
     }
     if (schema.type === 'array') {
+      const keys = listKeys(schema);
       const first = Array.isArray(value) ? value[0] : undefined;
-      const keys = (schema['x-kubernetes-list-map-keys'] as string[] | undefined) ?? [];
-      if (first === undefined || first === null || typeof first !== 'object' || Array.isArray(first) || keys.length === 0) return;
-      const item = Object.fromEntries(keys.map((k) => [k, first[k]!]));
-      walk(schema.items as JsonSchema, first, [...steps, { item }], inPath);
+      const fill = first === undefined ? minimal(schema.items as JsonSchema) : undefined;
+      const item = first ?? fill;
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) return;
+      const step: Step = { item: Object.fromEntries(keys.map((k) => [k, item[k]!])), keyed: keys.length > 0, ...(fill ? { fill: fill as JsonMap } : {}) };
+      walk(schema.items as JsonSchema, item, [...steps, step], inPath, leaf ?? (keys.length > 0 ? undefined : steps.length - 1));
       return;
     }
     const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
     const present = value !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
-    if (!present && ((schema.required as string[] | undefined) ?? []).length > 0) return;
     for (const [name, child] of Object.entries(properties)) {
       if (steps.length === 0 && name === 'status') continue;
-      walk(child, present && Object.hasOwn(present, name) ? present[name] : undefined, [...steps, { field: name }], inPath);
+      const own = present && Object.hasOwn(present, name) ? present[name] : undefined;
+      const fill = own === undefined ? minimal(child) : undefined;
+      walk(child, own ?? fill, [...steps, { field: name, ...(fill === undefined ? {} : { fill }) }], inPath, leaf);
     }
   };
-  walk(componentSchemas[schemaPrefix + kind]!, root, [], new Set());
+  walk(componentSchemas[schemaPrefix + kind]!, root, [], new Set(), undefined);
   return out;
 }
 
 const fieldName = (field: MapField): string =>
-  field.steps.map((s) => ('field' in s ? `.${s.field}` : `[${Object.entries(s.item).map(([k, v]) => `${k}=${String(v)}`).join(',')}]`)).join('');
+  field.steps
+    .map((s) => ('field' in s ? `.${s.field}` : s.keyed ? `[${Object.entries(s.item).map(([k, v]) => `${k}=${String(v)}`).join(',')}]` : '[0]'))
+    .join('');
 
 /** The value at `steps`, reading own properties only. */
 function at(object: Json | undefined, steps: Step[]): Json | undefined {
   let value = object;
   for (const step of steps) {
     if ('field' in step) value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, step.field) ? value[step.field] : undefined;
-    else value = Array.isArray(value) ? value.find((item) => Object.entries(step.item).every(([k, v]) => (item as JsonMap)?.[k] === v)) : undefined;
+    else if (!Array.isArray(value)) value = undefined;
+    else value = step.keyed ? value.find((item) => Object.entries(step.item).every(([k, v]) => (item as JsonMap)?.[k] === v)) : value[0];
   }
   return value;
 }
@@ -140,21 +207,30 @@ function mergePatchFor(current: Json | undefined, steps: Step[], patch: JsonMap,
   return { [step.field]: mergePatchFor(at(current, [step]), rest, patch, full) };
 }
 
-/** An apply configuration holding only the map at `steps` (and the keys of list items on the way). */
-function applyConfigFor(kind: Kind, name: string, steps: Step[], map: JsonMap): JsonMap {
-  const config: JsonMap = { apiVersion, kind, metadata: { name } };
+/**
+ * An apply configuration holding only the map (and the keys of list-map items on the way); a field owned as one
+ * value (an atomic struct or list) is configured whole, as the base has it, with the map in place.
+ */
+function applyConfigFor(field: MapField, name: string, map: JsonMap): JsonMap {
+  const { steps } = field;
+  const config: JsonMap = { apiVersion, kind: field.kind, metadata: { name } };
   let node: JsonMap = config;
-  steps.forEach((step, i) => {
-    const last = i === steps.length - 1;
-    if ('item' in step) return;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    if ('item' in step) continue;
     const next = steps[i + 1];
-    if (last) node[step.field] = map;
-    else if (next && 'item' in next) {
+    if (!next) node[step.field] = map;
+    else if (i === field.leaf) {
+      const whole = { value: structuredClone(at(field.base, steps.slice(0, i + 1))) ?? {} } as JsonMap;
+      setAt(whole, [{ field: 'value' }, ...steps.slice(i + 1)], map);
+      node[step.field] = whole.value!;
+      break;
+    } else if ('item' in next) {
       const item: JsonMap = { ...next.item };
       node[step.field] = [item];
       node = item;
     } else node = (node[step.field] as JsonMap | undefined) ?? (node[step.field] = {});
-  });
+  }
   return config;
 }
 
@@ -222,7 +298,8 @@ const valueFor = (field: MapField, i: number): string => (field.quantity ? Strin
 async function write(verb: Verb, field: MapField, name: string, map: JsonMap, manager: string): Promise<Response> {
   const url = `${collection(field.kind)}/${name}?fieldManager=${manager}`;
   if (verb === 'create') {
-    const object: JsonMap = { apiVersion, kind: field.kind, metadata: { name }, spec: fixtures[field.kind]() };
+    const object = structuredClone(field.base);
+    object.metadata = { name };
     setAt(object, field.steps, map);
     return call('POST', `${collection(field.kind)}?fieldManager=${manager}`, object);
   }
@@ -241,7 +318,7 @@ async function write(verb: Verb, field: MapField, name: string, map: JsonMap, ma
       return call('PATCH', url, Object.entries(added).map(([k, v]) => ({ op: 'add', path: `${base}/${escapePointer(k)}`, value: v })), contentTypes.json);
     }
     case 'apply':
-      return call('PATCH', `${url}&force=true`, applyConfigFor(field.kind, name, field.steps, map), contentTypes.apply);
+      return call('PATCH', `${url}&force=true`, applyConfigFor(field, name, map), contentTypes.apply);
   }
 }
 
@@ -263,7 +340,7 @@ async function remove(verb: Verb, field: MapField, name: string, key: string, ma
       return call('PATCH', url, [{ op: 'test', path, value: existing[key]! }, { op: 'remove', path }], contentTypes.json);
     }
     case 'apply':
-      return call('PATCH', `${url}&force=true`, applyConfigFor(field.kind, name, field.steps, applied), contentTypes.apply);
+      return call('PATCH', `${url}&force=true`, applyConfigFor(field, name, applied), contentTypes.apply);
   }
 }
 
@@ -287,11 +364,12 @@ async function checkSelectors(field: MapField, name: string, map: JsonMap, absen
 function checkOwnership(object: JsonMap, field: MapField, manager: string, keys: string[], removed: string[]): void {
   const entries = ((object.metadata as JsonMap).managedFields ?? []) as JsonMap[];
   const mine = entries.find((e) => e.manager === manager);
-  if (field.atomic || keys.length > 0) assert.ok(mine, `${manager} has a managedFields entry: ${JSON.stringify(entries)}`);
-  const last = field.steps[field.steps.length - 1] as { field: string };
-  if (field.atomic) {
-    const parent = fieldsAt(mine!.fieldsV1, field.steps.slice(0, -1));
-    assert.deepEqual(parent?.[`f:${last.field}`], {}, `${manager} owns ${fieldName(field)} as a whole`);
+  const leaf = field.leaf;
+  if (leaf !== undefined || keys.length > 0) assert.ok(mine, `${manager} has a managedFields entry: ${JSON.stringify(entries)}`);
+  if (leaf !== undefined) {
+    const parent = fieldsAt(mine!.fieldsV1, field.steps.slice(0, leaf));
+    const owned = field.steps[leaf] as { field: string };
+    assert.deepEqual(parent?.[`f:${owned.field}`], {}, `${manager} owns ${owned.field} of ${fieldName(field)} as a whole: ${JSON.stringify(mine!.fieldsV1)}`);
     return;
   }
   const node = fieldsAt(mine?.fieldsV1, field.steps);
@@ -331,8 +409,9 @@ function cases(fields: MapField[]): void {
 
         const res = await write(verb, field, name, verb === 'create' ? { ...plain, ...map } : map, manager);
         await expectStatus(res, verb === 'create' ? 201 : 200, `${verb} with every name`);
-        // An apply of an atomic map replaces it whole: the base's key goes.
-        const base = verb === 'apply' && field.atomic ? {} : plain;
+        // An apply of an atomic map, or of an atomic list holding it, replaces it whole: the base's key goes.
+        const whole = field.leaf !== undefined;
+        const base = verb === 'apply' && whole ? {} : plain;
         let expected: JsonMap = { ...base, ...map };
         checkMap(res.json, field, expected);
         let object = await read(field.kind, name);
@@ -362,7 +441,7 @@ function cases(fields: MapField[]): void {
           expected = Object.fromEntries(Object.entries(expected).filter(([k]) => k !== key));
           object = await read(field.kind, name);
           checkMap(object, field, expected);
-          if (!field.atomic) checkOwnership(object, field, manager, Object.keys(applied), removed);
+          if (!whole) checkOwnership(object, field, manager, Object.keys(applied), removed);
         }
         await checkSelectors(field, name, expected, removed);
         await expectStatus(await call('DELETE', `${collection(field.kind)}/${name}`), 200, 'delete');
