@@ -97,6 +97,16 @@ describe('JSON patch applies as kube-apiserver applies it', () => {
     assert.throws(() => applyPatch('json', current, patch), (e: unknown) => e instanceof ApiError && e.code === 422 && e.reason === 'Invalid' && e.message === 'the server rejected our request due to an error in our request');
   });
 
+  it('inserts and removes that shift more than 100 million array elements fail with a 422', () => {
+    const front = (op: 'add' | 'remove', n: number): unknown[] =>
+      Array.from({ length: n }, () => (op === 'add' ? { op, path: '/arr/0', value: 1 } : { op, path: '/arr/0' }));
+    const document = { arr: new Array(1_000_000).fill(0) };
+    assert.equal((applyJsonPatch(document, front('add', 99)) as { arr: unknown[] }).arr.length, 1_000_099);
+    assert.throws(() => applyPatch('json', document as unknown as KubeObject, front('add', 101)), (e: unknown) => e instanceof ApiError && e.code === 422);
+    assert.throws(() => applyPatch('json', document as unknown as KubeObject, front('remove', 101)), (e: unknown) => e instanceof ApiError && e.code === 422);
+    assert.equal((applyJsonPatch(document, Array(10_000).fill({ op: 'add', path: '/arr/-', value: 1 })) as { arr: unknown[] }).arr.length, 1_010_000);
+  });
+
   it('copies up to the limit are applied', () => {
     const patch = Array.from({ length: 10 }, (_, i) => ({ op: 'copy', from: '/spec', path: `/spec/y${i}` }));
     const out = applyJsonPatch({ spec: { a: 'x'.repeat(100) } }, patch) as { spec: Record<string, unknown> };
