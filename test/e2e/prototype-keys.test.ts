@@ -504,6 +504,38 @@ for (const backend of ['sqlite', 'etcd'] satisfies Backend[]) {
       assert.deepEqual(sortedEntries(meta.annotations), []);
     });
 
+    it('watches with a selector on each name see the object leave (DELETED) and, negated, arrive (ADDED) as that label goes', async () => {
+      const names = prototypeNames.filter((n) => qualifiedName.test(n));
+      const field = allFields.find((f) => f.kind === 'Notebook' && isLabels(f))!;
+      const created = await write('create', field, 'watch-proto', Object.fromEntries(names.map((n) => [n, 'yes'])), 'proto-base');
+      await expectStatus(created, 201, 'create');
+      const from = (created.json.metadata as JsonMap).resourceVersion as string;
+      for (const key of names) {
+        await expectStatus(await call('PATCH', `${collection('Notebook')}/watch-proto`, { metadata: { labels: Object.fromEntries([[key, null]]) } }, contentTypes.merge), 200, `remove ${key}`);
+      }
+      const watch = async (selector: string): Promise<{ type: string; labels: Json | undefined }[]> => {
+        const res = await call('GET', `${collection('Notebook')}?watch=1&resourceVersion=${from}&timeoutSeconds=1&labelSelector=${encodeURIComponent(selector)}`);
+        assert.equal(res.status, 200, res.body);
+        return res.body
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as { type: string; object: JsonMap })
+          .filter((e) => (e.object.metadata as JsonMap).name === 'watch-proto')
+          .map((e) => ({ type: e.type, labels: (e.object.metadata as JsonMap).labels }));
+      };
+      await Promise.all(
+        names.map(async (key, i) => {
+          const labelsFrom = (j: number): JsonMap => Object.fromEntries(names.slice(j).map((n) => [n, 'yes']));
+          const leaving = await watch(`${key}=yes`);
+          assert.deepEqual(leaving.map((e) => e.type), [...names.slice(0, i).map(() => 'MODIFIED'), 'DELETED'], `${key}=yes`);
+          leaving.slice(0, i).forEach((e, j) => assert.deepEqual(sortedEntries(e.labels), sortedEntries(labelsFrom(j + 1))));
+          const arriving = await watch(`!${key}`);
+          assert.deepEqual(arriving.map((e) => e.type), ['ADDED', ...names.slice(i + 1).map(() => 'MODIFIED')], `!${key}`);
+          assert.deepEqual(sortedEntries(arriving[0]!.labels), sortedEntries(labelsFrom(i + 1)));
+        }),
+      );
+    });
+
     it('a field named like a prototype member is an unknown field wherever a schema declares fields: strict refuses it, warn drops it', async () => {
       const positions: Step[][] = [[], [{ field: 'metadata' }], [{ field: 'spec' }], [{ field: 'spec' }, { field: 'template' }, { field: 'spec' }]];
       const body = (name: string): JsonMap => {
