@@ -136,12 +136,70 @@ export function includeObjectOf(query: Query): IncludeObject {
   return value;
 }
 
+/** Go's name for the JSON type of a decoded value, as its decoder's type errors name it. */
+function goJsonType(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  return typeof value === 'boolean' ? 'bool' : typeof value;
+}
+
+type FieldType = 'string' | 'bool' | 'int64' | '[]string' | 'Preconditions';
+
+const deleteOptionsFields: Record<keyof DeleteOptions | 'kind' | 'apiVersion' | 'ignoreStoreReadErrorWithClusterBreakingPotential', FieldType> = {
+  kind: 'string',
+  apiVersion: 'string',
+  gracePeriodSeconds: 'int64',
+  preconditions: 'Preconditions',
+  orphanDependents: 'bool',
+  propagationPolicy: 'string',
+  dryRun: '[]string',
+  ignoreStoreReadErrorWithClusterBreakingPotential: 'bool',
+};
+
+function fitsType(value: unknown, type: FieldType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'int64':
+      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER;
+    case '[]string':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'Preconditions':
+      return (
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.entries(value as object).every(([k, v]) => (k !== 'uid' && k !== 'resourceVersion') || v === null || typeof v === 'string')
+      );
+  }
+}
+
+/**
+ * A DELETE body's members checked against DeleteOptions' Go types before anything reads them: a member of the
+ * wrong type is the 400 Go's decoder gives (JSON null is Go's zero value, as if absent); unknown members are
+ * ignored, as kube ignores them.
+ */
+function decodeDeleteOptions(body: Record<string, unknown>): DeleteOptions {
+  const options: Record<string, unknown> = {};
+  for (const [field, type] of Object.entries(deleteOptionsFields)) {
+    if (!Object.hasOwn(body, field) || body[field] === null) continue;
+    const value = body[field];
+    if (!fitsType(value, type)) {
+      const goType = type === 'Preconditions' ? 'v1.Preconditions' : type;
+      throw apiErrors.badRequest(`json: cannot unmarshal ${goJsonType(value)} into Go struct field DeleteOptions.${field} of type ${goType}`);
+    }
+    options[field] = value;
+  }
+  return options as DeleteOptions;
+}
+
 /** DeleteOptions from the body (when there is one) and the query, validated. */
 export function deleteOptions(body: unknown, query: Query): { options: DeleteOptions; dryRun: boolean } {
-  const fromBody = body && typeof body === 'object' && !Array.isArray(body) ? (body as DeleteOptions) : {};
   if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
     throw apiErrors.badRequest('the body of a DELETE must be a DeleteOptions object');
   }
+  const fromBody = body === undefined ? {} : decodeDeleteOptions(body as Record<string, unknown>);
   const options: DeleteOptions = { ...fromBody };
   options.gracePeriodSeconds ??= parseInteger(query, 'gracePeriodSeconds');
   options.orphanDependents ??= parseBool(query, 'orphanDependents');

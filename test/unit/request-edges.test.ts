@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeContinue, encodeContinue } from '../../src/registry/continue-token.js';
 import { ApiError } from '../../src/registry/errors.js';
-import { listOptions, parseBool, parseInteger } from '../../src/server/request-options.js';
+import { deleteOptions, listOptions, parseBool, parseInteger } from '../../src/server/request-options.js';
 import { withValidUtf8Path } from '../../src/server/url-path.js';
 
 const prefix = '/registry/ai.example.io/notebooks/';
@@ -83,4 +83,29 @@ describe('request paths that are not UTF-8', () => {
       if (!rewritten.includes('%zz')) assert.doesNotThrow(() => decodeURIComponent(rewritten.split('?')[0]!));
     });
   }
+});
+
+describe('DeleteOptions bodies', () => {
+  // Found by the fuzzer (test/e2e/fuzz.test.ts): a dryRun that is an object was a 500.
+  const cases: Array<{ name: string; body: Record<string, unknown>; message: string }> = [
+    { name: 'dryRun as an object', body: { dryRun: { a: 1 } }, message: 'json: cannot unmarshal object into Go struct field DeleteOptions.dryRun of type []string' },
+    { name: 'dryRun holding a number', body: { dryRun: ['All', 5] }, message: 'json: cannot unmarshal array into Go struct field DeleteOptions.dryRun of type []string' },
+    { name: 'preconditions as a list', body: { preconditions: [[]] }, message: 'json: cannot unmarshal array into Go struct field DeleteOptions.preconditions of type v1.Preconditions' },
+    { name: 'a precondition uid as a number', body: { preconditions: { uid: 5 } }, message: 'json: cannot unmarshal object into Go struct field DeleteOptions.preconditions of type v1.Preconditions' },
+    { name: 'gracePeriodSeconds as a string', body: { gracePeriodSeconds: '5' }, message: 'json: cannot unmarshal string into Go struct field DeleteOptions.gracePeriodSeconds of type int64' },
+    { name: 'gracePeriodSeconds with a fraction', body: { gracePeriodSeconds: 1.5 }, message: 'json: cannot unmarshal number into Go struct field DeleteOptions.gracePeriodSeconds of type int64' },
+    { name: 'orphanDependents as a string', body: { orphanDependents: 'true' }, message: 'json: cannot unmarshal string into Go struct field DeleteOptions.orphanDependents of type bool' },
+    { name: 'propagationPolicy as a list', body: { propagationPolicy: ['Orphan'] }, message: 'json: cannot unmarshal array into Go struct field DeleteOptions.propagationPolicy of type string' },
+  ];
+  for (const c of cases) {
+    it(`${c.name} is a 400 naming the field`, () => {
+      assert.throws(() => deleteOptions(c.body, {}), (e: unknown) => e instanceof ApiError && e.code === 400 && e.message === c.message);
+    });
+  }
+
+  it('null members read as absent and unknown members are ignored', () => {
+    const { options, dryRun } = deleteOptions({ dryRun: null, preconditions: null, whatever: { x: 1 }, propagationPolicy: 'Background' }, {});
+    assert.deepEqual(JSON.parse(JSON.stringify(options)), { propagationPolicy: 'Background' });
+    assert.equal(dryRun, false);
+  });
 });
