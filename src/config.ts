@@ -33,6 +33,16 @@ export interface Config {
   /** Where notebooks/proxy sends a notebook's traffic; {namespace} and {name} are replaced. */
   notebookUpstreamUrl: string;
   datasetLoaderImage: string;
+  /** Seats for GET, LIST (0: no limit), as kube-apiserver's flag. */
+  maxRequestsInflight: number;
+  /** Seats for every other verb (0: no limit). */
+  maxMutatingRequestsInflight: number;
+  /** Per-user queues and fair dispatch when seats are full; off: 429 at once, as kube without APF. */
+  enablePriorityAndFairness: boolean;
+  /** Bound on a request that is not long-running, its body read and its wait for a seat included. */
+  requestTimeoutMs: number;
+  /** Connections accepted at once; more are dropped at accept. */
+  maxConnections: number;
 }
 
 const integer = (name: string, min: number, max: number) => (value: string): number => {
@@ -40,6 +50,27 @@ const integer = (name: string, min: number, max: number) => (value: string): num
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
   return n;
 };
+
+/** A Go duration as kube's flags take it ("1m0s", "90s", "1.5h", "500ms"). */
+function parseDuration(name: string) {
+  return (value: string): number => {
+    const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+    const parts = /^(?:\d+(?:\.\d+)?(?:h|ms|m|s|us|µs|ns))+$/.test(value) ? value.match(/\d+(?:\.\d+)?(?:h|ms|m|s|us|µs|ns)/g)! : undefined;
+    if (!parts) throw new InvalidArgumentError(`${name} must be a duration such as 60s or 1m0s`);
+    return parts.reduce((total, part) => {
+      const [, amount, unit] = /^(\d+(?:\.\d+)?)(\D+)$/.exec(part)!;
+      return total + Number(amount) * units[unit!]!;
+    }, 0);
+  };
+}
+
+function parseBoolean(name: string) {
+  return (value: string): boolean => {
+    if (value === 'true') return true;
+    if (value === 'false') return false;
+    throw new InvalidArgumentError(`${name} must be true or false`);
+  };
+}
 
 /** kube's -v levels: 0-1 info, 2-4 debug, 5+ trace. */
 function verbosityToLevel(v: number): Config['logLevel'] {
@@ -83,6 +114,11 @@ export function parseConfig(argv: string[]): Config {
     )
     .option('--notebook-activity-interval <seconds>', 'how often idle policies are checked', integer('--notebook-activity-interval', 1, 3600), 60)
     .option('--dataset-loader-image <image>', 'image of the dataset prefetch Job (reads SOURCE_URI, fills /data)', 'ai-apiserver-loader:0.1.0')
+    .option('--max-requests-inflight <n>', 'GET and LIST requests served at once (0: no limit); watches, proxy and logs take no seat', integer('--max-requests-inflight', 0, 100_000), 400)
+    .option('--max-mutating-requests-inflight <n>', 'other requests served at once (0: no limit)', integer('--max-mutating-requests-inflight', 0, 100_000), 200)
+    .option('--enable-priority-and-fairness [bool]', 'queue requests per user and serve users fairly when seats are full; false: refuse them at once', parseBoolean('--enable-priority-and-fairness'), true)
+    .option('--request-timeout <duration>', 'bound on requests other than watch, proxy and logs; they get 504 after it', parseDuration('--request-timeout'), 60_000)
+    .option('--max-connections <n>', 'connections accepted at once', integer('--max-connections', 1, 1_000_000), 4096)
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{
@@ -106,6 +142,11 @@ export function parseConfig(argv: string[]): Config {
     notebookActivityInterval: number;
     notebookUpstreamUrl: string;
     datasetLoaderImage: string;
+    maxRequestsInflight: number;
+    maxMutatingRequestsInflight: number;
+    enablePriorityAndFairness: boolean;
+    requestTimeout: number;
+    maxConnections: number;
   }>();
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
   if (o.logLevel !== undefined && !levels.includes(o.logLevel)) throw new InvalidArgumentError(`--log-level must be one of ${levels.join(', ')}`);
@@ -116,6 +157,7 @@ export function parseConfig(argv: string[]): Config {
   if (!o.standalone && (o.tokenAuthFile || o.writeKubeconfig)) {
     throw new InvalidArgumentError('--token-auth-file and --write-kubeconfig are for --standalone; delegated mode authenticates through kube-apiserver');
   }
+  if (o.requestTimeout < 1_000 || o.requestTimeout > 24 * 3_600_000) throw new InvalidArgumentError('--request-timeout must be between 1s and 24h');
   if (!o.etcdPrefix.startsWith('/')) throw new InvalidArgumentError('--etcd-prefix must start with "/"');
   return {
     storage: storageConfig(o.storage, o.etcdServers),
@@ -137,6 +179,11 @@ export function parseConfig(argv: string[]): Config {
     notebookActivityIntervalSeconds: o.notebookActivityInterval,
     notebookUpstreamUrl: o.notebookUpstreamUrl,
     datasetLoaderImage: o.datasetLoaderImage,
+    maxRequestsInflight: o.maxRequestsInflight,
+    maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,
+    enablePriorityAndFairness: o.enablePriorityAndFairness,
+    requestTimeoutMs: o.requestTimeout,
+    maxConnections: o.maxConnections,
   };
 }
 

@@ -49,6 +49,13 @@ async function main(): Promise<void> {
     logger,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
     notebookUpstream: config.notebookUpstreamUrl,
+    limits: {
+      maxRequestsInflight: config.maxRequestsInflight,
+      maxMutatingRequestsInflight: config.maxMutatingRequestsInflight,
+      enablePriorityAndFairness: config.enablePriorityAndFairness,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxConnections: config.maxConnections,
+    },
     ...(config.standalone ? {} : { podLogs: kubePodLogs(loadKubeConfig(config.kubeconfig)) }),
   });
   security.watchClientCas((pem) => app.updateClientCas(pem));

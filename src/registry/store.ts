@@ -226,6 +226,11 @@ export class Store {
     return this.cache.get(objectKey(this.prefix, namespace, name))?.object;
   }
 
+  /** How many objects a namespace (all of them when undefined) holds now, from the watch cache: a LIST's cost estimate. */
+  count(namespace: string | undefined): number {
+    return this.cache.count(namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`);
+  }
+
   /** Every object of a namespace as the watch cache holds it now. */
   peekAll(namespace: string): KubeObject[] {
     return this.cache.list(`${this.prefix}${namespace}/`).items.map((item) => item.object);

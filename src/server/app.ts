@@ -2,7 +2,7 @@
 // errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import { requestAttributes } from '../auth/request-info.js';
@@ -15,6 +15,7 @@ import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, emptyAggr
 import { registerHealth } from './health.js';
 import { jsonBodyRefusal, parseJsonBody } from './json-body.js';
 import type { ServerMetrics } from './metrics.js';
+import { classify, FlowControl, requestTimedOut } from './flow-control.js';
 import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './negotiation.js';
 import { registerOpenApi } from './openapi.js';
 import { kubernetesVersion } from './openapi-document.js';
@@ -41,7 +42,18 @@ export interface AppDeps {
   notebookUpstream: string;
   /** Pods and their logs through kube-apiserver, for jobs/logs; absent in standalone mode. */
   podLogs?: PodLogs;
+  limits: ServingLimits;
 }
+
+/** Overload protection: seats, timeouts and the connection cap (flags of the same names). */
+export interface ServingLimits {
+  maxRequestsInflight: number;
+  maxMutatingRequestsInflight: number;
+  enablePriorityAndFairness: boolean;
+  requestTimeoutMs: number;
+  maxConnections: number;
+}
+
 
 export interface App {
   fastify: HttpsFastify;
@@ -87,11 +99,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // Ask for client certificates (the front proxy's, users'), never require them: tokens and anonymous
       // requests are fine. The handshake advertises these CAs, so Go clients pick the matching certificate.
       ...(deps.clientCaPem ? { requestCert: true, rejectUnauthorized: false, ca: deps.clientCaPem } : {}),
+      // client-go gives up on a handshake after 10 s; a connection that has not finished one by then is no client.
+      handshakeTimeout: 10_000,
+      // kube-apiserver's ReadHeaderTimeout is 32 s; a request whose headers take longer than the request timeout
+      // could not finish anyway. Node checks these deadlines on this interval (30 s by default).
+      headersTimeout: Math.min(32_000, deps.limits.requestTimeoutMs),
+      connectionsCheckingInterval: 1_000,
     },
     // Above Go's 90 s idle timeout, or kube-apiserver's proxied requests meet closed connections (EOF 503s).
     keepAliveTimeout: 120_000,
-    // Watches last up to an hour: no server-wide request or connection timeout.
+    // Node's request timeout would also cut uploads through notebooks/proxy, which kube leaves unbounded: bodies
+    // of other requests are bounded by --request-timeout in the onRequest hook instead.
     requestTimeout: 0,
+    // Watches last up to an hour and may be quiet for minutes: no socket inactivity timeout.
     connectionTimeout: 0,
     bodyLimit: deps.maxRequestBodyBytes,
     requestIdHeader: 'audit-id',
@@ -139,17 +159,63 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     void sendJson(reply, JSON.stringify(apiErrors.routeNotFound().status), 'application/json', 404);
   });
 
+  const flowControl = new FlowControl({
+    maxRequestsInflight: deps.limits.maxRequestsInflight,
+    maxMutatingRequestsInflight: deps.limits.maxMutatingRequestsInflight,
+    priorityAndFairness: deps.limits.enablePriorityAndFairness,
+    requestTimeoutMs: deps.limits.requestTimeoutMs,
+    metrics: deps.metrics,
+    countObjects: (resource, namespace) => deps.registry.stores.get(resource)?.count(namespace) ?? 0,
+  });
+  fastify.server.maxConnections = deps.limits.maxConnections;
+
+  /** A refusal before the body was read: the connection closes after it rather than reading a body nobody wants. */
+  const refuse = (request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply => {
+    if (error.status.details?.retryAfterSeconds) reply.header('Retry-After', String(error.status.details.retryAfterSeconds));
+    if (!request.raw.complete) reply.header('Connection', 'close');
+    return sendJson(reply, JSON.stringify(error.status), 'application/json', error.code);
+  };
+
+  /** Kube's timeout filter: a 504 Status if nothing was written yet, else the connection is cut mid-response. */
+  const timeOut = (request: FastifyRequest, reply: FastifyReply, work: AbortController): void => {
+    work.abort();
+    const res = reply.raw;
+    if (res.writableEnded) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    reply.hijack();
+    const body = JSON.stringify(requestTimedOut().status);
+    res.writeHead(504, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      'Audit-Id': String(request.id),
+      ...(request.raw.complete ? {} : { Connection: 'close' }),
+    });
+    res.end(body);
+  };
+
   fastify.addHook('onRequest', async (request, reply) => {
     const started = performance.now();
-    const kind = request.method === 'GET' || request.method === 'HEAD' ? 'readOnly' : 'mutating';
-    deps.metrics.inflight.inc({ request_kind: kind });
+    const path = request.url.split('?')[0]!;
+    const requestClass = classify(request.method, path, request.query as Record<string, string | string[] | undefined>);
+    const longRunning = requestClass.longRunning;
     reply.header('Audit-Id', request.id);
     const aborted = new AbortController();
     request.abortSignal = aborted.signal;
+    // As kube's timeout filter, which runs before authentication and the limiter: waiting for a seat counts too.
+    const timer = longRunning ? undefined : setTimeout(() => timeOut(request, reply, aborted), deps.limits.requestTimeoutMs);
+    if (longRunning) deps.metrics.longRunning.inc(longRunning);
+    let releaseSeats: (() => void) | undefined;
+    let closed = false;
     reply.raw.once('close', () => {
+      closed = true;
+      clearTimeout(timer);
+      releaseSeats?.();
+      if (longRunning) deps.metrics.longRunning.dec(longRunning);
       // 'close' before the response finished means the client went away: stop the work done for it.
       if (!reply.raw.writableFinished) aborted.abort();
-      deps.metrics.inflight.dec({ request_kind: kind });
       const info = request.apiInfo ?? { verb: request.method.toLowerCase(), resource: '', subresource: '' };
       const code = String(reply.raw.statusCode);
       deps.metrics.requests.inc({ ...info, code });
@@ -157,7 +223,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       if (info.verb !== 'watch') deps.metrics.latency.observe(info, seconds);
       request.log.debug({ verb: info.verb, resource: info.resource, code, ms: Math.round(seconds * 1000), url: request.url }, 'request');
     });
-    const path = request.url.split('?')[0]!;
     if (unauthenticatedPaths.has(path)) return;
     let user;
     try {
@@ -169,20 +234,30 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     } catch (error) {
       request.log.warn({ err: error }, 'authentication failed');
     }
-    if (!user) return sendJson(reply, JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').status), 'application/json', 401);
+    if (!user) return refuse(request, reply, new ApiError(401, 'Unauthorized', 'Unauthorized'));
     request.log = request.log.child({ user: user.name });
+    // After authentication, before authorization, as in kube's handler chain: the flow is the user. Members of
+    // system:masters are exempt, as APF's exempt priority level and the max-in-flight filter exempt them.
+    if (!requestClass.exempt && !longRunning && !user.groups.includes('system:masters')) {
+      try {
+        const release = await flowControl.acquire(requestClass, user.name, aborted.signal);
+        if (closed) release();
+        else releaseSeats = release;
+      } catch (error) {
+        if (reply.sent || aborted.signal.aborted) return reply;
+        return refuse(request, reply, error as ApiError);
+      }
+    }
     let decision;
     try {
       decision = await deps.authorizer.authorize(user, request.method, request.url);
     } catch (error) {
       // Fail closed: an authorizer that cannot answer never lets a request through.
       request.log.warn({ err: error }, 'authorization failed');
-      const status = apiErrors.serviceUnavailable('the authorizer is unavailable; try again').status;
-      return sendJson(reply.header('Retry-After', '1'), JSON.stringify(status), 'application/json', 503);
+      return refuse(request, reply, apiErrors.serviceUnavailable('the authorizer is unavailable; try again'));
     }
     if (!decision.allowed) {
-      const error = apiErrors.forbiddenRequest(user.name, requestAttributes(request.method, request.url), decision.reason);
-      return sendJson(reply, JSON.stringify(error.status), 'application/json', 403);
+      return refuse(request, reply, apiErrors.forbiddenRequest(user.name, requestAttributes(request.method, request.url), decision.reason));
     }
   });
 

@@ -24,8 +24,45 @@ export class ServerMetrics {
   });
   readonly inflight = new Gauge({
     name: 'apiserver_current_inflight_requests',
-    help: 'Requests being served, by kind (mutating or readOnly).',
+    help: 'Requests holding seats of --max-requests-inflight (readOnly) or --max-mutating-requests-inflight (mutating).',
     labelNames: ['request_kind'] as const,
+    registers: [this.registry],
+  });
+  readonly executingSeats = new Gauge({
+    name: 'apiserver_flowcontrol_current_executing_seats',
+    help: 'Seats in use; a LIST takes one per 100 objects it goes through, up to 10.',
+    labelNames: ['priority_level'] as const,
+    registers: [this.registry],
+  });
+  readonly inqueue = new Gauge({
+    name: 'apiserver_flowcontrol_current_inqueue_requests',
+    help: 'Requests waiting for a seat.',
+    labelNames: ['priority_level'] as const,
+    registers: [this.registry],
+  });
+  readonly flowWait = new Histogram({
+    name: 'apiserver_flowcontrol_request_wait_duration_seconds',
+    help: 'Time requests waited for a seat; execute="false" for those refused while waiting.',
+    labelNames: ['priority_level', 'execute'] as const,
+    buckets: [0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30],
+    registers: [this.registry],
+  });
+  readonly dropped = new Counter({
+    name: 'apiserver_dropped_requests_total',
+    help: 'Requests refused with 429 for want of a seat, by kind.',
+    labelNames: ['request_kind'] as const,
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'apiserver_flowcontrol_rejected_requests_total',
+    help: 'Requests refused with 429, by reason: concurrency-limit, queue-full, time-out or cancelled.',
+    labelNames: ['priority_level', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly longRunning = new Gauge({
+    name: 'apiserver_longrunning_requests',
+    help: 'Long-running requests (watch, proxy, logs) being served; they take no seat and have no request timeout.',
+    labelNames: ['verb', 'resource', 'subresource'] as const,
     registers: [this.registry],
   });
   readonly watchers = new Gauge({

@@ -31,6 +31,23 @@ function startStream(request: FastifyRequest, reply: FastifyReply, ctx: EncodeCo
   return res;
 }
 
+const minRequestTimeoutSeconds = 1800;
+// setTimeout fires at once for anything above 2^31-1 ms (about 24.8 days): longer waits are chained.
+const maxTimerMs = 2 ** 31 - 1;
+
+/** Calls `fn` after `ms` (Infinity: never); returns the cancel function. */
+export function longTimeout(fn: () => void, ms: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = performance.now() + ms;
+  const arm = (): void => {
+    const left = deadline - performance.now();
+    if (left <= maxTimerMs) timer = setTimeout(fn, Math.max(0, left));
+    else timer = setTimeout(arm, maxTimerMs);
+  };
+  if (Number.isFinite(ms)) arm();
+  return () => clearTimeout(timer);
+}
+
 function errorLine(status: Status): string {
   return `{"type":"ERROR","object":${JSON.stringify(status)}}\n`;
 }
@@ -51,9 +68,10 @@ export async function streamWatch(
   const res = startStream(request, reply, ctx);
   const done = new AbortController();
   const stop = (): void => done.abort();
-  // Kube's default: a random timeout between 30 and 60 minutes, so watches do not all renew at once.
-  const timeoutSeconds = options.timeoutSeconds ?? 1800 + Math.floor(Math.random() * 1800);
-  const timer = setTimeout(stop, timeoutSeconds * 1000);
+  // Kube's default for an absent or zero timeoutSeconds: between --min-request-timeout (1800 s) and twice that,
+  // at random, so watches do not all renew at once. Other values are honoured, however large.
+  const timeoutSeconds = options.timeoutSeconds || minRequestTimeoutSeconds * (1 + Math.random());
+  const cancelTimer = longTimeout(stop, timeoutSeconds * 1000);
   res.on('close', stop);
   options.shutdown.addEventListener('abort', stop, { once: true });
   options.onOpen();
@@ -77,7 +95,7 @@ export async function streamWatch(
   } catch (error) {
     request.log.warn({ err: error }, 'watch stream failed');
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     options.shutdown.removeEventListener('abort', stop);
     watcher.end();
     options.onClose();

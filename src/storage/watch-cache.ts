@@ -136,6 +136,11 @@ export class WatchCache {
     return this.store.get(key);
   }
 
+  /** How many objects have keys starting with `keyPrefix`: two binary searches, cheap enough to run per request. */
+  count(keyPrefix: string): number {
+    return lowerBound(this.keys, `${keyPrefix}\uffff`) - lowerBound(this.keys, keyPrefix);
+  }
+
   /** Objects whose keys start with `keyPrefix`, in key order, matching `filter`, as of the cache's revision. */
   list(keyPrefix: string, filter?: WatchFilter): { items: CachedObject[]; revision: number } {
     const items: CachedObject[] = [];

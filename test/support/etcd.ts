@@ -12,6 +12,9 @@ export interface EtcdProcess {
   binary: string;
   /** Stops the process (SIGKILL when `hard`), keeping the data dir. */
   stop(hard?: boolean): Promise<void>;
+  /** SIGSTOP: the process stays, answering nothing, until resume(). */
+  pause(): void;
+  resume(): void;
   /** Starts it again on the same port and data dir. */
   restart(): Promise<void>;
   /** Stops it and removes the data dir. */
@@ -93,6 +96,8 @@ export async function startEtcd(binary = etcdBinary()): Promise<EtcdProcess> {
     endpoint,
     binary,
     stop,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     restart: launch,
     destroy: async () => {
       await stop();

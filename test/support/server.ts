@@ -17,6 +17,8 @@ export interface ServerProcess {
   kubeconfig: string;
   home: string;
   token: string;
+  /** Tokens of two users outside system:masters (alice and bob, group e2e-tenants), for limits and fairness. */
+  tenants: { alice: string; bob: string };
   /** The server's etcd; absent on the SQLite backend. */
   etcd?: EtcdProcess;
   /** The SQLite file, on that backend. */
@@ -49,7 +51,13 @@ export async function startServer(
   const kubeconfig = join(home, 'kubeconfig');
   const tokenFile = join(home, 'tokens.csv');
   const token = `e2e-${Math.random().toString(36).slice(2)}`;
-  await import('node:fs/promises').then((fs) => fs.writeFile(tokenFile, `${token},e2e-admin,uid-1,"system:masters"\n`));
+  const tenants = { alice: `${token}-alice`, bob: `${token}-bob` };
+  const tokenLines = [
+    `${token},e2e-admin,uid-1,"system:masters"`,
+    `${tenants.alice},alice,uid-2,"e2e-tenants"`,
+    `${tenants.bob},bob,uid-3,"e2e-tenants"`,
+  ];
+  await import('node:fs/promises').then((fs) => fs.writeFile(tokenFile, `${tokenLines.join('\n')}\n`));
   const port = await freePort();
   let output = '';
   const args = [
@@ -131,6 +139,7 @@ export async function startServer(
     kubeconfig,
     home,
     token,
+    tenants,
     etcd,
     sqlitePath,
     get child() {

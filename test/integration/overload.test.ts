@@ -1,0 +1,345 @@
+// Overload protection of the real server process on a real etcd: seats of --max-requests-inflight and
+// --max-mutating-requests-inflight, 429s worded as k8s.io/apiserver's max-in-flight and APF filters word them,
+// fair queuing between users, the request timeout (504 Status, body reads cut), header timeouts, and watches
+// exempt from all of it. Seats are held by real requests: LISTs of megabytes whose client stops reading, and
+// uploads that send one byte at a time.
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { startServer, type ServerProcess } from '../support/server.js';
+
+const base = '/apis/ai.example.io/v1alpha1';
+// k8s.io/apiserver/pkg/server/filters/maxinflight.go tooManyRequests, and timeout.go's NewTimeoutError message.
+const tooManyMessage = 'Too many requests, please try again later.';
+const timeoutMessage = 'Timeout: request did not complete within the allotted timeout';
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+function call(server: ServerProcess, token: string | undefined, method: string, path: string, body?: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${server.url}${path}`,
+      {
+        method,
+        agent: false,
+        rejectUnauthorized: false,
+        headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+interface Held {
+  /** How the response ended: read to its end, or cut by the server or by release(). */
+  ended: Promise<'complete' | 'cut'>;
+  /** Reads on: a paused client notices the server's close only once it reads up to it. */
+  resume(): void;
+  release(): void;
+}
+
+/** A request whose client reads the headers and then stops reading: the server cannot finish writing it. */
+function hold(server: ServerProcess, token: string, path: string): Promise<Held> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${server.url}${path}`, { agent: false, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`hold ${path}: ${res.statusCode}`));
+      res.pause();
+      const ended = new Promise<'complete' | 'cut'>((done) => {
+        res.on('end', () => done('complete'));
+        res.on('aborted', () => done('cut'));
+        res.on('error', () => done('cut'));
+        res.on('close', () => done(res.complete ? 'complete' : 'cut'));
+      });
+      resolve({ ended, resume: () => res.resume(), release: () => req.destroy() });
+    });
+    req.on('error', () => undefined);
+    req.end();
+  });
+}
+
+interface RawExchange {
+  /** Everything the server sent before it closed the connection. */
+  closed: Promise<string>;
+  stop(): void;
+}
+
+/** A raw HTTP/1.1 exchange over TLS: `head` at once, then one byte of `drip` every 200 ms, until the server closes. */
+function raw(server: ServerProcess, head: string, drip: string): RawExchange {
+  const socket = connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+  let timer: NodeJS.Timeout | undefined;
+  socket.on('secureConnect', () => {
+    socket.write(head);
+    timer = setInterval(() => socket.write(drip), 200);
+  });
+  const closed = new Promise<string>((resolve) => {
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(received);
+    });
+  });
+  return { closed, stop: () => socket.destroy() };
+}
+
+function slowCreate(server: ServerProcess, token: string | undefined, namespace: string): RawExchange {
+  const auth = token ? `Authorization: Bearer ${token}\r\n` : '';
+  const head = `POST ${base}/namespaces/${namespace}/notebooks HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`;
+  return raw(server, head, ' ');
+}
+
+async function metric(server: ServerProcess, series: string): Promise<number> {
+  const res = await call(server, server.token, 'GET', '/metrics');
+  const line = res.body.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function assertTooMany(res: Answer): void {
+  assert.equal(res.status, 429, res.body);
+  assert.equal(res.headers['retry-after'], '1');
+  assert.deepEqual(JSON.parse(res.body), {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: tooManyMessage,
+    reason: 'TooManyRequests',
+    details: { retryAfterSeconds: 1 },
+    code: 429,
+  });
+}
+
+function notebook(name: string, annotationBytes = 0): unknown {
+  return {
+    apiVersion: 'ai.example.io/v1alpha1',
+    kind: 'Notebook',
+    metadata: { name, ...(annotationBytes ? { annotations: { 'example.io/padding': 'x'.repeat(annotationBytes) } } : {}) },
+    spec: { template: { spec: { containers: [{ name: 'notebook', image: 'jupyter/base-notebook' }] } } },
+  };
+}
+
+/** Namespaces of 60 notebooks of 250 KB: a LIST of one is 15 MB, and one seat (under 100 objects). */
+async function fillBigNamespaces(server: ServerProcess, namespaces = ['big-a', 'big-b']): Promise<void> {
+  for (const ns of namespaces) {
+    for (let i = 0; i < 60; i += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, j) => {
+          const res = await call(server, server.token, 'POST', `${base}/namespaces/${ns}/notebooks`, notebook(`nb-${i + j}`, 250_000));
+          assert.equal(res.status, 201, res.body);
+        }),
+      );
+    }
+  }
+}
+
+describe('overload: max-in-flight without APF (--enable-priority-and-fairness=false)', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServer({
+      extraArgs: ['--max-requests-inflight=2', '--max-mutating-requests-inflight=1', '--enable-priority-and-fairness=false'],
+    });
+    await fillBigNamespaces(server);
+  });
+  after(() => server.stop());
+
+  it('a third concurrent request gets 429 with Retry-After: 1; watches, masters, health and discovery still answer', async () => {
+    const { alice, bob } = server.tenants;
+    const held = [await hold(server, alice, `${base}/namespaces/big-a/notebooks`), await hold(server, alice, `${base}/namespaces/big-b/notebooks`)];
+    try {
+      assert.equal(await metric(server, 'apiserver_current_inflight_requests{request_kind="readOnly"}'), 2);
+      assertTooMany(await call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-0`));
+      // Without APF there are no flows: every user shares the same seats.
+      assertTooMany(await call(server, bob, 'GET', `${base}/namespaces/big-a/notebooks`));
+      // system:masters is never refused, as kube's max-in-flight filter lets it through.
+      assert.equal((await call(server, server.token, 'GET', `${base}/namespaces/big-a/notebooks/nb-0`)).status, 200);
+
+      const watch = await hold(server, bob, `${base}/namespaces/big-a/notebooks?watch=true&resourceVersion=0`);
+      assert.equal(await metric(server, 'apiserver_longrunning_requests{verb="watch",resource="notebooks",subresource=""}'), 1);
+      watch.release();
+
+      for (const path of ['/readyz', '/livez', '/healthz', '/version']) {
+        assert.equal((await call(server, undefined, 'GET', path)).status, 200, path);
+      }
+      for (const path of ['/apis', '/apis/ai.example.io', base, '/openapi/v2', '/openapi/v3', '/metrics']) {
+        assert.equal((await call(server, alice, 'GET', path)).status, 200, path);
+      }
+      assert.ok((await metric(server, 'apiserver_dropped_requests_total{request_kind="readOnly"}')) >= 2);
+      assert.ok((await metric(server, 'apiserver_flowcontrol_rejected_requests_total{priority_level="readOnly",reason="concurrency-limit"}')) >= 2);
+
+      // Mutating requests have their own seats: the one seat taken by an upload in progress, a create is refused.
+      const upload = slowCreate(server, alice, 'big-a');
+      await until('the upload to take the mutating seat', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="mutating"}')) === 1);
+      assertTooMany(await call(server, bob, 'POST', `${base}/namespaces/big-a/notebooks`, notebook('refused')));
+      upload.stop();
+    } finally {
+      for (const h of held) h.release();
+    }
+    await until('the seats to be given back', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="readOnly"}')) === 0);
+    assert.equal((await call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-0`)).status, 200);
+  });
+});
+
+describe('overload: fair queuing per user (API Priority and Fairness)', () => {
+  let server: ServerProcess;
+  before(async () => {
+    // A 40 s request timeout lets requests wait 10 s for a seat (a quarter, as APF): long enough to watch the order.
+    server = await startServer({ extraArgs: ['--max-requests-inflight=2', '--request-timeout=40s'] });
+    await fillBigNamespaces(server);
+  });
+  after(() => server.stop());
+
+  it("another user's GET is served before a user's queue of 50 and the 51st is refused at once", async () => {
+    const { alice, bob } = server.tenants;
+    const held = [await hold(server, alice, `${base}/namespaces/big-a/notebooks`), await hold(server, alice, `${base}/namespaces/big-b/notebooks`)];
+    const order: string[] = [];
+    const queued = Array.from({ length: 50 }, () =>
+      call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-1`).then((res) => {
+        order.push('alice');
+        return res;
+      }),
+    );
+    try {
+      const inqueue = 'apiserver_flowcontrol_current_inqueue_requests{priority_level="readOnly"}';
+      await until("alice's 50 requests to queue", async () => (await metric(server, inqueue)) === 50);
+      assertTooMany(await call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-2`));
+      assert.equal(await metric(server, 'apiserver_flowcontrol_rejected_requests_total{priority_level="readOnly",reason="queue-full"}'), 1);
+
+      const bobsGet = call(server, bob, 'GET', `${base}/namespaces/big-a/notebooks/nb-3`).then((res) => {
+        order.push('bob');
+        return res;
+      });
+      await until("bob's request to queue", async () => (await metric(server, inqueue)) === 51);
+      held[0]!.release();
+      assert.equal((await bobsGet).status, 200);
+      // One seat freed and one seat busy: bob's request took the freed seat before any of alice's queue.
+      assert.equal(order.indexOf('bob'), 0, order.join(','));
+      held[1]!.release();
+      for (const res of await Promise.all(queued)) assert.equal(res.status, 200, res.body);
+    } finally {
+      for (const h of held) h.release();
+    }
+  });
+});
+
+describe('overload: request timeout, body and header timeouts, watch lifetimes', () => {
+  let server: ServerProcess;
+  before(async () => {
+    // A 4 s request timeout: requests wait at most 1 s for a seat.
+    server = await startServer({ extraArgs: ['--max-mutating-requests-inflight=1', '--request-timeout=4s'] });
+    await fillBigNamespaces(server, ['big-a']);
+  });
+  after(() => server.stop());
+
+  it('a slow upload is answered 504 and cut at the request timeout; a request queued behind it gets 429 after its wait', async () => {
+    const { alice, bob } = server.tenants;
+    // Watches opened first must outlive everything below: timeoutSeconds=0 means kube's default (30-60 min),
+    // and values beyond Node's 2^31 ms timer limit are honoured rather than ending the watch at once.
+    const watches = await Promise.all(
+      ['0', '3000000'].map((t) => watchLines(server, alice, `${base}/namespaces/slow/notebooks?watch=true&timeoutSeconds=${t}`)),
+    );
+
+    const upload = slowCreate(server, alice, 'slow');
+    await until('the upload to take the mutating seat', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="mutating"}')) === 1);
+    assertTooMany(await call(server, bob, 'POST', `${base}/namespaces/slow/notebooks`, notebook('queued')));
+    assert.equal(await metric(server, 'apiserver_flowcontrol_rejected_requests_total{priority_level="mutating",reason="time-out"}'), 1);
+
+    const answer = await upload.closed;
+    assert.match(answer, /^HTTP\/1\.1 504 /);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+    assert.deepEqual(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: timeoutMessage,
+      reason: 'Timeout',
+      details: {},
+      code: 504,
+    });
+
+    const created = await call(server, alice, 'POST', `${base}/namespaces/slow/notebooks`, notebook('after-timeouts'));
+    assert.equal(created.status, 201, created.body);
+    for (const watch of watches) {
+      await until('the ADDED event on a watch older than the request timeout', async () => watch.lines.some((l) => l.includes('"after-timeouts"')));
+      assert.equal(watch.ended, false);
+      watch.stop();
+    }
+  });
+
+  it('a consistent LIST while etcd is stalled gets 504 Timeout at the request timeout', async () => {
+    server.etcd!.pause();
+    try {
+      const res = await call(server, server.tenants.alice, 'GET', `${base}/namespaces/slow/notebooks`);
+      assert.equal(res.status, 504, res.body);
+      assert.equal(JSON.parse(res.body).message, timeoutMessage);
+    } finally {
+      server.etcd!.resume();
+    }
+  });
+
+  it('a LIST still being written at the request timeout is cut off, as kube aborts the handler', async () => {
+    const held = await hold(server, server.tenants.alice, `${base}/namespaces/big-a/notebooks`);
+    await until('the server to end the LIST', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="readOnly"}')) === 0);
+    held.resume();
+    assert.equal(await held.ended, 'cut');
+  });
+
+  it('unauthenticated uploads are cut at once, and headers that never end are cut', async () => {
+    const unauthenticated = await slowCreate(server, undefined, 'slow').closed;
+    assert.match(unauthenticated, /^HTTP\/1\.1 401 /);
+    assert.match(unauthenticated, /\r\nconnection: close\r\n/i);
+    // Headers that never finish: the connection is closed (Node's headersTimeout, min(32 s, request timeout)).
+    const endless = raw(server, `GET ${base}/namespaces/slow/notebooks HTTP/1.1\r\nHost: x\r\nX-Slow: `, 'a');
+    await endless.closed;
+  });
+});
+
+interface WatchLines {
+  lines: string[];
+  ended: boolean;
+  stop(): void;
+}
+
+function watchLines(server: ServerProcess, token: string, path: string): Promise<WatchLines> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${server.url}${path}`, { agent: false, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`watch ${path}: ${res.statusCode}`));
+      const watch: WatchLines = { lines: [], ended: false, stop: () => req.destroy() };
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        const parts = buffer.split('\n');
+        buffer = parts.pop()!;
+        watch.lines.push(...parts);
+      });
+      res.on('end', () => (watch.ended = true));
+      resolve(watch);
+    });
+    req.on('error', () => undefined);
+    req.end();
+  });
+}
