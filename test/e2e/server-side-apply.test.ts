@@ -41,12 +41,12 @@ function normalize(value: unknown): unknown {
   const walk = (v: any): any => {
     if (Array.isArray(v)) return v.map(walk);
     if (v === null || typeof v !== 'object') return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, child] of Object.entries(v)) {
-      if (['uid', 'resourceVersion', 'creationTimestamp'].includes(k)) continue;
-      if (k === 'time' && typeof child === 'string') out[k] = 'TIME';
-      else out[k] = walk(child);
-    }
+    // Built from entries so that a key "__proto__" stays a key on both sides instead of vanishing into the prototype.
+    const out: Record<string, unknown> = Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !['uid', 'resourceVersion', 'creationTimestamp'].includes(k))
+        .map(([k, child]) => [k, k === 'time' && typeof child === 'string' ? 'TIME' : walk(child)]),
+    );
     if (Array.isArray(out.managedFields)) {
       out.managedFields = [...(out.managedFields as Record<string, string>[])].sort((a, b) =>
         `${a.operation}/${a.manager}/${a.subresource ?? ''}`.localeCompare(`${b.operation}/${b.manager}/${b.subresource ?? ''}`),
@@ -271,6 +271,66 @@ describe('server-side apply: the same results as kube-apiserver gives a CRD', ()
     const final = await getObject(ours, 'notebooks', name);
     assert.equal(final.spec.idle, undefined);
     assert.equal(final.spec.template.spec.containers[0].image, 'jupyter:2');
+  });
+
+  it('keys named like Object.prototype members are data through every write verb, their removal and refusal', async () => {
+    const name = 'nb-proto';
+    const all = Object.getOwnPropertyNames(Object.prototype);
+    // Label and annotation keys must start alphanumeric: "__proto__" and the other underscored names are refused there.
+    const valid = all.filter((n) => /^[A-Za-z0-9]/.test(n));
+    const map = (keys: string[], value: string): Record<string, string> => Object.fromEntries(keys.map((k) => [k, value]));
+    const one = (key: string, value: string | null): Record<string, string | null> => Object.fromEntries([[key, value]]);
+    const spec = (labels: Record<string, string>, nodeSelector: Record<string, string>): Record<string, unknown> => ({
+      template: { metadata: { labels }, spec: { containers: [container('jupyter:1', { resources: { limits: map(all, '1') } })], nodeSelector } },
+    });
+    await compareSteps(name, 'notebooks', [
+      { op: 'create', manager: 'creator', body: notebook(name, spec(map(all, 'a'), map(all, 'a')), { labels: map(valid, 'a') }) },
+      {
+        op: 'merge',
+        manager: 'patcher',
+        patch: { metadata: { labels: { ...one('constructor', null), toString: 'b' }, annotations: map(valid, 'm') }, spec: { template: { metadata: { labels: { ...one('__proto__', null), valueOf: 'b' } } } } },
+      },
+      {
+        op: 'json',
+        manager: 'jsonpatcher',
+        patch: [
+          { op: 'remove', path: '/metadata/labels/hasOwnProperty' },
+          { op: 'add', path: '/metadata/labels/constructor', value: 'c' },
+          { op: 'remove', path: '/spec/template/spec/nodeSelector/__proto__' },
+          { op: 'test', path: '/metadata/annotations/toLocaleString', value: 'm' },
+          { op: 'remove', path: '/metadata/annotations/toLocaleString' },
+        ],
+      },
+      {
+        op: 'update',
+        manager: 'replacer',
+        mutate: (o) => {
+          delete o.metadata.labels.valueOf;
+          o.metadata.labels.isPrototypeOf = 'd';
+          delete o.spec.template.spec.containers[0].resources.limits.__defineGetter__;
+        },
+      },
+      { op: 'apply', manager: 'applier', body: notebook(name, spec(map(['__lookupGetter__', 'toString'], 'e'), map(['constructor', 'valueOf'], 'e')), { labels: map(['toString', 'propertyIsEnumerable'], 'e') }) },
+      { op: 'apply', manager: 'applier', force: true, body: notebook(name, spec(map(['__lookupGetter__', 'toString'], 'e'), map(['constructor', 'valueOf'], 'e')), { labels: map(['toString', 'propertyIsEnumerable'], 'e') }) },
+      { op: 'apply', manager: 'applier', body: notebook(name, spec(map(['toString'], 'e'), map(['valueOf'], 'e')), { labels: map(['propertyIsEnumerable'], 'e') }) },
+    ]);
+    // Refused keys: kube-apiserver lists a CRD's ObjectMeta errors once per validation pass that finds them (three on an
+    // update), and this server once; the code, the message and the distinct causes must agree.
+    const refusals: Step[] = [
+      { op: 'merge', manager: 'patcher', patch: { metadata: { labels: one('__proto__', 'x') } } },
+      { op: 'json', manager: 'jsonpatcher', patch: [{ op: 'add', path: '/metadata/annotations/__proto__', value: 'x' }] },
+      { op: 'apply', manager: 'applier', body: notebook(name, {}, { labels: one('__defineSetter__', 'x') }) },
+    ];
+    const distinct = (outcome: Outcome): unknown => {
+      const body = outcome.body as { message?: string; details?: { causes?: unknown[] } };
+      return { code: outcome.code, message: body.message, causes: [...new Set((body.details?.causes ?? []).map((c) => JSON.stringify(c)))] };
+    };
+    for (const step of refusals) {
+      const crd = await run(golden, 'notebooks', name, step);
+      assert.equal(crd.code, 422);
+      assert.deepEqual(distinct(await run(ours, 'notebooks', name, step)), distinct(crd), JSON.stringify(step));
+    }
+    assert.deepEqual(normalize(await getObject(ours, 'notebooks', name)), normalize(await getObject(golden, 'notebooks', name)));
   });
 
   it('bad input is refused the same way and changes nothing', async () => {
