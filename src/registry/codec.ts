@@ -18,10 +18,12 @@ export const maxStoredObjectBytes = 1.5 * 1024 * 1024 - 4 * 1024;
 export function encode(object: KubeObject): Buffer {
   const { resourceVersion: _dropped, ...metadata } = object.metadata;
   const value = Buffer.from(JSON.stringify({ ...object, metadata }));
-  if (value.length > maxStoredObjectBytes) {
-    throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: the object is ${value.length} bytes; at most ${maxStoredObjectBytes} can be stored`);
-  }
+  if (value.length > maxStoredObjectBytes) throw objectTooLarge(value.length);
   return value;
+}
+
+export function objectTooLarge(bytes: number): ApiError {
+  return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: the object is ${bytes} bytes; at most ${maxStoredObjectBytes} can be stored`);
 }
 
 export function decode(_key: string, value: Buffer, revision: number): { object: KubeObject; json: string } {
