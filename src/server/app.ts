@@ -25,6 +25,7 @@ import { NotebookProxy } from './notebook-proxy.js';
 import { JobLogs } from './job-logs.js';
 import type { PodLogs } from '../kube/pod-logs.js';
 import { sendJson } from './send.js';
+import { withValidUtf8Path } from './url-path.js';
 import type { HttpsFastify } from './types.js';
 
 export interface AppDeps {
@@ -54,7 +55,6 @@ export interface ServingLimits {
   maxConnections: number;
 }
 
-
 export interface App {
   fastify: HttpsFastify;
   /** Swaps the client CAs the handshake asks for, after kube-apiserver rotated them. */
@@ -62,6 +62,8 @@ export interface App {
   /** Fails /readyz, ends every watch, waits for in-flight requests, stops listening. */
   shutdown(delaySeconds: number): Promise<void>;
 }
+
+const maxHeaderBytes = 1 << 20;
 
 const unauthenticatedPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
 const jsonTypes = ['application/json', 'application/merge-patch+json', 'application/json-patch+json'];
@@ -105,6 +107,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // could not finish anyway. Node checks these deadlines on this interval (30 s by default).
       headersTimeout: Math.min(32_000, deps.limits.requestTimeoutMs),
       connectionsCheckingInterval: 1_000,
+      // Go's http.DefaultMaxHeaderBytes, which kube-apiserver keeps: a selector of thousands of terms fits.
+      maxHeaderSize: maxHeaderBytes,
+    },
+    // Path segments are bounded by the header limit alone, as in Go; an overlong name is a 404 from the store.
+    maxParamLength: maxHeaderBytes,
+    rewriteUrl: (request) => withValidUtf8Path(request.url ?? '/'),
+    // What the router refuses before any hook runs (a malformed escape such as `%zz`): Go's server refuses it
+    // with a 400 before authentication too; here it is a Status.
+    frameworkErrors: (error, _request, reply) => {
+      void sendJson(reply, JSON.stringify(apiErrors.badRequest(error.message).status), 'application/json', 400);
     },
     // Above Go's 90 s idle timeout, or kube-apiserver's proxied requests meet closed connections (EOF 503s).
     keepAliveTimeout: 120_000,
@@ -155,8 +167,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (apiError.status.details?.retryAfterSeconds) reply.header('Retry-After', String(apiError.status.details.retryAfterSeconds));
     void sendJson(reply, JSON.stringify(apiError.status), 'application/json', apiError.code);
   });
-  fastify.setNotFoundHandler((_request, reply) => {
-    void sendJson(reply, JSON.stringify(apiErrors.routeNotFound().status), 'application/json', 404);
+  const servedResources = new Set(deps.registry.stores.keys());
+  fastify.setNotFoundHandler((request, reply) => {
+    // A method no route serves, on a path that names one of our resources: 405, as kube answers a CRD.
+    const attributes = requestAttributes(request.method, request.url);
+    const error =
+      attributes.kind === 'resource' && attributes.attributes.group === group && servedResources.has(attributes.attributes.resource)
+        ? apiErrors.methodNotSupported({ group, resource: attributes.attributes.resource, kind: '' }, attributes.attributes.verb)
+        : apiErrors.routeNotFound();
+    void sendJson(reply, JSON.stringify(error.status), 'application/json', error.code);
   });
 
   const flowControl = new FlowControl({
