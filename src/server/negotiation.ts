@@ -14,7 +14,8 @@ export function parseAccept(header: string | undefined): MediaRange[] {
     .split(',')
     .map((part) => {
       const [type = '', ...rest] = part.split(';').map((s) => s.trim());
-      const params: Record<string, string> = {};
+      // Parameter names come from the client: no prototype, so `constructor` or `__proto__` are plain keys.
+      const params: Record<string, string> = Object.create(null) as Record<string, string>;
       for (const p of rest) {
         const eq = p.indexOf('=');
         if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim();

@@ -37,7 +37,8 @@ const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'pro
 
 /** The caller's headers without hop-by-hop ones and without anything that carries its identity. */
 function forwardedHeaders(headers: IncomingHttpHeaders, upgrade: boolean): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+  // Header names come from the caller: a map without a prototype keeps even `__proto__` as a header.
+  const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     if (name === 'authorization' || name.startsWith('x-remote-') || name.startsWith('impersonate-')) continue;

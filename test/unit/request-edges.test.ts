@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { decodeContinue, encodeContinue } from '../../src/registry/continue-token.js';
 import { ApiError } from '../../src/registry/errors.js';
 import { deleteOptions, listOptions, parseBool, parseInteger } from '../../src/server/request-options.js';
+import { negotiate, parseAccept } from '../../src/server/negotiation.js';
 import { withValidUtf8Path } from '../../src/server/url-path.js';
 
 const prefix = '/registry/ai.example.io/notebooks/';
@@ -107,5 +108,15 @@ describe('DeleteOptions bodies', () => {
     const { options, dryRun } = deleteOptions({ dryRun: null, preconditions: null, whatever: { x: 1 }, propagationPolicy: 'Background' }, {});
     assert.deepEqual(JSON.parse(JSON.stringify(options)), { propagationPolicy: 'Background' });
     assert.equal(dryRun, false);
+  });
+});
+
+describe('Accept header parameters', () => {
+  it('parameters named like prototype members are plain parameters', () => {
+    const [range] = parseAccept('application/json;__proto__=x;constructor=y;as=Table;g=meta.k8s.io;v=v1');
+    assert.equal(range?.params.__proto__, 'x');
+    assert.equal(range?.params.constructor, 'y');
+    assert.equal(negotiate('application/json;constructor=y', false), 'json');
+    assert.equal(negotiate('application/json;as=Table;g=meta.k8s.io;v=v1;__proto__=x', true), 'table');
   });
 });
