@@ -100,7 +100,10 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
 
   const sendList = (request: FastifyRequest, reply: FastifyReply, store: Store, result: ListResult): FastifyReply => {
     const ctx = context(request, store, true);
-    return reply.header('Content-Type', listContentTypes[ctx.representation]).send(Readable.from(encodeList(ctx, result)));
+    // One 64 KiB chunk ahead of the socket, not Readable.from's default of 16: hundreds of LISTs in flight
+    // would otherwise hold a MiB each before the client read any of it.
+    const body = Readable.from(encodeList(ctx, result), { highWaterMark: 1 });
+    return reply.header('Content-Type', listContentTypes[ctx.representation]).send(body);
   };
 
   // Never the request's own 'close': Node emits it once the body is read, long before the work is done.

@@ -205,38 +205,44 @@ describe('overload: max-in-flight without APF (--enable-priority-and-fairness=fa
 describe('overload: fair queuing per user (API Priority and Fairness)', () => {
   let server: ServerProcess;
   before(async () => {
-    // A 40 s request timeout lets requests wait 10 s for a seat (a quarter, as APF): long enough to watch the order.
-    server = await startServer({ extraArgs: ['--max-requests-inflight=2', '--request-timeout=40s'] });
+    // Four seats, two at most per user. A 40 s request timeout lets requests wait 10 s for a seat (a quarter, as
+    // APF): long enough to see in which order they get one.
+    server = await startServer({ extraArgs: ['--max-requests-inflight=4', '--request-timeout=40s'] });
     await fillBigNamespaces(server);
   });
   after(() => server.stop());
 
-  it("another user's GET is served before a user's queue of 50 and the 51st is refused at once", async () => {
-    const { alice, bob } = server.tenants;
-    const held = [await hold(server, alice, `${base}/namespaces/big-a/notebooks`), await hold(server, alice, `${base}/namespaces/big-b/notebooks`)];
+  it("a user's queue of 50 is full at 50, and another user's request goes before it when a seat frees", async () => {
+    const { alice, bob, carol } = server.tenants;
+    const held: Held[] = [];
     const order: string[] = [];
-    const queued = Array.from({ length: 50 }, () =>
-      call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-1`).then((res) => {
-        order.push('alice');
+    const get = (who: string, token: string, name: string): Promise<Answer> =>
+      call(server, token, 'GET', `${base}/namespaces/big-a/notebooks/${name}`).then((res) => {
+        order.push(who);
         return res;
-      }),
-    );
+      });
+    const inqueue = 'apiserver_flowcontrol_current_inqueue_requests{priority_level="readOnly"}';
     try {
-      const inqueue = 'apiserver_flowcontrol_current_inqueue_requests{priority_level="readOnly"}';
+      held.push(await hold(server, alice, `${base}/namespaces/big-a/notebooks`), await hold(server, alice, `${base}/namespaces/big-b/notebooks`));
+      // Alice holds half the seats, her share: her next request waits though seats are free, and bob's does not.
+      const queued = [get('alice', alice, 'nb-1')];
+      await until("alice's request to queue", async () => (await metric(server, inqueue)) === 1);
+      assert.equal((await get('bob', bob, 'nb-2')).status, 200);
+
+      held.push(await hold(server, bob, `${base}/namespaces/big-a/notebooks`), await hold(server, bob, `${base}/namespaces/big-b/notebooks`));
+      for (let i = 1; i < 50; i++) queued.push(get('alice', alice, 'nb-1'));
       await until("alice's 50 requests to queue", async () => (await metric(server, inqueue)) === 50);
       assertTooMany(await call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-2`));
       assert.equal(await metric(server, 'apiserver_flowcontrol_rejected_requests_total{priority_level="readOnly",reason="queue-full"}'), 1);
 
-      const bobsGet = call(server, bob, 'GET', `${base}/namespaces/big-a/notebooks/nb-3`).then((res) => {
-        order.push('bob');
-        return res;
-      });
-      await until("bob's request to queue", async () => (await metric(server, inqueue)) === 51);
+      const carols = get('carol', carol, 'nb-3');
+      await until("carol's request to queue", async () => (await metric(server, inqueue)) === 51);
+      order.length = 0;
       held[0]!.release();
-      assert.equal((await bobsGet).status, 200);
-      // One seat freed and one seat busy: bob's request took the freed seat before any of alice's queue.
-      assert.equal(order.indexOf('bob'), 0, order.join(','));
-      held[1]!.release();
+      assert.equal((await carols).status, 200);
+      // One of alice's seats freed: carol's request, queued last, took it before any of alice's 50.
+      assert.equal(order.indexOf('carol'), 0, order.join(','));
+      for (const h of held) h.release();
       for (const res of await Promise.all(queued)) assert.equal(res.status, 200, res.body);
     } finally {
       for (const h of held) h.release();

@@ -17,8 +17,8 @@ export interface ServerProcess {
   kubeconfig: string;
   home: string;
   token: string;
-  /** Tokens of two users outside system:masters (alice and bob, group e2e-tenants), for limits and fairness. */
-  tenants: { alice: string; bob: string };
+  /** Tokens of users outside system:masters (group e2e-tenants), for limits and fairness. */
+  tenants: { alice: string; bob: string; carol: string };
   /** The server's etcd; absent on the SQLite backend. */
   etcd?: EtcdProcess;
   /** The SQLite file, on that backend. */
@@ -51,11 +51,12 @@ export async function startServer(
   const kubeconfig = join(home, 'kubeconfig');
   const tokenFile = join(home, 'tokens.csv');
   const token = `e2e-${Math.random().toString(36).slice(2)}`;
-  const tenants = { alice: `${token}-alice`, bob: `${token}-bob` };
+  const tenants = { alice: `${token}-alice`, bob: `${token}-bob`, carol: `${token}-carol` };
   const tokenLines = [
     `${token},e2e-admin,uid-1,"system:masters"`,
     `${tenants.alice},alice,uid-2,"e2e-tenants"`,
     `${tenants.bob},bob,uid-3,"e2e-tenants"`,
+    `${tenants.carol},carol,uid-4,"e2e-tenants"`,
   ];
   await import('node:fs/promises').then((fs) => fs.writeFile(tokenFile, `${tokenLines.join('\n')}\n`));
   const port = await freePort();

@@ -1,0 +1,178 @@
+// One user's flood against everyone else: BENCH_LISTS (2,000) concurrent LISTs of BENCH_OBJECTS (1,000) stored
+// notebooks from user alice, sent from a separate process, while user bob GETs one notebook in a loop and an
+// unauthenticated client polls /readyz. Prints, per round and as medians: bob's GET p50/p99, /readyz p50/p99, how
+// the LISTs ended (200, 429), and the server's RSS growth (peak VmRSS during the round over VmRSS before the first
+// round, read from /proc) and VmHWM. The server runs with its default limits (400/200 seats, APF on, 60 s request timeout).
+// Run: npm run bench:overload   (BENCH_LISTS, BENCH_OBJECTS, BENCH_ROUNDS, BENCH_BACKEND=sqlite|etcd)
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../test/support/server.js';
+import { benchNotebook, median, percentile, pool, progress } from './objects.js';
+
+interface FloodOrder {
+  url: string;
+  token: string;
+  path: string;
+  count: number;
+}
+
+interface FloodResult {
+  codes: Record<string, number>;
+  seconds: number;
+}
+
+type Call = (path: string, init?: { method?: string; body?: string }) => Promise<{ status: number; body: string }>;
+
+function client(url: string, token: string | undefined, agent: Agent): Call {
+  return (path, init = {}) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        `${url}${path}`,
+        {
+          method: init.method ?? 'GET',
+          agent,
+          headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(init.body ? { 'Content-Type': 'application/json' } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
+}
+
+/** The flood, in its own process so that decrypting 2,000 responses does not delay the probes' clocks. */
+async function flood(order: FloodOrder): Promise<FloodResult> {
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity, rejectUnauthorized: false });
+  const call = client(order.url, order.token, agent);
+  const codes: Record<string, number> = Object.create(null);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: order.count }, async () => {
+      let code: string;
+      try {
+        code = String((await call(order.path)).status);
+      } catch (error) {
+        code = (error as NodeJS.ErrnoException).code ?? 'error';
+      }
+      codes[code] = (codes[code] ?? 0) + 1;
+    }),
+  );
+  return { codes, seconds: (performance.now() - started) / 1000 };
+}
+
+function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0);
+}
+
+/** Calls `probe` back to back until `stop` resolves, returning each call's milliseconds. */
+async function probeUntil(stop: Promise<unknown>, probe: () => Promise<unknown>): Promise<number[]> {
+  let done = false;
+  void stop.then(() => (done = true));
+  const times: number[] = [];
+  while (!done) {
+    const started = performance.now();
+    await probe();
+    times.push(performance.now() - started);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  const lists = Number(process.env.BENCH_LISTS ?? 2_000);
+  const objects = Number(process.env.BENCH_OBJECTS ?? 1_000);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const backend = process.env.BENCH_BACKEND === 'etcd' ? 'etcd' : 'sqlite';
+  const server = await startServer({ backend });
+  const pid = server.child.pid!;
+  const agent = (): Agent => new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  const admin = client(server.url, server.token, new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false }));
+  const bob = client(server.url, server.tenants.bob, agent());
+  const probe = client(server.url, undefined, agent());
+  const base = '/apis/ai.example.io/v1alpha1/namespaces/bench/notebooks';
+  try {
+    progress(`creating ${objects} notebooks on ${backend}`);
+    await pool(objects, 64, async (i) => {
+      const res = await admin(base, { method: 'POST', body: JSON.stringify(benchNotebook(`nb-${i}`, i)) });
+      if (res.status !== 201) throw new Error(`create: ${res.status} ${res.body}`);
+    });
+    const listBytes = (await admin(base)).body.length;
+    const getOne = async (): Promise<void> => {
+      const res = await bob(`${base}/nb-7`);
+      if (res.status !== 200) throw new Error(`bob's GET: ${res.status} ${res.body}`);
+    };
+    const readyz = async (): Promise<void> => {
+      const res = await probe('/readyz');
+      if (res.status !== 200) throw new Error(`/readyz: ${res.status} ${res.body}`);
+    };
+    const idleGet: number[] = [];
+    const idleReadyz: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      let t = performance.now();
+      await getOne();
+      idleGet.push(performance.now() - t);
+      t = performance.now();
+      await readyz();
+      idleReadyz.push(performance.now() - t);
+    }
+
+    // Growth is measured from the server's RSS before the first flood: memory a round took and kept counts.
+    const rssBefore = memoryKiB(pid, 'VmRSS');
+    const rows: Array<Record<string, number>> = [];
+    for (let round = 1; round <= rounds; round++) {
+      progress(`round ${round}/${rounds}: ${lists} concurrent LISTs of ${objects} notebooks (${(listBytes / 1024 / 1024).toFixed(1)} MiB each)`);
+      let rssPeak = memoryKiB(pid, 'VmRSS');
+      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, memoryKiB(pid, 'VmRSS'))), 10);
+      const child = fork(fileURLToPath(import.meta.url), ['flood'], { execArgv: ['--import', 'tsx'] });
+      const result = new Promise<FloodResult>((resolve, reject) => {
+        child.once('message', (m) => resolve(m as FloodResult));
+        child.once('error', reject);
+      });
+      child.send({ url: server.url, token: server.tenants.alice, path: base, count: lists } satisfies FloodOrder);
+      const [flooded, gets, probes] = await Promise.all([result, probeUntil(result, getOne), probeUntil(result, readyz)]);
+      clearInterval(sampler);
+      child.kill();
+      rows.push({
+        round,
+        'bob GET p50 ms': median(gets),
+        'bob GET p99 ms': percentile(gets, 0.99),
+        'bob GET max ms': Math.max(...gets),
+        'readyz p50 ms': median(probes),
+        'readyz p99 ms': percentile(probes, 0.99),
+        'LIST 200': flooded.codes['200'] ?? 0,
+        'LIST 429': flooded.codes['429'] ?? 0,
+        'LIST other': Object.entries(flooded.codes).reduce((n, [code, count]) => (code === '200' || code === '429' ? n : n + count), 0),
+        'flood s': flooded.seconds,
+        'RSS growth MiB': (rssPeak - rssBefore) / 1024,
+        'VmHWM MiB': memoryKiB(pid, 'VmHWM') / 1024,
+      });
+    }
+    const round1 = (n: number): number => Math.round(n * 10) / 10;
+    const medianRow: Record<string, number | string> = { round: 'median' };
+    for (const key of Object.keys(rows[0]!).filter((k) => k !== 'round')) medianRow[key] = median(rows.map((r) => r[key]!));
+    console.log(`idle: bob GET p50 ${round1(median(idleGet))} ms, /readyz p50 ${round1(median(idleReadyz))} ms; LIST body ${(listBytes / 1024 / 1024).toFixed(2)} MiB`);
+    console.table([...rows, medianRow].map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round1(v) : v]))));
+    const worst = { get: Math.max(...rows.map((r) => r['bob GET p99 ms']!)), readyz: Math.max(...rows.map((r) => r['readyz p99 ms']!)), rss: Math.max(...rows.map((r) => r['RSS growth MiB']!)) };
+    console.log(
+      `targets: bob GET p99 ≤ 1000 ms (worst round ${round1(worst.get)}), /readyz p99 ≤ 1000 ms (${round1(worst.readyz)}), RSS growth ≤ 256 MiB (${round1(worst.rss)})`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+if (process.argv[2] === 'flood') {
+  process.once('message', (order) => {
+    void flood(order as FloodOrder).then((result) => process.send!(result, () => process.exit(0)));
+  });
+} else {
+  await main();
+}
