@@ -45,6 +45,8 @@ interface InputClass {
   method: 'POST' | 'PATCH' | 'GET';
   /** Created before each round, for patches. */
   target?: boolean;
+  /** How many labels the target carries (1 unless set): a small patch to a large stored object. */
+  targetLabels?: number;
   path: () => string;
   contentType?: string;
   /** Made anew each round, so creates do not collide. */
@@ -68,7 +70,10 @@ const classes: InputClass[] = [
   { name: 'JSON patch, 10,000 label adds', method: 'PATCH', target: true, path: () => `${base}/target`, contentType: 'application/json-patch+json', body: () => JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ op: 'add', path: `/metadata/labels/l${i}`, value: 'v' }))) },
   { name: 'merge patch, 100,000 labels (2.2 MB)', method: 'PATCH', target: true, path: () => `${base}/target`, contentType: 'application/merge-patch+json', body: () => JSON.stringify({ metadata: { labels: manyKeys(100_000) } }) },
   { name: 'create, 100,000 labels (2.9 MB)', method: 'POST', path: () => base, body: () => JSON.stringify(notebook(`many-${seq++}`, { labels: manyKeys(100_000, 'label-key-') })) },
-  { name: 'create, 50,000 labels (1.2 MB, fits the store)', method: 'POST', path: () => base, body: () => JSON.stringify(notebook(`fits-${seq++}`, { labels: manyKeys(50_000, 'label-key-') })) },
+  { name: 'create, 50,000 labels (1.2 MB; 413 with managedFields)', method: 'POST', path: () => base, body: () => JSON.stringify(notebook(`fits-${seq++}`, { labels: manyKeys(50_000, 'label-key-') })) },
+  { name: 'create, 50,000 short labels (stored, 1.3 MB)', method: 'POST', path: () => base, body: () => JSON.stringify(notebook(`short-${seq++}`, { labels: manyKeys(50_000, 'l') })) },
+  { name: 'merge patch, 1 label on 50,000 stored', method: 'PATCH', target: true, targetLabels: 50_000, path: () => `${base}/target`, contentType: 'application/merge-patch+json', body: () => JSON.stringify({ metadata: { labels: { extra: 'x' } } }) },
+  { name: 'apply JSON, 1 label on 50,000 stored', method: 'PATCH', target: true, targetLabels: 50_000, path: () => `${base}/target?fieldManager=bench`, contentType: 'application/apply-patch+yaml', body: () => JSON.stringify(notebook('target', { labels: { extra: 'x' } })) },
   { name: 'create, 100,000 repeated labels, Strict', method: 'POST', path: () => `${base}?fieldValidation=Strict`, body: () => JSON.stringify(notebook('dups', { labels: { a: '1' } })).replace('{"a":"1"}', `{${Array(100_000).fill('"a":"1"').join(',')}}`) },
   { name: 'create, unknown field nested 9,999 levels', method: 'POST', path: () => base, body: () => JSON.stringify(notebook('deep')).replace('"spec":{', `"spec":{"x":${nested(9_999)},`) },
   { name: 'create, nested past the 10,000-level limit', method: 'POST', path: () => base, body: () => JSON.stringify(notebook('deeper')).replace('"spec":{', `"spec":{"x":${nested(10_001)},`) },
@@ -93,7 +98,8 @@ try {
     for (let round = 0; round < rounds; round++) {
       if (c.target) {
         await call(work, 'DELETE', `${base}/target`);
-        const created = await call(work, 'POST', base, JSON.stringify(notebook('target', { labels: { app: 'a' } })));
+        const labels = c.targetLabels ? manyKeys(c.targetLabels, 'l') : { app: 'a' };
+        const created = await call(work, 'POST', base, JSON.stringify(notebook('target', { labels })));
         if (created.status !== 201) throw new Error(`target: ${created.status} ${created.body}`);
       }
       const path = c.path();

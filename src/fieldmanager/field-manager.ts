@@ -18,6 +18,7 @@ import {
 } from './managed-fields.js';
 import { pathString } from './path.js';
 import type { SmdSchema } from './schema.js';
+import { runToEnd, type Steps } from './steps.js';
 import { TypedValueError } from './typed.js';
 import { ConflictsError, Updater, type Conflict } from './updater.js';
 import { goJson, type Json } from './value.js';
@@ -71,11 +72,18 @@ export class FieldManager {
    * `manager`. Never fails the write: ownership that cannot be computed is dropped, as kube-apiserver does.
    */
   update(live: KubeObject, next: KubeObject, manager: string): KubeObject {
+    return runToEnd(this.updateSteps(live, next, manager));
+  }
+
+  /** update, in steps between which a caller may let the event loop run. */
+  *updateSteps(live: KubeObject, next: KubeObject, manager: string): Steps<KubeObject> {
     try {
       let managed = this.liveOrNew(live, next);
       const object = withoutManagedFields(next);
       if (managed.fields.size === 0 && live.metadata?.uid) return object;
-      managed = this.recordUpdate(live, object, managed, manager);
+      yield;
+      managed = yield* this.recordUpdate(live, object, managed, manager);
+      yield;
       return withManagedFields(object, managed);
     } catch (error) {
       this.options.logger.error({ err: error, name: next.metadata?.name }, 'failed to update managedFields');
@@ -85,6 +93,11 @@ export class FieldManager {
 
   /** Server-side apply of `config` onto `live` (an empty object when creating). */
   apply(live: KubeObject, config: KubeObject, manager: string, force: boolean): KubeObject {
+    return runToEnd(this.applySteps(live, config, manager, force));
+  }
+
+  /** apply, in steps between which a caller may let the event loop run. */
+  *applySteps(live: KubeObject, config: KubeObject, manager: string, force: boolean): Steps<KubeObject> {
     let managed: Managed;
     try {
       managed = decodeManagedFields(live.metadata?.managedFields);
@@ -102,9 +115,10 @@ export class FieldManager {
       }
       throw error;
     }
+    yield;
     let result: { object: KubeObject; managed: Managed };
     try {
-      result = this.applyOnce(live, config, cloneManaged(managed), manager, force);
+      result = yield* this.applyOnce(live, config, cloneManaged(managed), manager, force);
     } catch (error) {
       if (!(error instanceof ConflictsError)) throw error;
       if (manager !== 'kubectl') throw conflictError(error.conflicts);
@@ -112,11 +126,14 @@ export class FieldManager {
       const allowed = this.allowedFromLastApplied(live);
       const remaining = allowed ? error.conflicts.filter((c) => !allowed.has(c.path)) : error.conflicts;
       if (remaining.length > 0) throw conflictError(remaining);
-      result = this.applyOnce(live, config, cloneManaged(managed), manager, true);
+      result = yield* this.applyOnce(live, config, cloneManaged(managed), manager, true);
     }
+    yield;
     let object = result.object;
     if (manager === 'kubectl' && object.metadata?.annotations?.[lastAppliedAnnotation]) object = withLastApplied(object, config);
-    return withManagedFields(object, result.managed);
+    const applied = withManagedFields(object, result.managed);
+    yield;
+    return applied;
   }
 
   /** An apply configuration must be of this kind and version and must not carry managedFields. */
@@ -128,27 +145,27 @@ export class FieldManager {
     if (config.metadata?.managedFields !== undefined) throw apiErrors.badRequest('metadata.managedFields must be nil');
   }
 
-  private applyOnce(live: KubeObject, config: KubeObject, managed: Managed, manager: string, force: boolean): { object: KubeObject; managed: Managed } {
+  private *applyOnce(live: KubeObject, config: KubeObject, managed: Managed, manager: string, force: boolean): Steps<{ object: KubeObject; managed: Managed }> {
     if (managed.fields.size === 0) {
       // Fields set before anyone applied belong to "before-first-apply", so applying over them conflicts.
-      managed = this.recordUpdate(this.emptyObject(), withoutManagedFields(live), managed, beforeFirstApply);
+      managed = yield* this.recordUpdate(this.emptyObject(), withoutManagedFields(live), managed, beforeFirstApply);
     }
     const id = managerIdentifier({ manager, operation: 'Apply', subresource: this.options.subresource });
-    const applied = this.updater.apply(asJson(withoutManagedFields(live)), config as unknown as Json, this.options.apiVersion, managed.fields, id, force);
+    const applied = yield* this.updater.apply(asJson(withoutManagedFields(live)), config as unknown as Json, this.options.apiVersion, managed.fields, id, force);
     this.strip(managed, id);
     if (applied.object === undefined) return { object: withoutManagedFields(live), managed };
     managed.times.set(id, toMetaTime());
     return { object: applied.object as unknown as KubeObject, managed };
   }
 
-  private recordUpdate(live: KubeObject, next: KubeObject, managed: Managed, manager: string): Managed {
+  private *recordUpdate(live: KubeObject, next: KubeObject, managed: Managed, manager: string): Steps<Managed> {
     const id = managerIdentifier({
       manager: manager || 'unknown',
       operation: 'Update',
       apiVersion: this.options.apiVersion,
       subresource: this.options.subresource,
     });
-    this.updater.update(asJson(withoutManagedFields(live)), asJson(next), this.options.apiVersion, managed.fields, currentOperation);
+    yield* this.updater.update(asJson(withoutManagedFields(live)), asJson(next), this.options.apiVersion, managed.fields, currentOperation);
     this.strip(managed, currentOperation);
     const changed = managed.fields.get(currentOperation);
     if (changed) {

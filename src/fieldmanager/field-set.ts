@@ -10,14 +10,25 @@ interface Child {
 }
 
 function search<T>(items: T[], pe: PathElement, get: (item: T) => PathElement): { index: number; found: boolean } {
+  // Sets are mostly built in order (a map's keys sorted first): then the place is at the end, found in one comparison.
+  const last = items.length - 1;
+  if (last < 0) return { index: 0, found: false };
+  const atEnd = comparePathElements(get(items[last]!), pe);
+  if (atEnd < 0) return { index: items.length, found: false };
+  if (atEnd === 0) return { index: last, found: true };
   let lo = 0;
-  let hi = items.length;
+  let hi = last;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (comparePathElements(get(items[mid]!), pe) < 0) lo = mid + 1;
     else hi = mid;
   }
   return { index: lo, found: lo < items.length && comparePathElements(get(items[lo]!), pe) === 0 };
+}
+
+function insertAt<T>(items: T[], index: number, item: T): void {
+  if (index === items.length) items.push(item);
+  else items.splice(index, 0, item);
 }
 
 const self = (pe: PathElement): PathElement => pe;
@@ -41,7 +52,7 @@ export class FieldSet {
     for (let i = 0; i < path.length - 1; i++) node = node.descend(path[i]!);
     const last = path[path.length - 1]!;
     const at = search(node.members, last, self);
-    if (!at.found) node.members.splice(at.index, 0, last);
+    if (!at.found) insertAt(node.members, at.index, last);
   }
 
   /** The subtree at `path`, created when absent. */
@@ -54,14 +65,14 @@ export class FieldSet {
   /** Adds one member to this node. */
   addMember(pe: PathElement): void {
     const at = search(this.members, pe, self);
-    if (!at.found) this.members.splice(at.index, 0, pe);
+    if (!at.found) insertAt(this.members, at.index, pe);
   }
 
   descend(pe: PathElement): FieldSet {
     const at = search(this.children, pe, childPe);
     if (at.found) return this.children[at.index]!.set;
     const set = new FieldSet();
-    this.children.splice(at.index, 0, { pe, set });
+    insertAt(this.children, at.index, { pe, set });
     return set;
   }
 

@@ -26,6 +26,12 @@ const fieldType = (map: MapType, key: string): TypeRef => map.fields.get(key)?.t
 const emptyList = (value: Value): boolean => (asList(value)?.length ?? 0) === 0;
 const emptyMap = (value: Value): boolean => Object.keys(asMap(value) ?? {}).length === 0;
 
+/**
+ * A map's keys in field-set order (UTF-16 code units, as comparePathElements orders fields): the sets built from
+ * them then grow at their end, where an unsorted map of 100,000 keys would shift the members on every insert.
+ */
+const sortedKeys = (map: JsonMap): string[] => Object.keys(map).sort();
+
 /** Whether two sides of a list or map are taken as one value: atomic, or empty on both sides. */
 function wholeValue(atom: Atom, kind: 'list' | 'map', lhs: Value, rhs: Value): boolean {
   if (kind === 'list') return atom.list!.relationship === 'atomic' || (emptyList(lhs) && emptyList(rhs));
@@ -109,7 +115,8 @@ export class Typed {
         if (atom.map!.relationship === 'atomic') return set.insert(path);
         const map = asMap(value);
         if (!map) return;
-        for (const [key, child] of Object.entries(map)) {
+        for (const key of sortedKeys(map)) {
+          const child = map[key]!;
           const childPath = [...path, { field: key }];
           this.collect(child, fieldType(atom.map!, key), childPath, set);
           if (child === null || (isMap(child) && Object.keys(child).length === 0) || !atom.map!.fields.has(key)) set.insert(childPath);
@@ -278,7 +285,7 @@ export class Typed {
       }
       case 'map': {
         if (atom.map!.relationship === 'atomic' || !isMap(value)) return;
-        const keys = Object.keys(value);
+        const keys = sortedKeys(value);
         if (keys.length === 0) return;
         const node = parent.descend(pe);
         for (const key of keys) this.fill(value[key]!, fieldType(atom.map!, key), node, { field: key });
@@ -305,7 +312,7 @@ export class Typed {
         if (wholeValue(atom, 'map', lhs, rhs)) return leaf();
         const l = asMap(lhs);
         const r = asMap(rhs);
-        const keys = new Set([...Object.keys(l ?? {}), ...Object.keys(r ?? {})]);
+        const keys = [...new Set([...Object.keys(l ?? {}), ...Object.keys(r ?? {})])].sort();
         for (const key of keys) this.compareNode(ownValue(l, key), ownValue(r, key), fieldType(atom.map!, key), [...path, { field: key }], c);
         return false;
       }

@@ -4,6 +4,7 @@
 import { FieldSet } from './field-set.js';
 import type { Path } from './path.js';
 import type { SmdSchema, TypeRef } from './schema.js';
+import type { Steps } from './steps.js';
 import { Typed, type Comparison } from './typed.js';
 import { equalValues, type Json } from './value.js';
 
@@ -47,8 +48,9 @@ export class Updater {
     return this.ignored ? set.recursiveDifference(this.ignored) : set;
   }
 
-  private diff(oldObject: Json, newObject: Json, version: string, managers: ManagedFields, workflow: string, force: boolean): Comparison {
+  private *diff(oldObject: Json, newObject: Json, version: string, managers: ManagedFields, workflow: string, force: boolean): Steps<Comparison> {
     const raw = this.typed.compare(oldObject, newObject, this.root);
+    yield;
     const compare = { added: this.filter(raw.added), modified: this.filter(raw.modified), removed: this.filter(raw.removed) };
     const conflicts = new Map<string, FieldSet>();
     const changed = compare.modified.union(compare.added);
@@ -80,8 +82,9 @@ export class Updater {
     return compare;
   }
 
-  update(liveObject: Json, newObject: Json, version: string, managers: ManagedFields, manager: string): ManagedFields {
-    const compare = this.diff(liveObject, newObject, version, managers, manager, true);
+  *update(liveObject: Json, newObject: Json, version: string, managers: ManagedFields, manager: string): Steps<ManagedFields> {
+    const compare = yield* this.diff(liveObject, newObject, version, managers, manager, true);
+    yield;
     const previous = managers.get(manager)?.set ?? new FieldSet();
     const set = this.filter(previous.difference(compare.removed).union(compare.modified).union(compare.added));
     if (set.empty()) managers.delete(manager);
@@ -90,13 +93,16 @@ export class Updater {
   }
 
   /** Returns the new object, or undefined when applying changes nothing in it. */
-  apply(liveObject: Json, config: Json, version: string, managers: ManagedFields, manager: string, force: boolean): { object: Json | undefined; managers: ManagedFields } {
+  *apply(liveObject: Json, config: Json, version: string, managers: ManagedFields, manager: string, force: boolean): Steps<{ object: Json | undefined; managers: ManagedFields }> {
     let newObject = this.typed.merge(liveObject, config, this.root) ?? null;
+    yield;
     const lastSet = managers.get(manager);
     const set = this.filter(this.typed.toFieldSet(config, this.root));
     managers.set(manager, { set, apiVersion: version, applied: true });
-    newObject = this.prune(newObject, managers, lastSet);
-    this.diff(liveObject, newObject, version, managers, manager, force);
+    yield;
+    newObject = yield* this.prune(newObject, managers, lastSet);
+    yield* this.diff(liveObject, newObject, version, managers, manager, force);
+    yield;
     return { object: equalValues(liveObject, newObject) ? undefined : newObject, managers };
   }
 
@@ -104,17 +110,22 @@ export class Updater {
     return set.ensureNamedFieldsAreMembers(this.schema, this.root);
   }
 
-  private prune(merged: Json, managers: ManagedFields, lastSet: VersionedSet | undefined): Json {
+  private *prune(merged: Json, managers: ManagedFields, lastSet: VersionedSet | undefined): Steps<Json> {
     if (!lastSet || lastSet.set.empty()) return merged;
     let pruned = this.typed.removeItems(merged, this.named(lastSet.set), this.root);
     // Add back what any manager still owns.
     let managed = new FieldSet();
     for (const owned of managers.values()) managed = managed.union(owned.set);
+    yield;
     const mergedSet = this.named(this.typed.toFieldSet(merged, this.root));
+    yield;
     const prunedSet = this.named(this.typed.toFieldSet(pruned, this.root));
+    yield;
     pruned = this.typed.removeItems(merged, mergedSet.difference(prunedSet.union(this.named(managed))), this.root);
+    yield;
     // Add back what the manager's last apply did not own (removing a parent must not take unowned children along).
     const afterOwned = this.named(this.typed.toFieldSet(pruned, this.root));
+    yield;
     return this.typed.removeItems(merged, mergedSet.difference(afterOwned).intersection(this.named(lastSet.set)), this.root);
   }
 }

@@ -27,7 +27,13 @@ export function objectTooLarge(bytes: number): ApiError {
 }
 
 export function decode(_key: string, value: Buffer, revision: number): { object: KubeObject; json: string } {
+  const object = decodeObject(value, revision);
+  return { object, json: JSON.stringify(object) };
+}
+
+/** The object alone, where its serialization is not wanted (a write's old object, a write's answer). */
+export function decodeObject(value: Buffer, revision: number): KubeObject {
   const object = JSON.parse(value.toString('utf8')) as KubeObject;
   object.metadata = { ...object.metadata, resourceVersion: String(revision) };
-  return { object, json: JSON.stringify(object) };
+  return object;
 }

@@ -1,6 +1,7 @@
 // The generic store: every verb implemented once, with kube-apiserver's semantics (k8s.io/apiserver's
 // registry/generic/registry.Store). A resource only supplies a Strategy; this file never names one.
 import { randomUUID, randomInt } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/meta/object-meta-validation.js';
@@ -13,12 +14,12 @@ import { decodeContinue, encodeContinue } from './continue-token.js';
 import { ApiError, apiErrors, fromStorageError, type ResourceRef } from './errors.js';
 import { parseFieldSelector, type FieldSelector } from './field-selector.js';
 import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
-import { decode, encode, maxStoredObjectBytes, objectKey, objectTooLarge } from './codec.js';
+import { decode, decodeObject, encode, maxStoredObjectBytes, objectKey, objectTooLarge } from './codec.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { FieldManager } from '../fieldmanager/field-manager.js';
-import { equalValues, type Json } from '../fieldmanager/value.js';
 import type { SmdSchema } from '../fieldmanager/schema.js';
-import { cloneJson, jsonDepth, maxKeptDepth } from './json-tree.js';
+import { runSteps } from '../fieldmanager/steps.js';
+import { cloneSteps, jsonDepth, maxKeptDepth, sameJson } from './json-tree.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -107,6 +108,23 @@ export interface StoreOptions {
   consistentListFromCache?: boolean;
 }
 
+/**
+ * Objects of more values than this (a few thousand labels) are written in slices: the event loop gets a turn
+ * between the phases of the write (decoding, field ownership, validation, encoding), each a few tens of
+ * milliseconds at the body limit, where the whole pipeline of a 100,000-key body takes a second or more.
+ */
+const slicedValues = 4_096;
+
+/** Gives the event loop a turn between the phases of a large write; undefined for a small one. */
+type Pause = (() => Promise<void>) | undefined;
+const pauseFor = (values: number): Pause => (values > slicedValues ? () => nextTurn() : undefined);
+
+/**
+ * A write starts on a later turn than the one that read and parsed its request: the store cannot tell how large
+ * that body was (up to 3 MiB, tens of milliseconds to parse), and copying and patching it is a slice of its own.
+ */
+const afterDecoding = (): Promise<void> => nextTurn();
+
 const generateNameChars = 'bcdfghjklmnpqrstvwxz2456789';
 const maxGenerateNamePrefix = 58;
 const generateNameAttempts = 8;
@@ -158,10 +176,14 @@ export class Store {
   }
 
   async create(namespace: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
-    const decoded = this.decodeBody(body, options.fieldValidation, options.strictErrors);
-    const warnings = decoded.warnings;
+    await afterDecoding();
+    const decoded = await this.decodeBody(body, options.fieldValidation, options.strictErrors);
+    const { warnings, pause } = decoded;
     const main = this.fieldManagers.main;
-    const object = options.ownershipRecorded ? decoded.object : main.update(main.emptyObject(), decoded.object, options.fieldManager ?? '');
+    const object = options.ownershipRecorded
+      ? decoded.object
+      : await runSteps(main.updateSteps(main.emptyObject(), decoded.object, options.fieldManager ?? ''), pause);
+    await pause?.();
     const meta = object.metadata;
     if (meta.resourceVersion) throw apiErrors.badRequest('resourceVersion should not be set on objects to be created');
     if (meta.namespace && meta.namespace !== namespace) {
@@ -178,12 +200,11 @@ export class Store {
     this.strategy.prepareForCreate(object);
     const provisionalName = meta.name || (meta.generateName ? this.generateName(meta.generateName) : '');
     if (generated) meta.name = provisionalName;
-    const errors = [
-      ...this.validator.validate(this.strategy.schemaName, object),
-      ...this.strategy.validate(object),
-      ...validateObjectMeta(meta, this.strategy.validateName),
-    ];
+    const errors = [...this.validator.validate(this.strategy.schemaName, object), ...this.strategy.validate(object)];
+    await pause?.();
+    errors.push(...validateObjectMeta(meta, this.strategy.validateName));
     if (errors.length > 0) throw apiErrors.invalid(this.ref, meta.name ?? '', errors);
+    await pause?.();
     warnings.push(...this.strategy.warnings(object));
     await this.namespaces?.admitCreate(namespace);
     if (options.dryRun) {
@@ -195,7 +216,8 @@ export class Store {
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await this.storage.create(objectKey(this.prefix, namespace, meta.name!), encode(object));
-        return { object: decode(stored.key, stored.value, stored.modRevision).object, warnings };
+        await pause?.();
+        return { object: decodeObject(stored.value, stored.modRevision), warnings };
       } catch (error) {
         if (generated && error instanceof StorageError && error.code === 'AlreadyExists' && attempt < generateNameAttempts) {
           meta.name = this.generateName(meta.generateName!);
@@ -299,11 +321,14 @@ export class Store {
   async apply(namespace: string, name: string, config: unknown, apply: ApplyOptions, options: WriteOptions = {}, status = false): Promise<WriteResult> {
     const manager = status ? this.fieldManagers.status : this.fieldManagers.main;
     manager.checkConfig(config as KubeObject);
-    const { object: pruned, warnings } = this.decodeBody(config, options.fieldValidation);
+    await afterDecoding();
+    const { object: pruned, warnings, pause } = await this.decodeBody(config, options.fieldValidation);
     const written = { ...options, ownershipRecorded: true };
     for (;;) {
       try {
-        const result = await this.write(namespace, name, (current) => manager.apply(current, pruned, apply.fieldManager, apply.force), written, status);
+        const applyTo = (current: KubeObject, livePause: Pause): Promise<KubeObject> =>
+          runSteps(manager.applySteps(current, pruned, apply.fieldManager, apply.force), pause ?? livePause);
+        const result = await this.write(namespace, name, applyTo, written, status);
         return { ...result, warnings: [...warnings, ...result.warnings] };
       } catch (error) {
         if (status || !(error instanceof ApiError && error.code === 404 && error.reason === 'NotFound')) throw error;
@@ -311,7 +336,10 @@ export class Store {
       if (pruned.metadata.name !== undefined && pruned.metadata.name !== name) {
         throw apiErrors.badRequest(`the name of the object (${pruned.metadata.name}) does not match the name on the URL (${name})`);
       }
-      const created = manager.apply(manager.emptyObject(), { ...pruned, metadata: { ...pruned.metadata, name } }, apply.fieldManager, apply.force);
+      const created = await runSteps(
+        manager.applySteps(manager.emptyObject(), { ...pruned, metadata: { ...pruned.metadata, name } }, apply.fieldManager, apply.force),
+        pause,
+      );
       try {
         const result = await this.create(namespace, created, written);
         return { ...result, warnings: [...warnings, ...result.warnings], created: true };
@@ -425,19 +453,32 @@ export class Store {
     }
   }
 
+  /**
+   * The write pipeline of update, patch and apply: tryUpdate may run several times. `bodyFor` gets a copy of the
+   * current object, and a pause when that object is large (an apply then gives the loop turns between its phases).
+   */
   private async write(
     namespace: string,
     name: string,
-    bodyFor: (current: KubeObject) => unknown,
+    bodyFor: (current: KubeObject, pause: Pause) => unknown,
     options: WriteOptions,
     status: boolean,
   ): Promise<WriteResult> {
     const key = objectKey(this.prefix, namespace, name);
     let result: KubeObject | undefined;
     let warnings: string[] = [];
-    const tryUpdate = (current: StoredValue): Buffer | typeof skipUpdate => {
-      const old = decode(current.key, current.value, current.modRevision).object;
-      const decoded = this.decodeBody(bodyFor(cloneJson(old)), options.fieldValidation, options.strictErrors);
+    let pause: Pause;
+    await afterDecoding();
+    const tryUpdate = async (current: StoredValue): Promise<Buffer | typeof skipUpdate> => {
+      const old = decodeObject(current.value, current.modRevision);
+      const { copy, values: oldValues } = await runSteps(cloneSteps(old), nextTurn);
+      const livePause = pauseFor(oldValues);
+      await livePause?.();
+      const produced = bodyFor(copy, livePause);
+      const body = produced instanceof Promise ? ((await produced) as unknown) : produced;
+      await livePause?.();
+      const decoded = await this.decodeBody(body, options.fieldValidation, options.strictErrors);
+      pause = decoded.pause ?? livePause;
       let next = decoded.object;
       warnings = decoded.warnings;
       if (next.metadata.name !== undefined && next.metadata.name !== name) {
@@ -453,20 +494,24 @@ export class Store {
       }
       if (!options.ownershipRecorded) {
         const manager = status ? this.fieldManagers.status : this.fieldManagers.main;
-        next = manager.update(old, next, options.fieldManager ?? '');
+        next = await runSteps(manager.updateSteps(old, next, options.fieldManager ?? ''), pause);
+        await pause?.();
       }
-      const errors = status ? this.prepareStatusWrite(next, old) : this.prepareWrite(next, old);
+      const errors = status ? await this.prepareStatusWrite(next, old, pause) : await this.prepareWrite(next, old, pause);
       if (errors.length > 0) throw apiErrors.invalid(this.ref, name, errors);
       result = next;
+      await pause?.();
       // Unchanged content (in any key order) is no write, as kube-apiserver compares canonical encodings.
-      return sameContent(next, old) ? skipUpdate : encode(next);
+      if (sameContent(next, old)) return skipUpdate;
+      await pause?.();
+      return encode(next);
     };
     try {
       if (options.dryRun) {
         const current = await this.read(key, name);
         if (!current) throw apiErrors.notFound(this.ref, name);
-        const outcome = tryUpdate(current);
-        if (outcome === skipUpdate) return { object: decode(current.key, current.value, current.modRevision).object, warnings };
+        const outcome = await tryUpdate(current);
+        if (outcome === skipUpdate) return { object: decodeObject(current.value, current.modRevision), warnings };
         return { object: { ...result!, metadata: { ...result!.metadata, resourceVersion: String(current.modRevision) } }, warnings };
       }
       const cached = this.cache.get(key);
@@ -474,7 +519,8 @@ export class Store {
         suggestion: cached ? { key, value: Buffer.from(cached.json), modRevision: cached.revision, createRevision: 0 } : undefined,
         signal: options.signal,
       });
-      const object = decode(stored.key, stored.value, stored.modRevision).object;
+      await pause?.();
+      const object = decodeObject(stored.value, stored.modRevision);
       warnings.push(...this.strategy.warnings(object));
       await this.finishDeletionIfDone(key, object, stored.modRevision);
       return { object, warnings };
@@ -484,16 +530,14 @@ export class Store {
   }
 
   /** kube-apiserver's BeforeUpdate for the main resource: system fields from the old object, status kept. */
-  private prepareWrite(next: KubeObject, old: KubeObject): FieldError[] {
+  private async prepareWrite(next: KubeObject, old: KubeObject, pause: Pause): Promise<FieldError[]> {
     this.copySystemMeta(next.metadata, old.metadata);
     this.strategy.prepareForUpdate(next, old);
     const specChanged = JSON.stringify(next.spec ?? null) !== JSON.stringify(old.spec ?? null);
     next.metadata.generation = (old.metadata.generation ?? 1) + (specChanged ? 1 : 0);
-    const errors = [
-      ...this.validator.validate(this.strategy.schemaName, next),
-      ...this.strategy.validateUpdate(next, old),
-      ...validateObjectMetaUpdate(next.metadata, old.metadata, this.strategy.validateName),
-    ];
+    const errors = [...this.validator.validate(this.strategy.schemaName, next), ...this.strategy.validateUpdate(next, old)];
+    await pause?.();
+    errors.push(...validateObjectMetaUpdate(next.metadata, old.metadata, this.strategy.validateName));
     if (old.metadata.deletionTimestamp) {
       const added = (next.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
       if (added.length > 0) {
@@ -509,7 +553,7 @@ export class Store {
   }
 
   /** A /status write changes status only: spec and metadata come from the old object. */
-  private prepareStatusWrite(next: KubeObject, old: KubeObject): FieldError[] {
+  private async prepareStatusWrite(next: KubeObject, old: KubeObject, pause: Pause): Promise<FieldError[]> {
     const uid = next.metadata.uid;
     const managedFields = next.metadata.managedFields;
     next.metadata = { ...old.metadata };
@@ -517,6 +561,7 @@ export class Store {
     else delete next.metadata.managedFields;
     if (uid && uid !== old.metadata.uid) return [fieldErrors.invalid('metadata.uid', uid, 'field is immutable')];
     this.strategy.prepareForStatusUpdate(next, old);
+    await pause?.();
     return [...this.validator.validate(this.strategy.schemaName, next), ...this.strategy.validateStatusUpdate(next, old)];
   }
 
@@ -587,13 +632,23 @@ export class Store {
     }
   }
 
-  /** Type, kind and unknown-field checks on a request body; never lets an open map pass through a rewriting validator. */
-  private decodeBody(body: unknown, fieldValidation: FieldValidation = 'Warn', strictErrors: string[] = []): { object: KubeObject; warnings: string[] } {
+  /**
+   * Type, kind and unknown-field checks on a request body; never lets an open map pass through a rewriting
+   * validator. A large body comes with the pause its write takes between phases.
+   */
+  private async decodeBody(
+    body: unknown,
+    fieldValidation: FieldValidation = 'Warn',
+    strictErrors: string[] = [],
+  ): Promise<{ object: KubeObject; warnings: string[]; pause: Pause }> {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw apiErrors.badRequest(`the body of the request was in an unknown format - accepted media types include: application/json`);
     }
     // Iterative: a body may nest 10,000 levels deep, which structuredClone's recursion does not survive.
-    const object = cloneJson(body) as KubeObject;
+    const { copy, depth, values } = await runSteps(cloneSteps(body), nextTurn);
+    const object = copy as KubeObject;
+    const pause = pauseFor(values);
+    await pause?.();
     const errors: FieldError[] = [];
     if (object.kind === undefined || object.kind === '') object.kind = this.strategy.info.kind;
     else if (object.kind !== this.strategy.info.kind) errors.push(fieldErrors.invalid('kind', object.kind, `must be ${this.strategy.info.kind}`));
@@ -608,7 +663,8 @@ export class Store {
       throw apiErrors.invalid(this.ref, name, errors);
     }
     const unknown = this.validator.pruneUnknownFields(this.strategy.schemaName, object);
-    if (jsonDepth(object) > maxKeptDepth) throw apiErrors.badRequest(`exceeded max depth of ${maxKeptDepth}`);
+    // Pruning only lowers the depth measured while copying: only a body that was deeper is measured again.
+    if (depth > maxKeptDepth && jsonDepth(object) > maxKeptDepth) throw apiErrors.badRequest(`exceeded max depth of ${maxKeptDepth}`);
     if (fieldValidation === 'Strict' && strictErrors.length > 0) {
       // Repeated members fail the decoder itself, before unknown fields are looked for.
       const { kind, version } = this.strategy.info;
@@ -621,7 +677,7 @@ export class Store {
     const bytes = Buffer.byteLength(JSON.stringify(object));
     if (bytes > maxStoredObjectBytes) throw objectTooLarge(bytes);
     const warnings = fieldValidation === 'Warn' ? [...strictErrors, ...unknown.map((p) => `unknown field "${p}"`)] : [];
-    return { object, warnings };
+    return { object, warnings, pause };
   }
 
   private generateName(prefix: string): string {
@@ -744,9 +800,6 @@ export function parseResourceVersion(rv: string): number | undefined {
 }
 
 function sameContent(a: KubeObject, b: KubeObject): boolean {
-  const content = (o: KubeObject): Json => {
-    const { resourceVersion: _rv, ...metadata } = o.metadata;
-    return JSON.parse(JSON.stringify({ ...o, metadata })) as Json;
-  };
-  return equalValues(content(a), content(b));
+  const content = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return sameJson(content(a), content(b));
 }
