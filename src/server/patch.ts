@@ -2,8 +2,9 @@
 // (YAML or JSON). Strategic merge answers 415, as kube-apiserver answers for custom resources, so clients
 // (kubectl, the garbage collector) fall back to merge patch. Every parse and transform here is linear in its
 // input and safe at any nesting depth the decoder admits; keys are own data, whatever their name.
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Composer, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Alias, type Document, type Node as YamlNode } from 'yaml';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { KubeObject } from '../api/meta/types.js';
 import { fieldErrorBody, fieldErrors, fieldErrorString } from '../api/meta/field-errors.js';
 import { ApiError, apiErrors } from '../registry/errors.js';
@@ -11,6 +12,7 @@ import { isJsonObject } from '../registry/json-tree.js';
 import { JsonBodyError, parseJsonBody, type DuplicateField } from './json-body.js';
 import { applyJsonPatch, decodeJsonPatch, JsonPatchApplyError, JsonPatchDecodeError, JsonPatchTooLargeError } from './json-patch.js';
 import { applyMergePatch } from './merge-patch.js';
+import { readYaml, type YamlOutcome } from './yaml-apply.js';
 
 export type PatchType = 'json' | 'merge' | 'apply';
 
@@ -95,113 +97,61 @@ function parseJsonApply(text: string): { value: unknown; duplicates: DuplicateFi
   }
 }
 
-/** Lexemes read between two turns of the event loop: the library's lexer and parser are the slow part. */
-const lexemesPerTurn = 20_000;
+/** YAML bodies up to this size are read inline (tens of milliseconds at most), larger ones on the worker. */
+const inlineYamlBytes = 64 * 1024;
 
 async function parseYamlApply(text: string): Promise<{ value: unknown; duplicates: DuplicateField[] }> {
-  const lineCounter = new LineCounter();
-  const parser = new Parser(lineCounter.addNewLine);
-  lineCounter.addNewLine(0);
-  const tokens = [];
-  let lexemes = 0;
-  for (const lexeme of new Lexer().lex(text)) {
-    tokens.push(...parser.next(lexeme));
-    if (++lexemes % lexemesPerTurn === 0) await nextTurn();
+  const outcome = text.length <= inlineYamlBytes ? readYaml(text) : await yamlWorker.read(text);
+  if ('error' in outcome) throw apiErrors.badRequest(`error decoding YAML: error converting YAML to JSON: ${outcome.error}`);
+  const duplicates = outcome.repeated.map(({ key, line }) => ({ key, line, path: key }));
+  return { value: JSON.parse(outcome.json) as unknown, duplicates };
+}
+
+/** One worker thread for every large YAML body, started on first use; it never keeps the process alive. */
+class YamlWorker {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, { resolve: (outcome: YamlOutcome) => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+
+  read(text: string): Promise<YamlOutcome> {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    // Referenced while it has work, so a caller's await keeps the process up; idle, it never does.
+    worker.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, text });
+    });
   }
-  tokens.push(...parser.end());
-  // Duplicate keys are found below in one pass: the library's own check compares every pair of keys.
-  const composer = new Composer({ version: '1.1', uniqueKeys: false });
-  let document: Document.Parsed | undefined;
-  for (const token of tokens) for (const composed of composer.next(token)) document ??= composed;
-  for (const composed of composer.end()) document ??= composed;
-  if (!document) return { value: null, duplicates: [] };
-  const error = document.errors[0];
-  if (error) throw yamlError(error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, ''));
-  // Composing the document is one step of the library (about 200 ms for 100,000 keys); the steps around it yield.
-  await nextTurn();
-  const duplicates = checkYaml(document.contents, (alias) => alias.resolve(document), lineCounter);
-  await nextTurn();
-  try {
-    return { value: document.toJS({ maxAliasCount: -1 }), duplicates };
-  } catch (error) {
-    throw yamlError((error as Error).message.split('\n')[0]!);
+
+  private start(): Worker {
+    // The worker runs this file's sibling: yaml-worker.js once built; yaml-worker.ts under tsx, which a worker
+    // must register itself (loader flags do not reach a worker's entry module).
+    const url = new URL(`./yaml-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+    const worker = url.pathname.endsWith('.ts')
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`,
+          { eval: true },
+        )
+      : new Worker(url);
+    worker.on('message', ({ id, outcome }: { id: number; outcome: YamlOutcome }) => {
+      this.pending.get(id)?.resolve(outcome);
+      this.pending.delete(id);
+      if (this.pending.size === 0) worker.unref();
+    });
+    const failed = (why: unknown): void => {
+      if (this.worker === worker) this.worker = undefined;
+      const error = new Error(`the YAML reader stopped: ${why instanceof Error ? why.message : `exit code ${String(why)}`}`);
+      for (const { reject } of this.pending.values()) reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', failed);
+    worker.on('exit', failed);
+    return worker;
   }
 }
 
-// go-yaml's alias budget (sigs.k8s.io/yaml/goyaml.v2 decode.go): past 100 aliased nodes and 1,000 decoded
-// ones, the share of nodes that come from alias expansion may be 99% up to 400,000 decoded nodes, falling
-// linearly to 10% at 4,000,000.
-const aliasRatioLow = 400_000;
-const aliasRatioHigh = 4_000_000;
-
-function allowedAliasRatio(decoded: number): number {
-  if (decoded <= aliasRatioLow) return 0.99;
-  if (decoded >= aliasRatioHigh) return 0.1;
-  return 0.99 - 0.89 * ((decoded - aliasRatioLow) / (aliasRatioHigh - aliasRatioLow));
-}
-
-/**
- * One walk of the YAML tree, without expanding an alias: repeated keys per mapping (go-yaml's strict error),
- * an alias inside its own anchor, and go-yaml's alias budget counted from each node's expanded size.
- */
-function checkYaml(root: unknown, resolve: (alias: Alias) => unknown, lines: LineCounter): DuplicateField[] {
-  const duplicates: DuplicateField[] = [];
-  const expanded = new Map<unknown, number>();
-  const open = new Set<unknown>();
-  let decoded = 0;
-  let aliased = 0;
-  const count = (nodes: number, fromAliases: number): void => {
-    decoded += nodes;
-    aliased += fromAliases;
-    if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) throw yamlError('document contains excessive aliasing');
-  };
-  const stack: Array<[node: unknown, leaving: boolean]> = [[root, false]];
-  while (stack.length > 0) {
-    const [node, leaving] = stack.pop()!;
-    if (node === null || node === undefined) continue;
-    if (isAlias(node)) {
-      const target = resolve(node);
-      if (target === undefined) throw yamlError(`unknown anchor '${node.source}' referenced`);
-      if (open.has(target)) throw yamlError(`anchor '${node.source}' value contains itself`);
-      const size = expanded.get(target) ?? 1;
-      expanded.set(node, 1 + size);
-      count(1, 0);
-      count(size, size);
-      continue;
-    }
-    const children: unknown[] = [];
-    if (isMap(node)) for (const pair of node.items) children.push(pair.key, pair.value);
-    else if (isSeq(node)) children.push(...node.items);
-    else if (isPair(node)) children.push(node.key, node.value);
-    if (!leaving) {
-      open.add(node);
-      count(1, 0);
-      stack.push([node, true]);
-      for (let i = children.length - 1; i >= 0; i--) stack.push([children[i], false]);
-      if (isMap(node)) duplicates.push(...repeatedKeys(node.items as Array<{ key: unknown }>, lines, duplicates.length));
-      continue;
-    }
-    open.delete(node);
-    let size = 1;
-    for (const child of children) size += child === null || child === undefined ? 0 : (expanded.get(child) ?? 1);
-    expanded.set(node, size);
-  }
-  return duplicates;
-}
-
-function repeatedKeys(pairs: Array<{ key: unknown }>, lines: LineCounter, already: number): DuplicateField[] {
-  const seen = new Set<string>();
-  const out: DuplicateField[] = [];
-  for (const { key } of pairs) {
-    // go-yaml cannot use a mapping or sequence as a key of the map it decodes into.
-    if (isMap(key) || isSeq(key)) throw yamlError(`invalid map key: ${String(key)}`);
-    if (!isScalar(key)) continue;
-    const id = `${typeof key.value}:${String(key.value)}`;
-    if (!seen.has(id)) seen.add(id);
-    else if (already + out.length < 100) out.push({ key: String(key.value), path: String(key.value), line: lines.linePos((key as YamlNode).range?.[0] ?? 0).line });
-  }
-  return out;
-}
+const yamlWorker = new YamlWorker();
 
 /**
  * Checks a patch document's shape before any object is read, with kube-apiserver's answers. Unless
