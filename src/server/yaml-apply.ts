@@ -49,11 +49,13 @@ export function readYaml(text: string): YamlOutcome {
 class GoJsonError extends Error {}
 
 /** JSON as Go's encoding/json writes what go-yaml decoded: binary as its bytes, no infinities or NaN. */
-function goValue(_key: string, value: unknown): unknown {
+function goValue(this: Record<string, unknown>, key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) {
     throw new GoJsonError(`json: unsupported value: ${Number.isNaN(value) ? 'NaN' : value > 0 ? '+Inf' : '-Inf'}`);
   }
-  if (value instanceof Uint8Array) return Buffer.from(value).toString();
+  // The holder's own value: a Buffer has already become {type, data} by its toJSON.
+  const raw = this[key];
+  if (raw instanceof Uint8Array) return Buffer.from(raw).toString();
   return value;
 }
 

@@ -231,6 +231,13 @@ describe('apply configurations are read as sigs.k8s.io/yaml reads them', () => {
     }
   });
 
+  it('scalars resolve as go-yaml resolves them into interface{}', async () => {
+    const { config } = await parseApplyPatch('a: 2001-12-14\nb: 1:20\nc: 0b101\nd: 017\ne: 1_000\nf: 0x1F\ng: y\nh: NO\ni: ~\nj: !!binary aGVsbG8=\n');
+    assert.deepEqual(config, { a: '2001-12-14', b: '1:20', c: 5, d: 15, e: 1000, f: 31, g: true, h: false, i: null, j: 'hello' });
+    await assert.rejects(parseApplyPatch('a: .nan\n'), { message: 'error decoding YAML: error converting YAML to JSON: json: unsupported value: NaN' });
+    await assert.rejects(parseApplyPatch('a: -.inf\n'), { message: 'error decoding YAML: error converting YAML to JSON: json: unsupported value: -Inf' });
+  });
+
   it('three levels of nine aliases are within the budget', async () => {
     assert.equal(((await parseApplyPatch(threeLevels)).config.c as unknown[][]).flat().length, 81);
   });
