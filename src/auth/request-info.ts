@@ -1,5 +1,7 @@
 // What a request asks to do, parsed as kube-apiserver's RequestInfoFactory parses it, for authorization:
 // verb (get/list/watch/create/update/patch/delete/deletecollection), namespace, resource, subresource, name.
+import { queryBoolean } from '../api/meta/query-bool.js';
+
 export interface ResourceAttributes {
   verb: string;
   group: string;
@@ -17,7 +19,7 @@ export type RequestAttributes =
 const methodVerbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', GET: 'get', HEAD: 'get' };
 
 function truthy(value: string | null): boolean {
-  return value !== null && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value);
+  return value !== null && queryBoolean(value);
 }
 
 export function requestAttributes(method: string, url: string): RequestAttributes {

@@ -1,6 +1,7 @@
 // Query parameters and option bodies of REST requests, parsed and validated as kube-apiserver validates
 // CreateOptions, UpdateOptions, PatchOptions, DeleteOptions and ListOptions.
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
+import { queryBoolean } from '../api/meta/query-bool.js';
 import type { DeleteOptions } from '../api/meta/types.js';
 import { apiErrors, type ApiError } from '../registry/errors.js';
 import type { FieldValidation, ListOptions, WatchOptions, WriteOptions } from '../registry/store.js';
@@ -17,13 +18,10 @@ function invalidOptions(kind: string, errors: FieldError[]): ApiError {
   return apiErrors.invalid({ group: 'meta.k8s.io', resource: kind.toLowerCase(), kind }, '', errors);
 }
 
-/** strconv.ParseBool, as kube's query decoder uses it. */
+/** A boolean query parameter as kube reads it (queryBoolean): undefined when absent, never an error. */
 export function parseBool(query: Query, name: string): boolean | undefined {
   const value = queryValue(query, name);
-  if (value === undefined) return undefined;
-  if (['1', 't', 'T', 'true', 'TRUE', 'True', ''].includes(value)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
-  throw apiErrors.badRequest(`strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
+  return value === undefined ? undefined : queryBoolean(value);
 }
 
 const int64Min = -(2n ** 63n);

@@ -158,3 +158,69 @@ describe('hostile input: the same answers as kube-apiserver gives a CRD', () => 
     });
   }
 });
+
+/** A request whose hostility is in its method, path or query rather than its body. */
+interface RequestCase {
+  name: string;
+  method: string;
+  /** Under the resource's collection path of each group, e.g. `?limit=1` or `/target`; `NS` is the namespace segment. */
+  path: string;
+  contentType?: string;
+  /** `target`'s JSON, of each group. */
+  body?: 'target';
+  /** The target exists in both groups first. */
+  existing?: boolean;
+  compare?: Array<'message'>;
+}
+
+const requestCases: RequestCase[] = [
+  { name: 'a limit beyond int64', method: 'GET', path: '?limit=99999999999999999999', compare: ['message'] },
+  { name: 'a limit of int64 max', method: 'GET', path: '?limit=9223372036854775807' },
+  { name: 'a limit that is no integer', method: 'GET', path: '?limit=abc', compare: ['message'] },
+  { name: 'a timeoutSeconds that is no integer', method: 'GET', path: '?timeoutSeconds=1.5', compare: ['message'] },
+  // Only 0, f and false (any case) are false to kube; anything else, `yes` included, opens a watch.
+  { name: 'a watch flag of fAlSe lists', method: 'GET', path: '?watch=fAlSe&limit=1' },
+  { name: 'a continue token of JSON null', method: 'GET', path: `?limit=1&continue=${Buffer.from('null').toString('base64url')}`, compare: ['message'] },
+  { name: 'a continue token of another version', method: 'GET', path: `?limit=1&continue=${Buffer.from('{"v":"x","rv":1,"start":"a"}').toString('base64url')}`, compare: ['message'] },
+  { name: 'a continue token climbing out of its prefix', method: 'GET', path: `?limit=1&continue=${Buffer.from('{"v":"meta.k8s.io/v1","rv":1,"start":"../../x"}').toString('base64url')}`, compare: ['message'] },
+  { name: 'a namespace that is not UTF-8', method: 'GET', path: 'NS=%ff' },
+  // kube writes the name as "\xff" in its message and U+FFFD in details: code and reason only.
+  { name: 'a name that is not UTF-8', method: 'GET', path: '/%ff' },
+  { name: 'a name of 300 characters', method: 'GET', path: `/${'a'.repeat(300)}`, compare: ['message'] },
+  { name: 'TRACE on a collection', method: 'TRACE', path: '', compare: ['message'] },
+  { name: 'OPTIONS on an object', method: 'OPTIONS', path: '/target', compare: ['message'] },
+  { name: 'PROPFIND on a collection', method: 'PROPFIND', path: '', compare: ['message'] },
+  // kube lists its serializers (YAML and protobuf too): code and reason only.
+  { name: 'a create sent as a merge patch', method: 'POST', path: '', contentType: 'application/merge-patch+json', body: 'target' },
+  { name: 'an update sent as a JSON patch', method: 'PUT', path: '/target', contentType: 'application/json-patch+json', body: 'target', existing: true },
+  { name: 'a create sent as text', method: 'POST', path: '', contentType: 'text/plain', body: 'target' },
+  { name: 'a label selector of 3,000 terms', method: 'GET', path: `?labelSelector=${Array.from({ length: 3_000 }, (_, i) => `k${i}=v`).join(',')}` },
+  { name: 'a delete whose dryRun is an object', method: 'DELETE', path: '/target', contentType: json, existing: true, compare: ['message'] },
+];
+
+describe('hostile requests: the same answers as kube-apiserver gives a CRD', () => {
+  const sendRequest = async (group: string, c: RequestCase): Promise<Answer> => {
+    const collection = `/apis/${group}/v1alpha1/namespaces/${ns}/notebooks`;
+    if (c.existing) {
+      await cluster.request('admin', 'DELETE', `${collection}/target`);
+      const created = await cluster.request('admin', 'POST', collection, notebookJson('target').replaceAll('GROUP', group), { 'content-type': json });
+      assert.equal(created.status, 201, `creating the target in ${group}: ${created.body}`);
+    }
+    const path = c.path.startsWith('NS=') ? `/apis/${group}/v1alpha1/namespaces/${c.path.slice(3)}/notebooks` : `${collection}${c.path}`;
+    const body = c.body === 'target' ? notebookJson('target').replaceAll('GROUP', group) : c.method === 'DELETE' && c.contentType ? '{"dryRun":{"a":1}}' : undefined;
+    const res = await cluster.request('admin', c.method, path, body, c.contentType ? { 'content-type': c.contentType } : {});
+    const parsed = (res.body.startsWith('{') ? JSON.parse(res.body) : {}) as Record<string, any>;
+    const answer: Answer = { code: res.status };
+    if (parsed.kind === 'Status') answer.reason = parsed.reason;
+    if (c.compare?.includes('message')) answer.message = (parsed.message as string | undefined)?.replaceAll(golden, 'GROUP').replaceAll(ours, 'GROUP');
+    await cluster.request('admin', 'DELETE', `${collection}/target`);
+    return answer;
+  };
+  for (const c of requestCases) {
+    it(c.name, async () => {
+      const crd = await sendRequest(golden, c);
+      const mine = await sendRequest(ours, c);
+      assert.deepEqual(mine, crd);
+    });
+  }
+});

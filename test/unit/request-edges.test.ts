@@ -3,6 +3,7 @@
 // against a CRD in test/e2e/hostile-input.test.ts; here every shape is refused as a 400, never thrown as a 500.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { requestAttributes } from '../../src/auth/request-info.js';
 import { decodeContinue, encodeContinue } from '../../src/registry/continue-token.js';
 import { ApiError } from '../../src/registry/errors.js';
 import { deleteOptions, listOptions, parseBool, parseInteger } from '../../src/server/request-options.js';
@@ -61,10 +62,16 @@ describe('integer and boolean query parameters', () => {
     assert.equal(listOptions({ limit: '-5' }, new AbortController().signal).limit, undefined);
   });
 
-  it('booleans are read as strconv.ParseBool reads them, with its error', () => {
-    assert.equal(parseBool({ watch: 'T' }, 'watch'), true);
-    assert.equal(parseBool({ watch: '0' }, 'watch'), false);
-    assert.throws(() => parseBool({ watch: 'yes' }, 'watch'), badRequest(/^strconv\.ParseBool: parsing "yes": invalid syntax$/));
+  it('booleans are read as kube converts query strings: only 0, f and false (any case) are false', () => {
+    const cases: Array<[string, boolean]> = [['T', true], ['yes', true], ['', true], ['1', true], ['0', false], ['f', false], ['F', false], ['fAlSe', false]];
+    for (const [value, want] of cases) assert.equal(parseBool({ watch: value }, 'watch'), want, value);
+    assert.equal(parseBool({}, 'watch'), undefined);
+    const verbOf = (url: string): string | undefined => {
+      const attributes = requestAttributes('GET', url);
+      return attributes.kind === 'resource' ? attributes.attributes.verb : undefined;
+    };
+    assert.equal(verbOf('/apis/ai.example.io/v1alpha1/notebooks?watch=yes'), 'watch');
+    assert.equal(verbOf('/apis/ai.example.io/v1alpha1/notebooks?watch=False'), 'list');
   });
 });
 
