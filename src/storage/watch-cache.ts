@@ -445,7 +445,9 @@ export class CacheWatcher {
     } else if (matchesNow) {
       this.push({ type: event.type === 'MODIFIED' && matchedBefore ? 'MODIFIED' : 'ADDED', object: event.object });
     } else if (matchedBefore) {
-      this.push({ type: 'DELETED', object: event.object });
+      // What the watcher last saw, not the state it cannot see: kube's cacher sends the previous object, at the
+      // event's resourceVersion.
+      this.push({ type: 'DELETED', object: atRevision(event.previous!, event.revision) });
     }
   }
 
@@ -454,6 +456,12 @@ export class CacheWatcher {
     if (revision > this.lastRevision) this.lastRevision = revision;
     this.push({ type: 'BOOKMARK', revision: this.lastRevision, initialEventsEnd: false });
   }
+}
+
+function atRevision(cached: CachedObject, revision: number): CachedObject {
+  if (cached.revision === revision && cached.object.metadata.resourceVersion === String(revision)) return cached;
+  const object = { ...cached.object, metadata: { ...cached.object.metadata, resourceVersion: String(revision) } };
+  return { key: cached.key, object, json: JSON.stringify(object), revision };
 }
 
 function compareKeys(a: string, b: string): number {

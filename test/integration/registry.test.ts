@@ -425,6 +425,12 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`registry
       await new Promise((r) => setTimeout(r, 100));
       await watch.stop();
       assert.deepEqual(summary(watch.events), ['DELETED a', 'ADDED a', 'MODIFIED a']);
+      // As kube's cacher: the object as the watcher last saw it (still matching), at the revision of the change.
+      const left = watch.events[0]!;
+      assert.ok(left.type === 'DELETED');
+      assert.deepEqual(left.object.object.metadata.labels, { sel: 'yes' });
+      assert.equal(left.object.object.metadata.resourceVersion, out.metadata.resourceVersion);
+      assert.equal(JSON.parse(left.object.json).metadata.resourceVersion, out.metadata.resourceVersion);
     });
 
     it('bookmarks arrive only when asked for, carrying a resourceVersion to resume from', async () => {
