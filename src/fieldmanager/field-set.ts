@@ -200,13 +200,18 @@ function readFields(fields: unknown): { set: FieldSet | undefined; isMember: boo
   if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) throw new Error('FieldsV1 must be a JSON object');
   let set: FieldSet | undefined;
   let isMember = false;
+  const entries: Array<{ pe: PathElement; value: unknown }> = [];
   for (const [key, value] of Object.entries(fields)) {
     if (key === '.') {
       isMember = true;
       continue;
     }
     const pe = deserializePathElement(key);
-    if (!pe) continue;
+    if (pe) entries.push({ pe, value });
+  }
+  // A client may send its managedFields in any order: inserted sorted, the set grows at its end.
+  entries.sort((a, b) => comparePathElements(a.pe, b.pe));
+  for (const { pe, value } of entries) {
     const child = readFields(value);
     if (child.isMember) {
       set ??= new FieldSet();
