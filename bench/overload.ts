@@ -3,7 +3,8 @@
 // unauthenticated client polls /readyz. Prints, per round and as medians: bob's GET p50/p99, /readyz p50/p99, how
 // the LISTs ended (200, 429), and the server's RSS growth (peak VmRSS during the round over VmRSS before the first
 // round, read from /proc) and VmHWM. The server runs with its default limits (400/200 seats, APF on, 60 s request timeout).
-// Run: npm run bench:overload   (BENCH_LISTS, BENCH_OBJECTS, BENCH_ROUNDS, BENCH_BACKEND=sqlite|etcd)
+// Run: npm run bench:overload   (BENCH_LISTS, BENCH_OBJECTS, BENCH_ROUNDS, BENCH_BACKEND=sqlite|etcd, and
+// BENCH_SERVER_ARGS for server flags, e.g. "--max-requests-inflight=0 --max-mutating-requests-inflight=0" for none)
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -47,20 +48,27 @@ function client(url: string, token: string | undefined, agent: Agent): Call {
     });
 }
 
+/** One LIST whose body is read and dropped: 2,000 bodies of megabytes kept would exhaust the flood's own heap. */
+function drain(order: FloodOrder, agent: Agent): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request(`${order.url}${order.path}`, { agent, headers: { Authorization: `Bearer ${order.token}` } }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve(String(res.statusCode)));
+      res.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    req.end();
+  });
+}
+
 /** The flood, in its own process so that decrypting 2,000 responses does not delay the probes' clocks. */
 async function flood(order: FloodOrder): Promise<FloodResult> {
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity, rejectUnauthorized: false });
-  const call = client(order.url, order.token, agent);
   const codes: Record<string, number> = Object.create(null);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: order.count }, async () => {
-      let code: string;
-      try {
-        code = String((await call(order.path)).status);
-      } catch (error) {
-        code = (error as NodeJS.ErrnoException).code ?? 'error';
-      }
+      const code = await drain(order, agent);
       codes[code] = (codes[code] ?? 0) + 1;
     }),
   );
@@ -91,7 +99,7 @@ async function main(): Promise<void> {
   const objects = Number(process.env.BENCH_OBJECTS ?? 1_000);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const backend = process.env.BENCH_BACKEND === 'etcd' ? 'etcd' : 'sqlite';
-  const server = await startServer({ backend });
+  const server = await startServer({ backend, extraArgs: (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean) });
   const pid = server.child.pid!;
   const agent = (): Agent => new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
   const admin = client(server.url, server.token, new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false }));
@@ -135,6 +143,7 @@ async function main(): Promise<void> {
       const result = new Promise<FloodResult>((resolve, reject) => {
         child.once('message', (m) => resolve(m as FloodResult));
         child.once('error', reject);
+        child.once('exit', (code) => reject(new Error(`the flood process exited with ${code}`)));
       });
       child.send({ url: server.url, token: server.tenants.alice, path: base, count: lists } satisfies FloodOrder);
       const [flooded, gets, probes] = await Promise.all([result, probeUntil(result, getOne), probeUntil(result, readyz)]);
