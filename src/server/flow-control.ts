@@ -1,6 +1,7 @@
 // Overload protection as kube-apiserver does it: --max-requests-inflight and --max-mutating-requests-inflight seats,
 // held from authentication to the end of the response, shared fairly between users as API Priority and Fairness
 // shares them (a flow per user, fair queuing by virtual finish time, bounded queues, a bounded wait, then 429).
+import { queryBoolean } from '../api/meta/query-bool.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import { ApiError } from '../registry/errors.js';
 import type { ServerMetrics } from './metrics.js';
@@ -37,8 +38,6 @@ export interface RequestClass {
 const exemptPaths = new Set(['/healthz', '/livez', '/readyz', '/version', '/metrics', '/api', '/apis', `/apis/${group}`, `/apis/${group}/${version}`]);
 const exemptPrefixes = ['/healthz/', '/livez/', '/readyz/', '/openapi/'];
 const resourcePrefix = `/apis/${group}/${version}/`;
-// strconv.ParseBool's true values, as kube's query decoder reads watch=.
-const trueValues = new Set(['1', 't', 'T', 'true', 'TRUE', 'True', '']);
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -62,7 +61,8 @@ export function classify(method: string, path: string, query: Query): RequestCla
   if (subresource === 'logs' && kind === 'readOnly') return { kind, exempt: false, longRunning: { verb: 'get', resource: resource!, subresource } };
   if (kind === 'readOnly' && subresource === undefined) {
     const watch = first(query, 'watch');
-    if (watch !== undefined && trueValues.has(watch)) return { kind, exempt: false, longRunning: { verb: 'watch', resource: resource!, subresource: '' } };
+    // Read as the routes read it, or a watch the route opens would be timed out as a LIST.
+    if (watch !== undefined && queryBoolean(watch)) return { kind, exempt: false, longRunning: { verb: 'watch', resource: resource!, subresource: '' } };
     if (name === undefined || name === '') {
       const limit = Number(first(query, 'limit'));
       return { kind, exempt: false, list: { resource: resource!, namespace, ...(Number.isSafeInteger(limit) && limit > 0 ? { limit } : {}) } };

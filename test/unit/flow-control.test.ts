@@ -30,6 +30,13 @@ describe('classify', () => {
       want: { kind: 'readOnly', exempt: false, longRunning: { verb: 'watch', resource: 'notebooks', subresource: '' } },
     },
     {
+      name: 'watch=yes is long-running, as kube reads query booleans',
+      method: 'GET',
+      path: `${base}/namespaces/a/notebooks`,
+      query: { watch: 'yes' },
+      want: { kind: 'readOnly', exempt: false, longRunning: { verb: 'watch', resource: 'notebooks', subresource: '' } },
+    },
+    {
       name: 'watch=false is a LIST',
       method: 'GET',
       path: `${base}/namespaces/a/notebooks`,
