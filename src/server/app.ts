@@ -1,6 +1,7 @@
 // The Fastify application: HTTPS with ALPN http/1.1, kube-apiserver's error shapes for everything (Fastify's own
 // errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -89,6 +90,13 @@ function statusOf(error: unknown): ApiError {
   return apiErrors.internal(message);
 }
 
+/** Node's parser errors in kube's shapes: Go answers the same conditions with 431, 408 and 400. */
+function clientErrorStatus(code: string | undefined): ApiError {
+  if (code === 'HPE_HEADER_OVERFLOW') return new ApiError(431, 'RequestHeaderFieldsTooLarge', `Request header fields too large: limit is ${maxHeaderBytes}`);
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError(408, 'Timeout', 'Timeout: the request headers did not arrive in time');
+  return apiErrors.badRequest('malformed HTTP request');
+}
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const fastify = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -113,6 +121,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Path segments are bounded by the header limit alone, as in Go; an overlong name is a 404 from the store.
     maxParamLength: maxHeaderBytes,
     rewriteUrl: (request) => withValidUtf8Path(request.url ?? '/'),
+    // What Node's HTTP parser refuses (headers past the limit or too slow, malformed requests), as a Status; the
+    // connection then closes, as Node's own answer closes it.
+    clientErrorHandler: (error, socket) => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      const status = clientErrorStatus((error as NodeJS.ErrnoException).code);
+      if (socket.writable) {
+        const body = JSON.stringify(status.status);
+        socket.write(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    },
     // What the router refuses before any hook runs (a malformed escape such as `%zz`): Go's server refuses it
     // with a 400 before authentication too; here it is a Status.
     frameworkErrors: (error, _request, reply) => {
@@ -162,7 +181,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   fastify.setErrorHandler((error, request, reply) => {
     const apiError = statusOf(error);
-    if (apiError.code >= 500) request.log.error({ err: error }, 'request failed');
+    // Work cut short because its client left or its time ran out is not a server failure: its 504 or closed
+    // connection has been answered already.
+    if (request.abortSignal?.aborted) request.log.debug({ err: error }, 'request abandoned');
+    else if (apiError.code >= 500) request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return;
     if (apiError.status.details?.retryAfterSeconds) reply.header('Retry-After', String(apiError.status.details.retryAfterSeconds));
     void sendJson(reply, JSON.stringify(apiError.status), 'application/json', apiError.code);

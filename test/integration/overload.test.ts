@@ -319,7 +319,21 @@ describe('overload: request timeout, body and header timeouts, watch lifetimes',
     assert.match(unauthenticated, /\r\nconnection: close\r\n/i);
     // Headers that never finish: the connection is closed (Node's headersTimeout, min(32 s, request timeout)).
     const endless = raw(server, `GET ${base}/namespaces/slow/notebooks HTTP/1.1\r\nHost: x\r\nX-Slow: `, 'a');
-    await endless.closed;
+    const answer = await endless.closed;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).kind, 'Status');
+  });
+
+  it('headers up to 1 MiB are read, as Go reads them; past that a 431 Status', async () => {
+    const selector = Array.from({ length: 60_000 }, (_, i) => `k${i}=v`).join(',');
+    assert.ok(selector.length > 500_000 && selector.length < 1 << 20);
+    const listed = await call(server, server.token, 'GET', `${base}/namespaces/slow/notebooks?labelSelector=${selector}`);
+    assert.equal(listed.status, 200, listed.body);
+    const huge = raw(server, `GET ${base}/namespaces/slow/notebooks HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat((1 << 20) + 1)}\r\n\r\n`, '');
+    const answer = await huge.closed;
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+    const status = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { kind: string; code: number };
+    assert.deepEqual([status.kind, status.code], ['Status', 431]);
   });
 });
 
