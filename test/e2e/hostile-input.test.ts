@@ -171,6 +171,8 @@ interface RequestCase {
   /** The target exists in both groups first. */
   existing?: boolean;
   compare?: Array<'message'>;
+  /** Where this server answers otherwise on purpose: kube's status code (checked, so a change shows) and ours. */
+  deviation?: { kube: number; ours: Answer };
 }
 
 const requestCases: RequestCase[] = [
@@ -195,7 +197,16 @@ const requestCases: RequestCase[] = [
   { name: 'an update sent as a JSON patch', method: 'PUT', path: '/target', contentType: 'application/json-patch+json', body: 'target', existing: true },
   { name: 'a create sent as text', method: 'POST', path: '', contentType: 'text/plain', body: 'target' },
   { name: 'a label selector of 3,000 terms', method: 'GET', path: `?labelSelector=${Array.from({ length: 3_000 }, (_, i) => `k${i}=v`).join(',')}` },
-  { name: 'a delete whose dryRun is an object', method: 'DELETE', path: '/target', contentType: json, existing: true, compare: ['message'] },
+  // kube-apiserver answers this with a 500 carrying the decoder's message; a client's mistake is a 400 here.
+  {
+    name: 'a delete whose dryRun is an object',
+    method: 'DELETE',
+    path: '/target',
+    contentType: json,
+    existing: true,
+    compare: ['message'],
+    deviation: { kube: 500, ours: { code: 400, reason: 'BadRequest', message: 'json: cannot unmarshal object into Go struct field DeleteOptions.dryRun of type []string' } },
+  },
 ];
 
 describe('hostile requests: the same answers as kube-apiserver gives a CRD', () => {
@@ -208,7 +219,9 @@ describe('hostile requests: the same answers as kube-apiserver gives a CRD', () 
     }
     const path = c.path.startsWith('NS=') ? `/apis/${group}/v1alpha1/namespaces/${c.path.slice(3)}/notebooks` : `${collection}${c.path}`;
     const body = c.body === 'target' ? notebookJson('target').replaceAll('GROUP', group) : c.method === 'DELETE' && c.contentType ? '{"dryRun":{"a":1}}' : undefined;
-    const res = await cluster.request('admin', c.method, path, body, c.contentType ? { 'content-type': c.contentType } : {});
+    // Node sends a DELETE body only with a length: without one, neither server would see it.
+    const headers = { ...(c.contentType ? { 'content-type': c.contentType } : {}), ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) };
+    const res = await cluster.request('admin', c.method, path, body, headers);
     const parsed = (res.body.startsWith('{') ? JSON.parse(res.body) : {}) as Record<string, any>;
     const answer: Answer = { code: res.status };
     if (parsed.kind === 'Status') answer.reason = parsed.reason;
@@ -220,7 +233,10 @@ describe('hostile requests: the same answers as kube-apiserver gives a CRD', () 
     it(c.name, async () => {
       const crd = await sendRequest(golden, c);
       const mine = await sendRequest(ours, c);
-      assert.deepEqual(mine, crd);
+      if (c.deviation) {
+        assert.equal(crd.code, c.deviation.kube, 'kube-apiserver answers otherwise now: compare with it again');
+        assert.deepEqual(mine, c.deviation.ours);
+      } else assert.deepEqual(mine, crd);
     });
   }
 });
