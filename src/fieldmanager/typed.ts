@@ -4,6 +4,7 @@
 import { FieldSet } from './field-set.js';
 import { comparePathElements, pathString, serializePathElement, sortKey, type KeyField, type Path, type PathElement } from './path.js';
 import type { Atom, ListType, MapType, SmdSchema, TypeRef } from './schema.js';
+import { runToEnd, type Steps } from './steps.js';
 import { equalValues, isMap, ownValue, setOwn, type Json, type JsonMap } from './value.js';
 
 /** A value that does not fit its schema in a way merging cannot work around (duplicate or keyless list items). */
@@ -33,7 +34,26 @@ const emptyMap = (value: Value): boolean => Object.keys(asMap(value) ?? {}).leng
 const sortedKeys = (map: JsonMap): string[] => Object.keys(map).sort();
 
 /** A list's items in field-set order, for the same reason: 40,000 env entries in any order. */
-const inSetOrder = <T extends { pe: PathElement }>(items: Iterable<T>): T[] => [...items].sort((a, b) => comparePathElements(a.pe, b.pe));
+function inSetOrder<T extends { pe: PathElement }>(items: Iterable<T>): T[] {
+  const list = [...items];
+  // Items told apart by one string (a key field such as env's name, or a set's value) sort as strings sort,
+  // which is comparePathElements' order for them and several times faster than calling it.
+  const texts = list.map((item) => singleString(item.pe));
+  const first = list[0]?.pe;
+  const sameKind = (pe: PathElement): boolean =>
+    first !== undefined && 'key' in first ? 'key' in pe && pe.key[0]![0] === first.key[0]![0] : 'value' in pe;
+  if (texts.every((text) => text !== undefined) && list.every((item) => sameKind(item.pe))) {
+    const order = list.map((_, i) => i).sort((a, b) => (texts[a]! < texts[b]! ? -1 : texts[a]! > texts[b]! ? 1 : 0));
+    return order.map((i) => list[i]!);
+  }
+  return list.sort((a, b) => comparePathElements(a.pe, b.pe));
+}
+
+function singleString(pe: PathElement): string | undefined {
+  if ('key' in pe) return pe.key.length === 1 && typeof pe.key[0]![1] === 'string' ? pe.key[0]![1] : undefined;
+  if ('value' in pe) return typeof pe.value === 'string' ? pe.value : undefined;
+  return undefined;
+}
 
 /** Whether two sides of a list or map are taken as one value: atomic, or empty on both sides. */
 function wholeValue(atom: Atom, kind: 'list' | 'map', lhs: Value, rhs: Value): boolean {
@@ -244,27 +264,34 @@ export class Typed {
 
   /** Fields added, modified and removed going from `lhs` to `rhs`. */
   compare(lhs: Json, rhs: Json, type: TypeRef): Comparison {
-    const comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-    this.compareNode(lhs, rhs, type, [], comparison);
-    return comparison;
+    return runToEnd(this.compareSteps(lhs, rhs, type));
   }
 
-  private compareNode(lhs: Value, rhs: Value, type: TypeRef, path: Path, c: Comparison): void {
+  /** compare, yielding every few thousand nodes: one list or map of an object may hold 50,000 items. */
+  *compareSteps(lhs: Json, rhs: Json, type: TypeRef): Steps<Comparison> {
+    const walk: Walk = { c: { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() }, visited: 0 };
+    yield* this.compareNode(lhs, rhs, type, [], walk);
+    return walk.c;
+  }
+
+  private *compareNode(lhs: Value, rhs: Value, type: TypeRef, path: Path, walk: Walk): Steps<void> {
+    if (++walk.visited % nodesPerStep === 0) yield;
+    const c = walk.c;
     // One side absent: the whole subtree of the other is added (or removed), built straight into the set.
     if ((lhs === undefined) !== (rhs === undefined) && path.length > 0) {
       const target = lhs === undefined ? c.added : c.removed;
-      this.fill((lhs ?? rhs)!, type, target.nodeAt(path.slice(0, -1)), path[path.length - 1]!);
+      yield* this.fill((lhs ?? rhs)!, type, target.nodeAt(path.slice(0, -1)), path[path.length - 1]!, walk);
       return;
     }
     const atom = this.schema.resolve(type);
     const al = deduce(atom, lhs);
     const ar = deduce(atom, rhs);
     let inLeaf: boolean;
-    if (rhs === undefined) inLeaf = this.compareAtom(al, lhs, rhs, path, c);
-    else if (lhs === undefined || handledAs(al) === handledAs(ar)) inLeaf = this.compareAtom(ar, lhs, rhs, path, c);
+    if (rhs === undefined) inLeaf = yield* this.compareAtom(al, lhs, rhs, path, walk);
+    else if (lhs === undefined || handledAs(al) === handledAs(ar)) inLeaf = yield* this.compareAtom(ar, lhs, rhs, path, walk);
     else {
-      this.compareAtom(al, lhs, rhs, path, c);
-      inLeaf = this.compareAtom(ar, lhs, rhs, path, c);
+      yield* this.compareAtom(al, lhs, rhs, path, walk);
+      inLeaf = yield* this.compareAtom(ar, lhs, rhs, path, walk);
     }
     if (!inLeaf) {
       if (lhs === undefined) c.added.insert(path);
@@ -273,16 +300,20 @@ export class Typed {
   }
 
   /** Every node of a value present on one side only, as a comparison records it: itself, and what is below it. */
-  private fill(value: Json, type: TypeRef, parent: FieldSet, pe: PathElement): void {
+  private *fill(value: Json, type: TypeRef, parent: FieldSet, pe: PathElement, walk: Walk): Steps<void> {
     parent.addMember(pe);
+    if (value === null || typeof value !== 'object') return;
+    if (++walk.visited % nodesPerStep === 0) yield;
     const atom = deduce(this.schema.resolve(type), value);
     switch (handledAs(atom)) {
       case 'list': {
         if (atom.list!.relationship === 'atomic' || !Array.isArray(value) || value.length === 0) return;
         const node = parent.descend(pe);
-        for (const item of inSetOrder(this.groupItems(atom.list!, value).values())) {
+        const groups = this.groupItems(atom.list!, value);
+        if (groups.size > nodesPerStep) yield;
+        for (const item of inSetOrder(groups.values())) {
           if (item.values.length > 1) node.addMember(item.pe);
-          else this.fill(item.values[0]!, atom.list!.element, node, item.pe);
+          else yield* this.fill(item.values[0]!, atom.list!.element, node, item.pe, walk);
         }
         return;
       }
@@ -291,7 +322,14 @@ export class Typed {
         const keys = sortedKeys(value);
         if (keys.length === 0) return;
         const node = parent.descend(pe);
-        for (const key of keys) this.fill(value[key]!, fieldType(atom.map!, key), node, { field: key });
+        for (const key of keys) {
+          const child = value[key]!;
+          // A scalar is only a member: no step of its own, as a map of 100,000 labels has 100,000 of them.
+          if (child === null || typeof child !== 'object') {
+            node.addMember({ field: key });
+            if (++walk.visited % nodesPerStep === 0) yield;
+          } else yield* this.fill(child, fieldType(atom.map!, key), node, { field: key }, walk);
+        }
         return;
       }
       default:
@@ -299,7 +337,8 @@ export class Typed {
   }
 
   /** Returns true when the node was compared as a whole (a leaf). */
-  private compareAtom(atom: Atom, lhs: Value, rhs: Value, path: Path, c: Comparison): boolean {
+  private *compareAtom(atom: Atom, lhs: Value, rhs: Value, path: Path, walk: Walk): Steps<boolean> {
+    const c = walk.c;
     const leaf = (): true => {
       if (lhs === undefined) c.added.insert(path);
       else if (rhs === undefined) c.removed.insert(path);
@@ -309,14 +348,14 @@ export class Typed {
     switch (handledAs(atom)) {
       case 'list':
         if (wholeValue(atom, 'list', lhs, rhs)) return leaf();
-        this.compareList(atom.list!, asList(lhs) ?? [], asList(rhs) ?? [], path, c);
+        yield* this.compareList(atom.list!, asList(lhs) ?? [], asList(rhs) ?? [], path, walk);
         return false;
       case 'map': {
         if (wholeValue(atom, 'map', lhs, rhs)) return leaf();
         const l = asMap(lhs);
         const r = asMap(rhs);
         const keys = [...new Set([...Object.keys(l ?? {}), ...Object.keys(r ?? {})])].sort();
-        for (const key of keys) this.compareNode(ownValue(l, key), ownValue(r, key), fieldType(atom.map!, key), [...path, { field: key }], c);
+        for (const key of keys) yield* this.compareNode(ownValue(l, key), ownValue(r, key), fieldType(atom.map!, key), [...path, { field: key }], walk);
         return false;
       }
       default:
@@ -335,7 +374,8 @@ export class Typed {
     return groups;
   }
 
-  private compareList(list: ListType, lhs: Json[], rhs: Json[], path: Path, c: Comparison): void {
+  private *compareList(list: ListType, lhs: Json[], rhs: Json[], path: Path, walk: Walk): Steps<void> {
+    const c = walk.c;
     const lGroups = this.groupItems(list, lhs);
     const rGroups = this.groupItems(list, rhs);
     const lValues = new Map([...lGroups].map(([id, g]) => [id, g.values]));
@@ -345,14 +385,14 @@ export class Typed {
       const l = lValues.get(id) ?? [];
       const r = rValues.get(id) ?? [];
       const itemPath = [...path, pe];
-      if (l.length <= 1 && r.length <= 1) this.compareNode(l[0], r[0], list.element, itemPath, c);
+      if (l.length <= 1 && r.length <= 1) yield* this.compareNode(l[0], r[0], list.element, itemPath, walk);
       else if (l.length >= 2 && r.length >= 2) {
         if (l.length !== r.length || l.some((v, i) => !equalValues(v, r[i]))) c.modified.insert(itemPath);
       } else if (l.length >= 2) {
-        if (r.length !== 0) this.compareNode(undefined, r[0], list.element, itemPath, c);
+        if (r.length !== 0) yield* this.compareNode(undefined, r[0], list.element, itemPath, walk);
         c.removed.insert(itemPath);
       } else {
-        if (l.length !== 0) this.compareNode(l[0], undefined, list.element, itemPath, c);
+        if (l.length !== 0) yield* this.compareNode(l[0], undefined, list.element, itemPath, walk);
         c.added.insert(itemPath);
       }
     }
@@ -413,3 +453,12 @@ export interface Comparison {
   modified: FieldSet;
   removed: FieldSet;
 }
+
+/** A comparison under way: its sets, and how many nodes it visited, for its steps. */
+interface Walk {
+  c: Comparison;
+  visited: number;
+}
+
+/** How many nodes a comparison visits between two steps: some tens of milliseconds at most. */
+const nodesPerStep = 8_192;

@@ -49,7 +49,7 @@ export class Updater {
   }
 
   private *diff(oldObject: Json, newObject: Json, version: string, managers: ManagedFields, workflow: string, force: boolean): Steps<Comparison> {
-    const raw = this.typed.compare(oldObject, newObject, this.root);
+    const raw = yield* this.typed.compareSteps(oldObject, newObject, this.root);
     yield;
     const compare = { added: this.filter(raw.added), modified: this.filter(raw.modified), removed: this.filter(raw.removed) };
     const conflicts = new Map<string, FieldSet>();

@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fieldErrors, type FieldError } from '../../src/api/meta/field-errors.js';
 import { isQualifiedName, isValidLabelValue, validateAnnotations, validateLabels } from '../../src/api/meta/object-meta-validation.js';
+import pino from 'pino';
+import type { KubeObject } from '../../src/api/meta/types.js';
+import { apiVersion, componentSchemas, schemaPrefix } from '../../src/api/v1alpha1/schemas.js';
+import { FieldManager } from '../../src/fieldmanager/field-manager.js';
 import { FieldSet } from '../../src/fieldmanager/field-set.js';
+import { comparePathElements, deserializePathElement } from '../../src/fieldmanager/path.js';
+import { SmdSchema } from '../../src/fieldmanager/schema.js';
 import { runSteps, runToEnd } from '../../src/fieldmanager/steps.js';
 import { equalValues, type Json } from '../../src/fieldmanager/value.js';
 import { cloneMeasured, cloneSteps, jsonDepth, sameJson } from '../../src/registry/json-tree.js';
@@ -83,6 +89,42 @@ describe('field sets of large maps', () => {
     assert.deepEqual(Object.keys(labels), [...new Set(keys)].sort().map((k) => `f:${k}`));
     for (const key of keys) assert.ok(set.has([{ field: 'metadata' }, { field: 'labels' }, { field: key }]));
     assert.ok(!set.has([{ field: 'metadata' }, { field: 'labels' }, { field: 'absent' }]));
+  });
+});
+
+describe('field ownership of large lists and maps', () => {
+  const manager = new FieldManager({
+    schema: new SmdSchema(componentSchemas),
+    typeName: `${schemaPrefix}Notebook`,
+    apiVersion,
+    kind: 'Notebook',
+    subresource: '',
+    resetFields: ['status'],
+    logger: pino({ level: 'silent' }),
+  });
+  // Names whose string order differs from their insertion order, with escapes, non-ASCII and prototype names.
+  const names = ['b', 'a', 'B', '_', 'é', 'a<b', 'constructor', '__proto__', 'z"q', '10', '9', ...Array.from({ length: 5_000 }, (_, i) => `E${(i * 7919) % 5_000}`)];
+  const withEnv = (env: Array<{ name: string; value: string }>): KubeObject =>
+    ({ apiVersion, kind: 'Notebook', metadata: { name: 'nb', namespace: 'ns' }, spec: { template: { spec: { containers: [{ name: 'main', image: 'i', env }] } } } }) as KubeObject;
+  const envFields = (object: KubeObject): string[] => {
+    const fields = object.metadata.managedFields?.[0]?.fieldsV1 as Record<string, any>;
+    return Object.keys(fields['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"main"}']['f:env']).filter((k) => k !== '.');
+  };
+
+  it('a list-map of thousands of items in any order is owned item by item, in FieldsV1 order', async () => {
+    const created = await runSteps(manager.updateSteps(manager.emptyObject(), withEnv(names.map((name) => ({ name, value: 'v' }))), 'creator'), async () => {});
+    const keys = envFields(created);
+    assert.equal(keys.length, names.length);
+    const sorted = [...keys].sort((a, b) => comparePathElements(deserializePathElement(a)!, deserializePathElement(b)!));
+    assert.deepEqual(keys, sorted);
+    assert.deepEqual(manager.update(manager.emptyObject(), withEnv(names.map((name) => ({ name, value: 'v' }))), 'creator').metadata.managedFields?.[0]?.fieldsV1, created.metadata.managedFields?.[0]?.fieldsV1);
+  });
+
+  it('managedFields sent in any order are read whole', () => {
+    const keys = names.map((name) => `f:${name}`);
+    const set = FieldSet.fromFieldsV1({ 'f:metadata': { 'f:labels': Object.fromEntries(keys.map((k) => [k, {}])) } });
+    const labels = (set.toFieldsV1()['f:metadata'] as Record<string, Record<string, unknown>>)['f:labels']!;
+    assert.deepEqual(Object.keys(labels), [...keys].sort());
   });
 });
 
