@@ -3,33 +3,18 @@
 // and the longest event-loop stall the server saw (prom-client's monitorEventLoopDelay maximum, read from
 // /metrics before and after: each scrape resets it). Goal: no class stalls the loop past ~250 ms; /readyz ≤ 1 s.
 // Medians of 5 rounds. Run: npm run bench:hostile (BENCH_ONLY=text runs the classes whose name holds it)
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { startServer } from '../test/support/server.js';
-import { median, progress } from './objects.js';
+import { httpsClient, median, progress } from './objects.js';
 
 const rounds = 5;
 const server = await startServer({ backend: 'sqlite' });
 const base = '/apis/ai.example.io/v1alpha1/namespaces/bench/notebooks';
 
-function call(agent: Agent, method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${server.url}${path}`,
-      { method, agent, headers: { Authorization: `Bearer ${server.token}`, ...(body === undefined ? {} : { 'Content-Type': contentType }) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-const work = new Agent({ keepAlive: true, rejectUnauthorized: false });
-const probe = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+const workAgent = new Agent({ keepAlive: true, rejectUnauthorized: false });
+const probeAgent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+const work = httpsClient(server.url, server.token, workAgent);
+const probe = httpsClient(server.url, server.token, probeAgent);
 
 const notebook = (name: string, metadata: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): Record<string, unknown> => ({
   apiVersion: 'ai.example.io/v1alpha1',
@@ -82,7 +67,7 @@ const classes: InputClass[] = [
 ];
 
 async function eventLoopMaxSeconds(): Promise<number> {
-  const res = await call(probe, 'GET', '/metrics');
+  const res = await probe('/metrics');
   const match = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(res.body);
   return match ? Number(match[1]) : NaN;
 }
@@ -98,9 +83,9 @@ try {
     const statuses = new Set<number>();
     for (let round = 0; round < rounds; round++) {
       if (c.target) {
-        await call(work, 'DELETE', `${base}/target`);
+        await work(`${base}/target`, { method: 'DELETE' });
         const labels = c.targetLabels ? manyKeys(c.targetLabels, 'l') : { app: 'a' };
-        const created = await call(work, 'POST', base, JSON.stringify(notebook('target', { labels })));
+        const created = await work(base, { method: 'POST', body: JSON.stringify(notebook('target', { labels })) });
         if (created.status !== 201) throw new Error(`target: ${created.status} ${created.body}`);
       }
       const path = c.path();
@@ -111,13 +96,13 @@ try {
       const prober = (async () => {
         while (running) {
           const started = performance.now();
-          await call(probe, 'GET', '/readyz');
+          await probe('/readyz');
           worstReadyz = Math.max(worstReadyz, performance.now() - started);
           await new Promise((r) => setTimeout(r, 20));
         }
       })();
       const started = performance.now();
-      const res = await call(work, c.method, path, body, c.contentType);
+      const res = await work(path, { method: c.method, ...(body === undefined ? {} : { body }), ...(c.contentType ? { contentType: c.contentType } : {}) });
       requestMs.push(performance.now() - started);
       running = false;
       await prober;
@@ -126,7 +111,7 @@ try {
       statuses.add(res.status);
       if (res.status === 201) {
         const name = (JSON.parse(res.body) as { metadata: { name: string } }).metadata.name;
-        await call(work, 'DELETE', `${base}/${name}`);
+        await work(`${base}/${name}`, { method: 'DELETE' });
       }
     }
     rows.push({
@@ -145,7 +130,7 @@ try {
     console.log(`${r.name.padEnd(52)} ${pad(r.sizeKb, 6)} ${pad(r.status, 8)} ${pad(r.requestMs.toFixed(0), 11)} ${pad(r.readyzMaxMs.toFixed(0), 15)} ${pad(r.loopMaxMs.toFixed(0), 14)}`);
   }
 } finally {
-  work.destroy();
-  probe.destroy();
+  workAgent.destroy();
+  probeAgent.destroy();
   await server.stop();
 }

@@ -1,5 +1,6 @@
 // The benchmark's notebook: about 2 KiB as sent — a realistic template with env, resources and a port, labels,
 // and a long annotation — the same bytes for every backend and path, only the apiVersion differs.
+import { request, type Agent } from 'node:https';
 import type { KubeObject } from '../src/api/meta/types.js';
 
 export function benchNotebook(name: string, seq: number, apiVersion = 'ai.example.io/v1alpha1'): KubeObject {
@@ -44,3 +45,28 @@ export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Ma
 export const percentile = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 export const progress = (message: string): void => void process.stderr.write(`… ${message}\n`);
+
+/** One HTTPS request to the server, its whole answer read. */
+export type HttpsCall = (path: string, init?: { method?: string; body?: string; contentType?: string }) => Promise<{ status: number; body: string }>;
+
+export function httpsClient(url: string, token: string | undefined, agent: Agent): HttpsCall {
+  return (path, init = {}) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        `${url}${path}`,
+        {
+          method: init.method ?? 'GET',
+          agent,
+          headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(init.body === undefined ? {} : { 'Content-Type': init.contentType ?? 'application/json' }) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
+}

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../test/support/server.js';
-import { benchNotebook, median, percentile, pool, progress } from './objects.js';
+import { benchNotebook, httpsClient, median, percentile, pool, progress } from './objects.js';
 
 interface FloodOrder {
   url: string;
@@ -22,30 +22,6 @@ interface FloodOrder {
 interface FloodResult {
   codes: Record<string, number>;
   seconds: number;
-}
-
-type Call = (path: string, init?: { method?: string; body?: string }) => Promise<{ status: number; body: string }>;
-
-function client(url: string, token: string | undefined, agent: Agent): Call {
-  return (path, init = {}) =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        `${url}${path}`,
-        {
-          method: init.method ?? 'GET',
-          agent,
-          headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(init.body ? { 'Content-Type': 'application/json' } : {}) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(init.body);
-    });
 }
 
 /** One LIST whose body is read and dropped: 2,000 bodies of megabytes kept would exhaust the flood's own heap. */
@@ -102,9 +78,9 @@ async function main(): Promise<void> {
   const server = await startServer({ backend, extraArgs: (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean) });
   const pid = server.child.pid!;
   const agent = (): Agent => new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
-  const admin = client(server.url, server.token, new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false }));
-  const bob = client(server.url, server.tenants.bob, agent());
-  const probe = client(server.url, undefined, agent());
+  const admin = httpsClient(server.url, server.token, new Agent({ keepAlive: true, maxSockets: 64, rejectUnauthorized: false }));
+  const bob = httpsClient(server.url, server.tenants.bob, agent());
+  const probe = httpsClient(server.url, undefined, agent());
   const base = '/apis/ai.example.io/v1alpha1/namespaces/bench/notebooks';
   try {
     progress(`creating ${objects} notebooks on ${backend}`);
