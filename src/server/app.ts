@@ -98,6 +98,8 @@ function clientErrorStatus(code: string | undefined): ApiError {
 }
 
 export async function buildApp(deps: AppDeps): Promise<App> {
+  // Connections already answered for a parse error: Node may report the same connection again.
+  const answeredClientErrors = new WeakSet<object>();
   const fastify = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One debug line per request, written by our own hook with the verb and resource.
@@ -121,16 +123,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Path segments are bounded by the header limit alone, as in Go; an overlong name is a 404 from the store.
     maxParamLength: maxHeaderBytes,
     rewriteUrl: (request) => withValidUtf8Path(request.url ?? '/'),
-    // What Node's HTTP parser refuses (headers past the limit or too slow, malformed requests), as a Status; the
-    // connection then closes, as Node's own answer closes it.
+    // What Node's HTTP parser refuses (headers past the limit or too slow, malformed requests), as a Status. As
+    // Go's server does (its rstAvoidanceDelay), the answer is sent, our side closed, and the client given half a
+    // second to read it before the connection is reset; what it still sends is read and dropped, not parsed.
     clientErrorHandler: (error, socket) => {
-      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed || answeredClientErrors.has(socket)) return;
+      answeredClientErrors.add(socket);
       const status = clientErrorStatus((error as NodeJS.ErrnoException).code);
+      const body = JSON.stringify(status.status);
+      socket.removeAllListeners('data');
+      socket.on('data', () => undefined);
       if (socket.writable) {
-        const body = JSON.stringify(status.status);
-        socket.write(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       }
-      socket.destroy();
+      setTimeout(() => socket.destroy(), 500).unref();
     },
     // What the router refuses before any hook runs (a malformed escape such as `%zz`): Go's server refuses it
     // with a 400 before authentication too; here it is a Status.
