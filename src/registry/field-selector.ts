@@ -28,9 +28,8 @@ export function parseFieldSelector(input: string | undefined, known: readonly st
     if (!match) throw new SelectorParseError(`invalid selector: '${term}'; can't understand '${term}'`);
     const field = match[1]!.trim();
     if (!known.includes(field)) {
-      throw new SelectorParseError(
-        `"${field}" is not a known field selector: only ${known.map((f) => `"${f}"`).join(', ')}`,
-      );
+      // kube-apiserver's wording for a field a resource cannot select on (a CRD's too); it names no alternatives.
+      throw new SelectorParseError(`field label not supported: ${field}`);
     }
     requirements.push({ field, equal: match[2] !== '!=', value: unescape(match[3]!) });
   }

@@ -196,6 +196,7 @@ const requestCases: RequestCase[] = [
   { name: 'a create sent as a merge patch', method: 'POST', path: '', contentType: 'application/merge-patch+json', body: 'target' },
   { name: 'an update sent as a JSON patch', method: 'PUT', path: '/target', contentType: 'application/json-patch+json', body: 'target', existing: true },
   { name: 'a create sent as text', method: 'POST', path: '', contentType: 'text/plain', body: 'target' },
+  { name: 'a field selector on a field that cannot be selected', method: 'GET', path: '?fieldSelector=spec.stopped%3Dtrue', compare: ['message'] },
   { name: 'a label selector of 3,000 terms', method: 'GET', path: `?labelSelector=${Array.from({ length: 3_000 }, (_, i) => `k${i}=v`).join(',')}` },
   // kube-apiserver answers this with a 500 carrying the decoder's message; a client's mistake is a 400 here.
   {

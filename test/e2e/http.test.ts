@@ -101,7 +101,7 @@ describe('bad input gets a Status and changes nothing', () => {
   it('selectors that do not parse, unknown paths, methods and media types', async () => {
     status(await server.http('GET', `${nbPath}?labelSelector=${encodeURIComponent('a in (')}`), 400, 'BadRequest');
     const field = status(await server.http('GET', `${nbPath}?fieldSelector=spec.stopped%3Dtrue`), 400, 'BadRequest');
-    assert.equal(field.message, '"spec.stopped" is not a known field selector: only "metadata.name", "metadata.namespace", "status.phase"');
+    assert.equal(field.message, 'field label not supported: spec.stopped');
     status(await server.http('GET', `${base}/namespaces/http/pods`), 404, 'NotFound');
     status(await server.http('GET', '/nothing/here'), 404, 'NotFound');
     status(await server.http('POST', `${nbPath}/existing`, { body: '{}', headers: json }), 405, 'MethodNotAllowed');
