@@ -18,13 +18,15 @@ const labelValue = new RegExp(`^${labelValueFmt}$`);
 export const totalAnnotationSizeLimitBytes = 256 * 1024;
 
 const maxLength = (n: number): string => `must be no more than ${n} characters`;
+/** Go's len(), which the limits are checked with, counts UTF-8 bytes: 32 'é' are over 63. */
+const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** A name rule: returns the messages kube-apiserver would give for this value, empty when valid. */
 export type NameValidator = (name: string) => string[];
 
 export const isDns1123Subdomain: NameValidator = (value) => {
   const errs: string[] = [];
-  if (value.length > 253) errs.push(maxLength(253));
+  if (byteLength(value) > 253) errs.push(maxLength(253));
   if (!dns1123Subdomain.test(value)) {
     errs.push(
       `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '${dns1123SubdomainFmt}')`,
@@ -35,7 +37,7 @@ export const isDns1123Subdomain: NameValidator = (value) => {
 
 export const isDns1123Label: NameValidator = (value) => {
   const errs: string[] = [];
-  if (value.length > 63) errs.push(maxLength(63));
+  if (byteLength(value) > 63) errs.push(maxLength(63));
   if (!dns1123Label.test(value)) {
     errs.push(
       `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '${dns1123LabelFmt}')`,
@@ -46,7 +48,7 @@ export const isDns1123Label: NameValidator = (value) => {
 
 export const isDns1035Label: NameValidator = (value) => {
   const errs: string[] = [];
-  if (value.length > 63) errs.push(maxLength(63));
+  if (byteLength(value) > 63) errs.push(maxLength(63));
   if (!dns1035Label.test(value)) {
     errs.push(
       `a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '${dns1035LabelFmt}')`,
@@ -70,8 +72,9 @@ export function isQualifiedName(value: string): string[] {
     ];
   }
   if (name.length === 0) errs.push(`name part must be non-empty`);
-  else if (name.length > 63) errs.push(`name part ${maxLength(63)}`);
-  if (name.length > 0 && !qualifiedName.test(name)) {
+  else if (byteLength(name) > 63) errs.push(`name part ${maxLength(63)}`);
+  // kube tests the pattern on an empty name part too, so it gets both messages.
+  if (!qualifiedName.test(name)) {
     errs.push(
       `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${qualifiedNameFmt}')`,
     );
@@ -81,7 +84,7 @@ export function isQualifiedName(value: string): string[] {
 
 export function isValidLabelValue(value: string): string[] {
   const errs: string[] = [];
-  if (value.length > 63) errs.push(maxLength(63));
+  if (byteLength(value) > 63) errs.push(maxLength(63));
   if (!labelValue.test(value)) {
     errs.push(
       `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '${labelValueFmt}')`,
