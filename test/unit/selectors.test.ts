@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parseFieldSelector } from '../../src/registry/field-selector.js';
 import { parseLabelSelector, SelectorParseError } from '../../src/registry/label-selector.js';
 
-const labels = { app: 'nb', tier: 'gpu', 'example.io/team': 'a' };
+const labels = { app: 'nb', tier: 'gpu', 'example.io/team': 'a', gpus: '4' };
 
 describe('label selectors', () => {
   const cases: { selector: string; want: boolean }[] = [
@@ -24,15 +24,34 @@ describe('label selectors', () => {
     { selector: 'example.io/team=a,tier=cpu', want: false },
     { selector: '  app = nb ,  tier  ', want: true },
     { selector: 'app=', want: false },
+    { selector: 'app in ()', want: false },
+    { selector: 'app in (nb,)', want: true },
+    { selector: 'app notin ()', want: true },
+    { selector: 'gpus>3', want: true },
+    { selector: 'gpus<4', want: false },
+    { selector: 'gpus<5', want: true },
+    { selector: 'app>1', want: false },
+    { selector: 'missing<5', want: false },
   ];
   for (const { selector, want } of cases) {
     it(`"${selector}" ${want ? 'matches' : 'does not match'}`, () => {
       assert.equal(parseLabelSelector(selector).matches(labels), want);
     });
   }
-  for (const bad of ['app in (', 'app in ()', '=x', 'app=nb,', 'bad key=x', 'app=bad value!', 'app gt 1x', 'a,,b']) {
-    it(`"${bad}" is a parse error`, () => {
-      assert.throws(() => parseLabelSelector(bad), SelectorParseError);
+  // The messages are k8s.io/apimachinery v0.32.2's labels.Parse output for each selector (test/unit/label-oracle).
+  const errors: { selector: string; message: string }[] = [
+    { selector: 'app in (', message: "unable to parse requirement: found '', expected: ',', ')' or identifier" },
+    { selector: '=x', message: "found '=', expected: !, identifier, or 'end of string'" },
+    { selector: 'app=nb,', message: "found '', expected: identifier after ','" },
+    { selector: 'bad key=x', message: "unable to parse requirement: found 'key', expected: in, notin, =, ==, !=, gt, lt" },
+    { selector: 'app=bad value!', message: "found 'value', expected: ',' or 'end of string'" },
+    { selector: 'app gt 1x', message: "unable to parse requirement: found 'gt', expected: in, notin, =, ==, !=, gt, lt" },
+    { selector: 'a,,b', message: "found ',', expected: identifier after ','" },
+    { selector: 'app>1x', message: `unable to parse requirement: values[0]: Invalid value: "1x": for 'Gt', 'Lt' operators, the value must be an integer` },
+  ];
+  for (const { selector, message } of errors) {
+    it(`"${selector}" is refused: ${message}`, () => {
+      assert.throws(() => parseLabelSelector(selector), { name: SelectorParseError.name, message });
     });
   }
 });
