@@ -121,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       maxHeaderSize: maxHeaderBytes,
     },
     // Path segments are bounded by the header limit alone, as in Go; an overlong name is a 404 from the store.
-    maxParamLength: maxHeaderBytes,
+    routerOptions: { maxParamLength: maxHeaderBytes },
     rewriteUrl: (request) => withValidUtf8Path(request.url ?? '/'),
     // What Node's HTTP parser refuses (headers past the limit or too slow, malformed requests), as a Status. As
     // Go's server does (its rstAvoidanceDelay), the answer is sent, our side closed, and the client given half a

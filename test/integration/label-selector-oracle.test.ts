@@ -194,19 +194,10 @@ describe('label selectors agree with k8s.io/apimachinery labels.Parse', () => {
     compare(randomSelectors(600), (i) => maps.slice(i * 12, i * 12 + 12));
   });
 
-  it('a 60,000-term selector of ~650 KB parses in well under 100 ms of CPU and matches as kube matches it', () => {
+  // How long it takes to parse is bench:hostile's figure (its 20,000-term row), not a test's.
+  it('a 60,000-term selector of ~650 KB matches as kube matches it', () => {
     const selector = Array.from({ length: 60_000 }, (_, i) => (i % 3 === 0 ? `k${i}=v` : i % 3 === 1 ? `k${i} in (v,w)` : `!n${i}`)).join(',');
     assert.ok(selector.length > 600_000);
-    // CPU time, best of five: on a shared two-core machine wall time measures the neighbours.
-    const took = Math.min(
-      ...Array.from({ length: 5 }, () => {
-        const before = process.cpuUsage();
-        parseLabelSelector(selector);
-        const used = process.cpuUsage(before);
-        return (used.user + used.system) / 1000;
-      }),
-    );
-    assert.ok(took < 100, `${took.toFixed(1)} ms`);
     const labels: Labels = {};
     for (let i = 0; i < 60_000; i += 3) Object.assign(labels, { [`k${i}`]: 'v', [`k${i + 1}`]: 'w' });
     compare([selector], () => [labels, { ...labels, n2: '' }, { ...labels, k3: 'w' }, {}]);
