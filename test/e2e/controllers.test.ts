@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { LocalCluster } from '../support/cluster.js';
+import { freePort } from '../support/etcd.js';
 import { notebookYaml } from '../support/manifests.js';
 
 let cluster: LocalCluster;
@@ -236,8 +237,9 @@ describe('ownership', () => {
     const lease = async (): Promise<string> => cluster.ok('admin', ['get', 'lease', 'ai-apiserver-controllers', '-n', 'ai-system', '-o', 'jsonpath={.spec.holderIdentity}']);
     const first = await lease();
     assert.ok(first);
-    const secondPort = cluster.serverPort + 1;
-    await cluster.startServer(secondPort).catch(async () => undefined);
+    // A second replica on a port of its own: it must start, or this test proves nothing about two replicas.
+    const secondPort = await freePort();
+    await cluster.startServer(secondPort);
     const stsUid = (await getJson(['get', 'statefulset', 'lab', '-n', ns])).metadata.uid as string;
     await cluster.stopServer(cluster.serverPort, 'SIGKILL');
     const killedAt = Date.now();

@@ -255,8 +255,9 @@ export class LocalCluster {
    * replaces the test etcd (e.g. `--storage=sqlite:PATH`).
    */
   async startServer(port = this.serverPort, storage?: string[]): Promise<void> {
-    this.spawn('ai-apiserver', this.serverCommand(port, storage), process.execPath, `ai-apiserver:${port}`);
-    await this.waitReady(`https://127.0.0.1:${port}/readyz`, 30_000);
+    const name = `ai-apiserver:${port}`;
+    this.spawn('ai-apiserver', this.serverCommand(port, storage), process.execPath, name);
+    await this.waitReady(`https://127.0.0.1:${port}/readyz`, 30_000, name);
   }
 
   /** The node arguments of a delegated-mode server on `port`, for tests that run one themselves. */
@@ -420,7 +421,8 @@ export class LocalCluster {
     this.procs.push({ name, child, output });
   }
 
-  private async waitReady(url: string, timeoutMs: number): Promise<void> {
+  /** Polls `url` until it answers 200; fails early when the process `name` (any process, if not given) has exited. */
+  private async waitReady(url: string, timeoutMs: number, name?: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = await new Promise<number>((resolve) => {
@@ -432,7 +434,7 @@ export class LocalCluster {
         req.end();
       });
       if (status === 200) return;
-      const dead = this.procs.find((p) => p.child.exitCode !== null);
+      const dead = this.procs.find((p) => (name === undefined || p.name === name) && p.child.exitCode !== null);
       if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode}:\n${dead.output.join('').slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 250));
