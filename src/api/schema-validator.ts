@@ -53,7 +53,8 @@ export class SchemaValidator {
   pruneUnknownFields(name: string, value: unknown): string[] {
     const unknown: string[] = [];
     this.prune(this.resolve({ $ref: `#/components/schemas/${name}` }), value, '', unknown);
-    return unknown;
+    // In the order kube-apiserver reports them: sorted as Go sorts strings, by their UTF-8 bytes.
+    return unknown.sort(compareAsUtf8);
   }
 
   private resolve(schema: JsonSchema): JsonSchema {
@@ -168,4 +169,22 @@ function toFieldError(error: ErrorObject): FieldError | undefined {
     default:
       return fieldErrors.invalid(field, error.data, error.message ?? error.keyword);
   }
+}
+
+/**
+ * Go's string order (UTF-8 bytes), which is code point order. UTF-16 code units differ from it only where a
+ * surrogate (a code point past U+FFFF) meets a unit at or above U+E000: the surrogate's code point is larger.
+ */
+function compareAsUtf8(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xHigh = x >= 0xd800 && x <= 0xdfff;
+    const yHigh = y >= 0xd800 && y <= 0xdfff;
+    if (xHigh !== yHigh && (xHigh ? y >= 0xe000 : x >= 0xe000)) return xHigh ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
 }

@@ -26,6 +26,7 @@ import {
 } from './patch.js';
 import { deleteOptions, includeObjectOf, listOptions, writeOptions as parseWriteOptions, type Query } from './request-options.js';
 import { sendJson } from './send.js';
+import { warningHeaders } from './warnings.js';
 import { streamError, streamWatch } from './watch-stream.js';
 
 export interface RestDeps {
@@ -68,7 +69,8 @@ function unsupportedObjectBody(): ApiError {
 }
 
 function warningHeader(reply: FastifyReply, warnings: string[]): void {
-  if (warnings.length > 0) reply.header('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+  const headers = warningHeaders(warnings);
+  if (headers.length > 0) reply.header('Warning', headers);
 }
 
 export function registerRest(app: HttpsFastify, deps: RestDeps): void {

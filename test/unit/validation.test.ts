@@ -81,13 +81,22 @@ describe('schemas', () => {
       metadata: { labels: { anything: 'goes' }, bogus: 1 },
       spec: { template: { metadata: { annotations: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { 'nvidia.com/gpu': 1 } }, nope: 1 }] } }, extra: {} },
     };
+    // Sorted as kube-apiserver's pruning sorts them (Go's string order), not in the order they were met.
     assert.deepEqual(validator.pruneUnknownFields(`${schemaPrefix}Notebook`, object), [
       'metadata.bogus',
-      'spec.template.spec.containers[0].nope',
       'spec.extra',
+      'spec.template.spec.containers[0].nope',
     ]);
     assert.deepEqual(object.metadata, { labels: { anything: 'goes' } });
     assert.deepEqual(object.spec.template.spec.containers[0], { name: 'c', image: 'i', resources: { limits: { 'nvidia.com/gpu': 1 } } });
+  });
+  it('unknown fields are reported in UTF-8 byte order, as Go sorts strings', () => {
+    const keys = ['😀', '\uffff', 'é', 'b', 'B', '\ue000'];
+    const object = { spec: Object.fromEntries(keys.map((k) => [k, 1])) };
+    assert.deepEqual(
+      validator.pruneUnknownFields(`${schemaPrefix}Notebook`, object),
+      ['B', 'b', 'é', '\ue000', '\uffff', '😀'].map((k) => `spec.${k}`),
+    );
   });
   it('validation never rewrites the body it checks', () => {
     const body = { spec: { source: { uri: 's3://x' }, size: '1Gi' } };
