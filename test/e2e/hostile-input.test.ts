@@ -78,6 +78,8 @@ const cases: Case[] = [
   { name: 'a merge patch repeating a label under Strict', method: 'PATCH', existing: true, query: 'fieldValidation=Strict', contentType: merge, body: '{"metadata":{"labels":{"a":"1","a":"2"}}}' },
   { name: 'a JSON patch repeating a member under Strict', method: 'PATCH', existing: true, query: 'fieldValidation=Strict', contentType: jsonPatch, body: '[{"op":"add","path":"/metadata/labels/b","path":"/metadata/labels/c","value":"x"}]' },
   { name: 'a merge patch repeating a label under Warn', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"a":"1","a":"2"}}}', compare: ['warnings', 'labels'] },
+  // Warnings quote user input: kube drops a text with control characters and sends UTF-8 and quotes as they are.
+  { name: 'a create with unknown fields named with quotes, UTF-8 and control characters', method: 'POST', contentType: json, body: notebookJson('warn-chars', ',"é\\"x☃":1,"ctl\\u0001":2,"back\\\\slash":3'), compare: ['warnings'] },
   { name: 'a merge patch of labels named like prototype members', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"constructor":"yes","toString":"x","hasOwnProperty":"h","team":"a"}}}', compare: ['labels'] },
   { name: 'a merge patch of a label named __proto__', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"__proto__":"p"}}}', compare: ['message'] },
   { name: 'a merge patch removing labels named like prototype members', method: 'PATCH', existing: true, contentType: merge, body: '{"metadata":{"labels":{"constructor":null,"valueOf":null}}}', compare: ['labels'] },
