@@ -66,7 +66,9 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`kubectl 
     assert.match(await ok(['get', 'ai', '-n', 'basic']), /notebook\.ai\.example\.io\/demo/);
     await ok(['create', '-n', 'basic', '-f', '-'], 'apiVersion: ai.example.io/v1alpha1\nkind: Dataset\nmetadata:\n  name: imagenet\nspec:\n  source:\n    uri: s3://bucket/imagenet\n  size: 100Gi\n');
     assert.match(await ok(['get', 'ds', '-n', 'basic']), /imagenet\s+100Gi\s+s3:\/\/bucket\/imagenet/);
-    assert.match((await ok(['get', 'aijob', '-n', 'basic'], undefined)) + 'none', /none/);
+    // No jobs in the namespace: kubectl prints nothing on stdout and says so on stderr.
+    const jobs = await server.kubectl(['get', 'aijob', '-n', 'basic']);
+    assert.deepEqual([jobs.code, jobs.stdout, jobs.stderr], [0, '', 'No resources found in basic namespace.\n']);
   });
 
   it('apply twice: the second apply is a patch carrying only what changed', async () => {
