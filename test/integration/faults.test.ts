@@ -81,14 +81,20 @@ describe('faults', () => {
       const error = watch.events.find((e) => e.type === 'ERROR');
       assert.ok(error && error.type === 'ERROR' && error.error.code === 'Gone');
       // What a reflector does on 410: list again, then watch from the list's resourceVersion.
+      const lastWritten = written[written.length - 1]!.metadata.resourceVersion;
+      const relistDeadline = Date.now() + 30_000;
       let relisted;
+      let lastSeen = 'no list answered';
       for (;;) {
         try {
           relisted = await store.list('compact', { resourceVersion: '0' });
-          if (Number(relisted.resourceVersion) >= Number(written[written.length - 1]!.metadata.resourceVersion)) break;
+          if (Number(relisted.resourceVersion) >= Number(lastWritten)) break;
+          lastSeen = `the last list was at resourceVersion ${relisted.resourceVersion}`;
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
+          lastSeen = `the last list failed: ${e.message}`;
         }
+        if (Date.now() > relistDeadline) assert.fail(`the cache did not catch up to resourceVersion ${lastWritten} within 30 s of the 410; ${lastSeen}`);
         await sleep(100);
       }
       assert.deepEqual(relisted.items.map((i) => i.object.metadata.name), ['b', 'c', 'd']);
