@@ -1,6 +1,6 @@
 // Typed API errors, each worded as k8s.io/apimachinery/pkg/api/errors words it. The registry raises them; the
 // HTTP layer renders `status` as is. Storage errors become API errors here and nowhere else.
-import { fieldErrorBody, fieldErrorString, type FieldError } from '../api/meta/field-errors.js';
+import { fieldErrorBody, fieldErrorListString, type FieldError } from '../api/meta/field-errors.js';
 import type { Status, StatusCause, StatusDetails } from '../api/meta/types.js';
 import { StorageError } from '../storage/interface.js';
 
@@ -52,9 +52,8 @@ export const apiErrors = {
 
   invalid: (ref: ResourceRef, name: string, errors: FieldError[]): ApiError => {
     const causes: StatusCause[] = errors.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field }));
-    const list = errors.map(fieldErrorString);
-    const summary = list.length === 1 ? list[0]! : `[${list.join(', ')}]`;
-    return new ApiError(422, 'Invalid', `${ref.kind}.${ref.group} "${name}" is invalid: ${summary}`, {
+    const summary = fieldErrorListString(errors);
+    return new ApiError(422, 'Invalid', `${ref.kind}.${ref.group} "${name}" is invalid${summary === undefined ? '' : `: ${summary}`}`, {
       ...(name ? { name } : {}),
       group: ref.group,
       kind: ref.kind,

@@ -1,5 +1,6 @@
 // Label selectors parsed and matched as k8s.io/apimachinery/pkg/labels.Parse (v0.32.2) does for kube-apiserver's
 // `?labelSelector=`: the same tokens, the same accepted inputs, the same error messages word for word.
+import { goQuote } from '../api/meta/field-errors.js';
 import { isQualifiedName, isValidLabelValue } from '../api/meta/object-meta-validation.js';
 
 type Requirement =
@@ -117,35 +118,6 @@ function compareCodePoints(a: string, b: string): number {
     return x - y;
   }
   return a.length - b.length;
-}
-
-/** Go's unicode.IsPrint: letters, marks, numbers, punctuation and symbols; of the spaces only U+0020. */
-const goPrintable = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-const goEscapes = new Map<number, string>([
-  [0x07, '\\a'],
-  [0x08, '\\b'],
-  [0x09, '\\t'],
-  [0x0a, '\\n'],
-  [0x0b, '\\v'],
-  [0x0c, '\\f'],
-  [0x0d, '\\r'],
-  [0x22, '\\"'],
-  [0x5c, '\\\\'],
-]);
-
-/** A string as Go's %q prints it, the form field errors give a bad value in. */
-function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    const escape = goEscapes.get(cp);
-    if (escape !== undefined) out += escape;
-    else if (cp < 0x80 ? cp >= 0x20 && cp < 0x7f : goPrintable.test(ch)) out += ch;
-    else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else if (cp < 0x10000) out += `\\u${cp.toString(16).padStart(4, '0')}`;
-    else out += `\\U${cp.toString(16).padStart(8, '0')}`;
-  }
-  return `${out}"`;
 }
 
 const minInt64 = -(2n ** 63n);

@@ -52,7 +52,7 @@ describe('ObjectMeta', () => {
     const over = { a: 'x'.repeat(256 * 1024) };
     assert.equal(
       fieldErrorString(validateObjectMeta({ name: 'a', namespace: 'n', annotations: over }, isDns1035Label)[0]!),
-      'metadata.annotations: Too long: must have at most 262144 bytes',
+      'metadata.annotations: Too long: may not be more than 262144 bytes',
     );
   });
   it('an update may not change name, namespace, uid or creationTimestamp', () => {
@@ -60,7 +60,7 @@ describe('ObjectMeta', () => {
     const errors = validateObjectMetaUpdate({ ...old, uid: 'u2', creationTimestamp: '2026-01-02T00:00:00Z' }, old, isDns1035Label);
     assert.deepEqual(errors.map(fieldErrorString), [
       'metadata.uid: Invalid value: "u2": field is immutable',
-      'metadata.creationTimestamp: Invalid value: "2026-01-02T00:00:00Z": field is immutable',
+      'metadata.creationTimestamp: Invalid value: 2026-01-02 00:00:00 +0000 UTC: field is immutable',
     ]);
   });
 });

@@ -1,6 +1,6 @@
 // ObjectMeta validation as k8s.io/apimachinery/pkg/api/validation does it: names, namespaces, labels,
 // annotations, finalizers, owner references, and the fields an update may not change.
-import { fieldErrors, type FieldError } from './field-errors.js';
+import { fieldErrors, GoTime, type FieldError } from './field-errors.js';
 import type { ObjectMeta } from './types.js';
 
 const dns1123LabelFmt = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
@@ -188,12 +188,12 @@ export function validateObjectMeta(meta: ObjectMeta, validateName: NameValidator
 /** The ObjectMeta rules of an update: everything validateObjectMeta checks, plus what may never change. */
 export function validateObjectMetaUpdate(next: ObjectMeta, old: ObjectMeta, validateName: NameValidator): FieldError[] {
   const errs = validateObjectMeta(next, validateName);
-  const immutable = (field: keyof ObjectMeta): void => {
-    if (next[field] !== old[field]) errs.push(fieldErrors.invalid(`metadata.${field}`, next[field], 'field is immutable'));
+  const immutable = (field: keyof ObjectMeta, value: unknown = next[field]): void => {
+    if (next[field] !== old[field]) errs.push(fieldErrors.invalid(`metadata.${field}`, value, 'field is immutable'));
   };
   immutable('name');
   immutable('namespace');
   immutable('uid');
-  immutable('creationTimestamp');
+  immutable('creationTimestamp', new GoTime(next.creationTimestamp));
   return errs;
 }
