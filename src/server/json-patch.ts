@@ -4,7 +4,7 @@
 // operation costs time linear in its path and in the value it adds or copies (array inserts also shift the
 // array, as in kube), and keys are own data properties only. The patch itself is never changed: a conflict
 // retry applies it again.
-import { isJsonObject, jsonEqual, cloneJson, setOwnKey, type JsonObject } from '../registry/json-tree.js';
+import { isJsonObject, sameJson, cloneJson, setOwnKey, type JsonObject } from '../registry/json-tree.js';
 
 /** kube-apiserver's maxJSONPatchOperations. */
 export const maxJsonPatchOperations = 10_000;
@@ -95,7 +95,7 @@ export function applyJsonPatch(document: unknown, patch: unknown): unknown {
         const path = pathOf(o, 'path', 'test operation failed to decode path');
         const failed = new JsonPatchApplyError(`testing value ${path} failed: test failed`);
         if (path === '') {
-          if (!jsonEqual(doc, valueOf(o))) throw failed;
+          if (!sameJson(doc, valueOf(o))) throw failed;
           break;
         }
         const [con, key] = locate(doc, path, () => `test operation does not apply: is missing path: ${path}`);
@@ -104,7 +104,7 @@ export function applyJsonPatch(document: unknown, patch: unknown): unknown {
           if (Object.hasOwn(o, 'value') && o.value === null) break;
           throw failed;
         }
-        if (!Object.hasOwn(o, 'value') || !jsonEqual(actual, o.value)) throw failed;
+        if (!Object.hasOwn(o, 'value') || !sameJson(actual, o.value)) throw failed;
         break;
       }
       case 'copy': {
