@@ -2,15 +2,10 @@
 // is a Go program around the field package's constructors, built here. For every case our fieldErrorString and
 // fieldErrorBody must be Go's Error() and ErrorBody() word for word, and a list's summary its ToAggregate().Error().
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { fieldErrorBody, fieldErrorListString, fieldErrors, fieldErrorString, GoTime, type FieldError } from '../../src/api/meta/field-errors.js';
+import { buildGoOracle, type GoOracle } from '../support/go-oracle.js';
 
-const oracleSource = fileURLToPath(new URL('../unit/field-error-oracle/', import.meta.url));
 
 /** A bad value with the Go type kube-apiserver holds it in (int64 and float64 as JSON numbers decode, metav1.Time). */
 type Value = { string: string } | { int: number } | { float: number } | { bool: boolean } | { null: true } | { time: string } | { zeroTime: true };
@@ -93,28 +88,16 @@ type Rendered = { error: string; body: string };
 type Answer = { errors: Rendered[]; aggregate: string };
 
 describe('field errors worded as k8s.io/apimachinery v0.32.2 words them', () => {
-  let dir: string;
-  let oracle: string;
+  let oracle: GoOracle;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'field-error-oracle-'));
-    oracle = join(dir, 'field-error-oracle');
-    execFileSync('go', ['build', '-o', oracle, '.'], { cwd: oracleSource, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOWORK: 'off', GOFLAGS: '-mod=readonly' } });
+    oracle = buildGoOracle('field-error-oracle');
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => oracle.remove());
 
   /** Go's answers, one per list; TZ=UTC as kube-apiserver runs, since metav1.Time prints in the local zone. */
   function kube(lists: Case[][]): Answer[] {
-    const run = spawnSync(oracle, {
-      input: lists.map((errors) => JSON.stringify({ errors })).join('\n') + '\n',
-      maxBuffer: 64 << 20,
-      encoding: 'utf8',
-      env: { ...process.env, TZ: 'UTC' },
-    });
-    assert.equal(run.status, 0, run.stderr);
-    const answers = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Answer);
-    assert.equal(answers.length, lists.length);
-    return answers;
+    return oracle.ask<Answer>(lists.map((errors) => ({ errors })), { TZ: 'UTC' });
   }
 
   it(`${cases.length} cases of every constructor: Error() and ErrorBody() word for word`, () => {

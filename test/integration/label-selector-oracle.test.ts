@@ -2,16 +2,11 @@
 // program around labels.Parse and Selector.Matches, built here. For every selector our parse error must be Go's
 // word for word, or both must accept it and agree on every label map.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { parseLabelSelector, SelectorParseError } from '../../src/registry/label-selector.js';
+import { buildGoOracle, type GoOracle } from '../support/go-oracle.js';
 
-const oracleSource = fileURLToPath(new URL('../unit/label-oracle/', import.meta.url));
 
 type Labels = Record<string, string>;
 type Answer = { error: string } | { matches: boolean[] };
@@ -158,22 +153,16 @@ function ours(selector: string, maps: Labels[]): Answer {
 }
 
 describe('label selectors agree with k8s.io/apimachinery labels.Parse', () => {
-  let dir: string;
-  let oracle: string;
+  let oracle: GoOracle;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'label-oracle-'));
-    oracle = join(dir, 'label-oracle');
-    execFileSync('go', ['build', '-o', oracle, '.'], { cwd: oracleSource, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOWORK: 'off', GOFLAGS: '-mod=readonly' } });
+    oracle = buildGoOracle('label-oracle');
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => oracle.remove());
 
   function compare(selectors: string[], mapsFor: (i: number) => Labels[]): void {
     const queries = selectors.map((selector, i) => ({ selector, labels: mapsFor(i) }));
-    const run = spawnSync(oracle, { input: queries.map((q) => JSON.stringify(q)).join('\n') + '\n', maxBuffer: 256 << 20, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const answers = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Partial<{ error: string; matches: boolean[] }>);
-    assert.equal(answers.length, queries.length);
+    const answers = oracle.ask<Partial<{ error: string; matches: boolean[] }>>(queries);
     const differences: { selector: string; kube: Answer; ours: Answer }[] = [];
     queries.forEach((q, i) => {
       const a = answers[i]!;
