@@ -112,6 +112,10 @@ export const apiErrors = {
       kind: ref.resource,
     }),
 
+  /** 415 for a body in a media type the endpoint does not read, naming the ones it does. */
+  unsupportedMediaType: (accepted: readonly string[]): ApiError =>
+    new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`),
+
   methodNotAllowed: (): ApiError =>
     new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
 

@@ -79,11 +79,7 @@ function statusOf(error: unknown): ApiError {
     return new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
   }
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || statusCode === 415) {
-    return new ApiError(
-      415,
-      'UnsupportedMediaType',
-      'the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json',
-    );
+    return apiErrors.unsupportedMediaType(['application/json', 'application/json-patch+json', 'application/merge-patch+json']);
   }
   const message = error instanceof Error ? error.message : String(error);
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) return apiErrors.badRequest(message);
@@ -159,11 +155,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const shutdownController = new AbortController();
   let shuttingDown = false;
 
-  // The kind a body sent to a resource path decodes into: /apis/<group>/<version>/namespaces/<ns>/<resource>[/<name>[/scale]].
-  const kindOfPath = (url: string): string | undefined => {
-    const parts = url.split('?')[0]!.split('/');
-    if (parts[4] !== 'namespaces') return undefined;
-    return parts[8] === 'scale' ? 'Scale' : deps.registry.stores.get(parts[6] ?? '')?.strategy.info.kind;
+  // The kind a body sent to a namespaced resource path decodes into, from the same parse authorization uses.
+  const kindOfPath = (method: string, url: string): string | undefined => {
+    const request = requestAttributes(method, url);
+    if (request.kind !== 'resource' || request.attributes.namespace === '') return undefined;
+    return request.attributes.subresource === 'scale' ? 'Scale' : deps.registry.stores.get(request.attributes.resource)?.strategy.info.kind;
   };
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (request, body, done) => {
@@ -178,7 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         method: request.method,
         contentType: request.headers['content-type'],
         fieldValidation: (request.query as Record<string, unknown>).fieldValidation,
-        kind: kindOfPath(request.url),
+        kind: kindOfPath(request.method, request.url),
       };
       done(apiErrors.badRequest(jsonBodyRefusal(target, text, (error as Error).message)), undefined);
     }

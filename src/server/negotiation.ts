@@ -3,6 +3,11 @@
 
 export type Representation = 'json' | 'table' | 'metadata';
 
+/** The media type of a Content-Type header, without parameters, lower-cased ("" when absent). */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 interface MediaRange {
   type: string;
   params: Record<string, string>;

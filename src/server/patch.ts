@@ -12,6 +12,7 @@ import { isJsonObject } from '../registry/json-tree.js';
 import { JsonBodyError, parseJsonBody, type DuplicateField } from './json-body.js';
 import { applyJsonPatch, decodeJsonPatch, JsonPatchApplyError, JsonPatchDecodeError, JsonPatchTooLargeError } from './json-patch.js';
 import { applyMergePatch } from './merge-patch.js';
+import { mediaTypeOf } from './negotiation.js';
 import { readYaml, type YamlOutcome } from './yaml-apply.js';
 
 export type PatchType = 'json' | 'merge' | 'apply';
@@ -19,7 +20,7 @@ export type PatchType = 'json' | 'merge' | 'apply';
 export const supportedPatchTypes = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
 
 export function patchTypeOf(contentType: string | undefined): PatchType | undefined {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaTypeOf(contentType);
   if (type === 'application/json-patch+json') return 'json';
   if (type === 'application/merge-patch+json') return 'merge';
   if (type === 'application/apply-patch+yaml') return 'apply';
@@ -27,11 +28,7 @@ export function patchTypeOf(contentType: string | undefined): PatchType | undefi
 }
 
 export function unsupportedPatch(): ApiError {
-  return new ApiError(
-    415,
-    'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: ${supportedPatchTypes.join(', ')}`,
-  );
+  return apiErrors.unsupportedMediaType(supportedPatchTypes);
 }
 
 export interface ApplyPatch {

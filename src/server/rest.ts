@@ -12,7 +12,7 @@ import type { ScaleStrategy } from '../registry/strategy.js';
 import { ScaleManagedFields } from '../fieldmanager/scale-managed-fields.js';
 import { encodeList, encodeObject, type EncodeContext } from './encoders.js';
 import type { ServerMetrics } from './metrics.js';
-import { contentTypes, listContentTypes, negotiate } from './negotiation.js';
+import { contentTypes, listContentTypes, mediaTypeOf, negotiate } from './negotiation.js';
 import {
   applyPatch,
   applyStrictError,
@@ -58,14 +58,6 @@ const notFound = apiErrors.routeNotFound;
 
 function notAcceptable(): ApiError {
   return new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io');
-}
-
-function mediaTypeOf(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-function unsupportedObjectBody(): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json');
 }
 
 function warningHeader(reply: FastifyReply, warnings: string[]): void {
@@ -241,7 +233,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
   function writeOptions(request: FastifyRequest, kind: string, patchType?: PatchType): ReturnType<typeof parseWriteOptions> {
     // A create or update body is an object, never a patch: kube answers 415 rather than reading a patch as one.
     if (kind !== 'PatchOptions' && request.body !== undefined && mediaTypeOf(request.headers['content-type']) !== 'application/json') {
-      throw unsupportedObjectBody();
+      throw apiErrors.unsupportedMediaType(['application/json']);
     }
     const options = parseWriteOptions({
       query: request.query as Query,
