@@ -6,13 +6,23 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import { LocalCluster } from '../support/cluster.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import type { LocalCluster } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
 import { notebookYaml } from '../support/manifests.js';
+import { testBed } from '../support/test-bed.js';
 
+const bed = testBed({
+  name: 'aggregation',
+  async setup(cluster) {
+    for (const ns of ['team-a', 'team-b']) await cluster.ok('admin', ['create', 'namespace', ns]);
+    await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', 'team-a']);
+    await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', 'team-b']);
+  },
+});
 let cluster: LocalCluster;
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
+beforeEach(async () => void (cluster = await bed.ready()));
+after(() => bed.stop());
 
 const notebook = (name: string, metadata = ''): string => notebookYaml(name, { metadata });
 
@@ -23,17 +33,6 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
     await new Promise((r) => setTimeout(r, 500));
   }
 }
-
-before(async () => {
-  cluster = new LocalCluster(progress);
-  await cluster.start();
-  for (const ns of ['team-a', 'team-b']) await cluster.ok('admin', ['create', 'namespace', ns]);
-  await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', 'team-a']);
-  await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', 'team-b']);
-});
-after(async () => {
-  await cluster?.stop();
-});
 
 describe('through kube-apiserver', () => {
   it('as admin: the APIService is Available, discovery lists the group, and every verb works', async () => {

@@ -2,16 +2,40 @@
 // StatefulSets, Indexed batch Jobs, Services and PVCs; status that says what really happens; leader election.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { after, before, describe, it } from 'node:test';
-import { LocalCluster } from '../support/cluster.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import { users, type LocalCluster } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
 import { notebookYaml } from '../support/manifests.js';
+import { testBed } from '../support/test-bed.js';
 
-let cluster: LocalCluster;
-let jupyter: Server;
+let jupyter: Server | undefined;
 const activity = new Map<string, string>();
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
 const ns = 'work';
+
+/** A stand-in for Jupyter's /api/status, reporting the last activity a test set for each notebook. */
+async function startJupyter(): Promise<number> {
+  jupyter = createServer((req, res) => {
+    const match = /^\/([^/]+)\/([^/]+)\/api\/status$/.exec(req.url ?? '');
+    const last = match ? activity.get(`${match[1]}/${match[2]}`) : undefined;
+    res.writeHead(last ? 200 : 404, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ last_activity: last, started: last, kernels: 0, connections: 0 }));
+  });
+  await new Promise<void>((resolve) => jupyter!.listen(0, '127.0.0.1', resolve));
+  const address = jupyter.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+const bed = testBed({
+  name: 'controllers',
+  serverArgs: async () => [`--notebook-activity-url=http://127.0.0.1:${await startJupyter()}/{namespace}/{name}/api/status`],
+  setup: async (c) => void (await c.ok('admin', ['create', 'namespace', ns])),
+});
+let cluster: LocalCluster;
+beforeEach(async () => void (cluster = await bed.ready()));
+after(async () => {
+  await bed.stop();
+  await new Promise((resolve) => (jupyter ? jupyter.close(resolve) : resolve(undefined)));
+});
 
 async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -51,26 +75,6 @@ ${spec}  template:
 
 // kwok leaves pods with this annotation alone, so a test can give them the status it needs.
 const frozen = '"kwok.x-k8s.io/status": "custom"';
-
-before(async () => {
-  jupyter = createServer((req, res) => {
-    const match = /^\/([^/]+)\/([^/]+)\/api\/status$/.exec(req.url ?? '');
-    const last = match ? activity.get(`${match[1]}/${match[2]}`) : undefined;
-    res.writeHead(last ? 200 : 404, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ last_activity: last, started: last, kernels: 0, connections: 0 }));
-  });
-  await new Promise<void>((resolve) => jupyter.listen(0, '127.0.0.1', resolve));
-  const address = jupyter.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  cluster = new LocalCluster(progress);
-  cluster.serverArgs = [`--notebook-activity-url=http://127.0.0.1:${port}/{namespace}/{name}/api/status`];
-  await cluster.start();
-  await cluster.ok('admin', ['create', 'namespace', ns]);
-});
-after(async () => {
-  await cluster?.stop();
-  await new Promise((resolve) => jupyter?.close(resolve));
-});
 
 describe('notebooks', () => {
   it('reach Running with a ready StatefulSet, a Service and a workspace; stop keeps the workspace; start resumes', async () => {
@@ -209,16 +213,47 @@ describe('datasets', () => {
   });
 });
 
+/** What one replica's /metrics says: whether it leads, and how many reconciles it has run, over all controllers. */
+async function replicaState(port: number): Promise<{ leading: boolean; reconciles: number }> {
+  const admin = { 'X-Remote-User': users.admin.name, 'X-Remote-Group': 'system:masters' };
+  const res = await cluster.direct('/metrics', admin, cluster.frontProxyClient, port);
+  assert.equal(res.status, 200, `/metrics of the replica on ${port}: ${res.body.slice(0, 500)}`);
+  const leader = /^leader_election_master_status (\S+)$/m.exec(res.body);
+  assert.ok(leader, `the replica on ${port} reports no leader_election_master_status`);
+  const reconciles = [...res.body.matchAll(/^controller_runtime_reconcile_time_seconds_count\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { leading: Number(leader[1]) === 1, reconciles };
+}
+
+/** The Lease identity a replica's log says it won the lease with. */
+function identityOf(port: number): string | undefined {
+  const won = cluster
+    .logs(`ai-apiserver:${port}`)
+    .split('\n')
+    .filter((line) => line.includes('"became leader"'))
+    .pop();
+  return won ? (JSON.parse(won) as { identity: string }).identity : undefined;
+}
+
+/** A notebook that has reached Running, so its controller has nothing left to do. */
+async function runningNotebook(name: string): Promise<void> {
+  await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook(name));
+  await eventually(() => getJson(['get', 'nb', name, '-n', ns]), (nb) => nb.status?.phase === 'Running', `notebook ${name} Running`);
+}
+
 describe('ownership', () => {
   it('a reconcile with nothing to change writes nothing', async () => {
-    const before = await getJson(['get', 'statefulset,service,pvc', '-n', ns, '-l', 'ai.example.io/notebook=lab']);
-    const versions = (list: { items: { metadata: { name: string; resourceVersion: string } }[] }): string[] =>
-      list.items.map((i) => `${i.metadata.name}@${i.metadata.resourceVersion}`);
-    // An annotation does not change the spec but does make the controller look at the notebook again.
-    await cluster.ok('admin', ['annotate', 'nb', 'lab', '-n', ns, 'example.io/poke=1']);
-    await new Promise((r) => setTimeout(r, 3_000));
-    const after = await getJson(['get', 'statefulset,service,pvc', '-n', ns, '-l', 'ai.example.io/notebook=lab']);
-    assert.deepEqual(versions(after as never), versions(before as never));
+    await runningNotebook('steady');
+    const children = (): Promise<{ items: { metadata: { name: string; resourceVersion: string } }[] }> =>
+      getJson(['get', 'statefulset,service,pvc', '-n', ns, '-l', 'ai.example.io/notebook=steady']);
+    const versions = (list: Awaited<ReturnType<typeof children>>): string[] => list.items.map((i) => `${i.metadata.name}@${i.metadata.resourceVersion}`);
+    const before = await children();
+    assert.equal(before.items.length, 3, 'the notebook has a StatefulSet, a Service and a claim');
+    const reconciled = (await replicaState(cluster.serverPort)).reconciles;
+    // An annotation does not change the spec but does make the controller look at the notebook again; the count of
+    // finished reconciles moving proves it did before the children are read again.
+    await cluster.ok('admin', ['annotate', 'nb', 'steady', '-n', ns, '--overwrite', `example.io/poke=${Date.now()}`]);
+    await eventually(() => replicaState(cluster.serverPort), (state) => state.reconciles > reconciled, 'a reconcile after the annotation');
+    assert.deepEqual(versions(await children()), versions(before));
   });
 
   it('children changed by hand are put back; deleting an owner removes its children', async () => {
@@ -233,23 +268,67 @@ describe('ownership', () => {
     }
   });
 
-  it('two replicas: only the leader reconciles; when it dies another takes over within the lease and nothing is created twice', async () => {
-    const lease = async (): Promise<string> => cluster.ok('admin', ['get', 'lease', 'ai-apiserver-controllers', '-n', 'ai-system', '-o', 'jsonpath={.spec.holderIdentity}']);
-    const first = await lease();
-    assert.ok(first);
-    // A second replica on a port of its own: it must start, or this test proves nothing about two replicas.
-    const secondPort = await freePort();
-    await cluster.startServer(secondPort);
-    const stsUid = (await getJson(['get', 'statefulset', 'lab', '-n', ns])).metadata.uid as string;
-    await cluster.stopServer(cluster.serverPort, 'SIGKILL');
+  it('two replicas: only the leader reconciles; when it dies the standby takes over within the lease and nothing is created twice', async () => {
+    const leaseDurationMs = 15_000;
+    const retryPeriodMs = 2_000;
+    const holder = async (): Promise<string> =>
+      cluster.ok('admin', ['get', 'lease', 'ai-apiserver-controllers', '-n', 'ai-system', '-o', 'jsonpath={.spec.holderIdentity}']);
+    const children = async (): Promise<string[]> =>
+      ((await getJson(['get', 'statefulset,service,pvc', '-n', ns])).items as { kind: string; metadata: { name: string; uid: string } }[])
+        .map((i) => `${i.kind}/${i.metadata.name}@${i.metadata.uid}`)
+        .sort();
+
+    // Two replicas against the same etcd and Lease, each on a port of its own; startServer fails if one cannot start.
+    const first = cluster.serverPort;
+    const second = await freePort();
+    await cluster.startServer(second);
+    const replicas = [first, second];
+    await eventually(() => Promise.all(replicas.map(replicaState)), (states) => states.filter((s) => s.leading).length === 1, 'exactly one replica leading');
+    const states = await Promise.all(replicas.map(replicaState));
+    assert.deepEqual(states.map((s) => s.leading).sort(), [false, true], `leadership as the replicas report it: ${JSON.stringify(states)}`);
+    const leader = replicas[states.findIndex((s) => s.leading)]!;
+    const standby = replicas.find((p) => p !== leader)!;
+    assert.equal(await holder(), identityOf(leader), 'the Lease holder is the replica that says it leads');
+    assert.equal(identityOf(standby), undefined, 'the standby never won the Lease');
+
+    // Work while both run: the leader reconciles it, the standby does nothing.
+    await runningNotebook('steady');
+    const before = await Promise.all(replicas.map(replicaState));
+    await cluster.ok('admin', ['annotate', 'nb', 'steady', '-n', ns, '--overwrite', `example.io/poke=${Date.now()}`]);
+    await eventually(() => replicaState(leader), (s) => s.reconciles > before[replicas.indexOf(leader)]!.reconciles, 'the leader reconciling');
+    assert.equal((await replicaState(standby)).reconciles, 0, 'the standby reconciled while another replica led');
+    const childrenBefore = await children();
+
+    await cluster.stopServer(leader, 'SIGKILL');
     const killedAt = Date.now();
-    await cluster.startServer();
-    const next = await eventually(lease, (holder) => holder !== '' && holder !== first, 'another replica to take the lease', 40_000);
-    assert.ok(Date.now() - killedAt < 35_000, `takeover took ${Date.now() - killedAt} ms`);
-    assert.notEqual(next, first);
+    const standbyIdentity = await eventually(
+      async () => ((await replicaState(standby)).leading ? identityOf(standby) : undefined),
+      (identity) => identity !== undefined,
+      'the standby to lead',
+      leaseDurationMs + retryPeriodMs + 10_000,
+    );
+    const takeoverMs = Date.now() - killedAt;
+    // The dead leader renewed at most one retry period before it died; the standby tries once per retry period.
+    assert.ok(takeoverMs <= leaseDurationMs + 2 * retryPeriodMs, `takeover took ${takeoverMs} ms`);
+    assert.equal(await holder(), standbyIdentity);
+
+    // kube-apiserver reaches the registered port: if the leader served it, a new replica serves it now, and it
+    // must stay a standby while the survivor leads.
+    if (leader === first) {
+      await cluster.startServer(first);
+      await cluster.waitAvailable(true, 90_000);
+    }
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('after-failover'));
     await eventually(() => getJson(['get', 'nb', 'after-failover', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled by the new leader', 90_000);
-    assert.equal((await getJson(['get', 'statefulset', 'lab', '-n', ns])).metadata.uid, stsUid, 'the failover recreated a StatefulSet');
-    await cluster.stopServer(secondPort);
+    assert.ok((await replicaState(standby)).reconciles > 0, 'the new leader reconciled');
+    if (leader === first) assert.deepEqual(await replicaState(first), { leading: false, reconciles: 0 }, 'the replica started after the failover stayed a standby');
+    assert.equal(await holder(), standbyIdentity);
+    const childrenAfter = await children();
+    assert.deepEqual(childrenAfter.filter((c) => !c.includes('/after-failover')), childrenBefore, 'children of existing notebooks were recreated');
+    assert.deepEqual(
+      childrenAfter.filter((c) => c.includes('/after-failover')).map((c) => c.replace(/@.*/, '')),
+      ['PersistentVolumeClaim/after-failover-workspace', 'Service/after-failover', 'StatefulSet/after-failover'],
+    );
+    await cluster.stopServer(standby);
   });
 });

@@ -7,24 +7,24 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
-import { LocalCluster } from '../support/cluster.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import type { LocalCluster } from '../support/cluster.js';
+import { testBed } from '../support/test-bed.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const ns = 'goclient';
 let cluster: LocalCluster;
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
 
-before(async () => {
-  cluster = new LocalCluster(progress);
-  cluster.serverArgs = ['--no-controllers'];
-  await cluster.start();
-  await cluster.ok('admin', ['create', 'namespace', ns]);
+const bed = testBed({
+  name: 'go-client',
+  serverArgs: ['--no-controllers'],
+  async setup(cluster) {
+    await cluster.ok('admin', ['create', 'namespace', ns]);
+  },
 });
-after(async () => {
-  await cluster?.stop();
-});
+beforeEach(async () => void (cluster = await bed.ready()));
+after(() => bed.stop());
 
 describe('the generated Go client', () => {
   it('generated code is up to date and passes go vet', async () => {

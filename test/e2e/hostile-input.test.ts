@@ -2,26 +2,25 @@
 // generated from the same schemas (group golden.example.io): the status code and reason must be the same, and
 // the message and warnings too where a case says so. Add a case by adding a row to `cases`.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { LocalCluster } from '../support/cluster.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import type { LocalCluster } from '../support/cluster.js';
+import { testBed } from '../support/test-bed.js';
 
 const ours = 'ai.example.io';
 const golden = 'golden.example.io';
 const ns = 'hostile';
 let cluster: LocalCluster;
 
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
-
-before(async () => {
-  cluster = new LocalCluster(progress);
-  cluster.serverArgs = ['--no-controllers'];
-  await cluster.start();
-  await cluster.ok('admin', ['create', 'namespace', ns]);
-  await cluster.installCrds(golden);
+const bed = testBed({
+  name: 'hostile-input',
+  serverArgs: ['--no-controllers'],
+  async setup(cluster) {
+    await cluster.ok('admin', ['create', 'namespace', ns]);
+    await cluster.installCrds(golden);
+  },
 });
-after(async () => {
-  await cluster?.stop();
-});
+beforeEach(async () => void (cluster = await bed.ready()));
+after(() => bed.stop());
 
 const nested = (depth: number, leaf = '1'): string => '['.repeat(depth) + leaf + ']'.repeat(depth);
 const deepObject = (depth: number): string => '{"f:a":'.repeat(depth) + '{}' + '}'.repeat(depth);

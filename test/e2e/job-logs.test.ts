@@ -5,13 +5,13 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { LocalCluster } from '../support/cluster.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import type { LocalCluster } from '../support/cluster.js';
+import { testBed } from '../support/test-bed.js';
 
 const ns = 'logs';
 let cluster: LocalCluster;
-let dir: string;
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
+const dir = mkdtempSync(join(tmpdir(), 'job-logs-'));
 
 /** A container log line as the CRI writes it, which is what kwok (like the kubelet) reads. */
 const criLine = (text: string): string => `${new Date().toISOString().replace('Z', '000000Z')} stdout F ${text}\n`;
@@ -76,18 +76,35 @@ async function serveLogs(pods: RankPod[], lines: (rank: string) => string[]): Pr
   }
 }
 
+/** How many namespaced LISTs of pods kube-apiserver has answered: the server's polls while it follows a job. */
+async function podLists(): Promise<number> {
+  const metrics = await cluster.ok('admin', ['get', '--raw', '/metrics']);
+  return [...metrics.matchAll(/^apiserver_request_total\{([^}]*)\} (\S+)$/gm)]
+    .filter(([, labels]) => /resource="pods"/.test(labels!) && /scope="namespace"/.test(labels!) && /subresource=""/.test(labels!) && /verb="LIST"/.test(labels!))
+    .reduce((sum, [, , value]) => sum + Number(value), 0);
+}
+
 const logsPath = (job: string, query = ''): string => `/apis/ai.example.io/v1alpha1/namespaces/${ns}/jobs/${job}/logs${query}`;
 
-/** A streaming GET through kube-apiserver: resolves once `until` holds for what has arrived, then closes. */
-function streamUntil(path: string, until: (text: string) => boolean, onFirst?: () => void, timeoutMs = 60_000): Promise<string> {
+/**
+ * A streaming GET through kube-apiserver: resolves once `until` holds for what has arrived, then closes.
+ * `onOpen` runs when the response starts, `onData` with all that has arrived after each chunk.
+ */
+function streamUntil(
+  path: string,
+  until: (text: string) => boolean,
+  on: { onOpen?: () => void; onData?: (text: string) => void } = {},
+  timeoutMs = 60_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     const req = httpsRequest(new URL(path, cluster.apiserverUrl), { ca: cluster.caPem, headers: { authorization: 'Bearer alice-token' } }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
-      onFirst?.();
+      on.onOpen?.();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         text += chunk;
+        on.onData?.(text);
         if (until(text)) {
           clearTimeout(timer);
           req.destroy();
@@ -106,16 +123,17 @@ function streamUntil(path: string, until: (text: string) => boolean, onFirst?: (
   });
 }
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'job-logs-'));
-  cluster = new LocalCluster(progress);
-  await cluster.start();
-  await cluster.ok('admin', ['create', 'namespace', ns]);
-  await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
-  await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', ns]);
+const bed = testBed({
+  name: 'job-logs',
+  async setup(cluster) {
+    await cluster.ok('admin', ['create', 'namespace', ns]);
+    await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
+    await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', ns]);
+  },
 });
+beforeEach(async () => void (cluster = await bed.ready()));
 after(async () => {
-  await cluster?.stop();
+  await bed.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -149,11 +167,15 @@ describe('jobs/logs through kube-apiserver', () => {
 
   it('follow streams lines appended after the request', async () => {
     const rank2 = pods.find((p) => p.rank === '2')!;
-    const text = await streamUntil(
-      logsPath('train', '?follow=true'),
-      (t) => t.includes('[rank 2] rank 2 epoch 2\n'),
-      () => setTimeout(() => appendFileSync(join(dir, `${rank2.name}.log`), criLine('rank 2 epoch 2')), 1500),
-    );
+    let appended = false;
+    // The line is written only once the stream has sent everything already there, so it can only arrive by following.
+    const text = await streamUntil(logsPath('train', '?follow=true'), (t) => t.includes('[rank 2] rank 2 epoch 2\n'), {
+      onData(t) {
+        if (appended || !t.includes('[rank 2] rank 2 epoch 1\n')) return;
+        appended = true;
+        appendFileSync(join(dir, `${rank2.name}.log`), criLine('rank 2 epoch 2'));
+      },
+    });
     for (const r of ['0', '1', '2']) assert.ok(text.includes(`[rank ${r}] rank ${r} starting\n`), text);
     assert.ok(text.indexOf('[rank 2] rank 2 epoch 2') > text.indexOf('[rank 2] rank 2 epoch 1'), text);
   });
@@ -161,11 +183,21 @@ describe('jobs/logs through kube-apiserver', () => {
   it('a job with no pods yet gives an empty stream that follows once its pods appear, and new ranks join', async () => {
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], jobYaml('later', 1, '  suspend: true\n  elastic:\n    minReplicas: 1\n    maxReplicas: 2\n'));
     let received = '';
-    const done = streamUntil(logsPath('later', '?follow=true'), (t) => {
-      received = t;
-      return t.includes('[rank 1] rank 1 hello\n');
-    }, undefined, 120_000);
-    await new Promise((r) => setTimeout(r, 2000));
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const listsBefore = await podLists();
+    const done = streamUntil(logsPath('later', '?follow=true'), (t) => t.includes('[rank 1] rank 1 hello\n'), {
+      onOpen: opened,
+      onData: (t) => void (received = t),
+    }, 120_000);
+    await open;
+    // The server looks for the job's pods again and again while it follows: once it has looked twice and found
+    // none, nothing may have arrived.
+    const deadline = Date.now() + 30_000;
+    while ((await podLists()) < listsBefore + 2) {
+      assert.ok(Date.now() < deadline, 'the server never listed the job\'s pods');
+      await new Promise((r) => setTimeout(r, 200));
+    }
     assert.equal(received, '', 'nothing before the job has pods');
     await cluster.ok('admin', ['patch', 'aijob', 'later', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":false}}']);
     const first = await rankPods('later', 1);

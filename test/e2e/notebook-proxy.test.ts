@@ -5,19 +5,21 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { lastActivityAnnotation, notebookProxyPath } from '../../src/api/v1alpha1/annotations.js';
-import { LocalCluster } from '../support/cluster.js';
+import type { LocalCluster } from '../support/cluster.js';
+import { testBed } from '../support/test-bed.js';
 import { freePort } from '../support/etcd.js';
 import { notebookYaml } from '../support/manifests.js';
 
-const ns = 'team-a';
+const ns = 'proxy-a';
+/** A namespace alice has no role in. */
+const other = 'proxy-b';
 let cluster: LocalCluster;
-let notebookServer: Server;
+let notebookServer: Server | undefined;
 let release: (() => void) | undefined;
 const seen: { path: string; headers: IncomingMessage['headers'] }[] = [];
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
 const prefix = notebookProxyPath(ns, 'nb');
 
 /** The stand-in notebook: echoes, streams in two parts, and echoes WebSocket messages, all under NB_PREFIX. */
@@ -50,23 +52,27 @@ function startNotebook(port: number): Server {
   return server;
 }
 
-before(async () => {
-  const port = await freePort();
-  notebookServer = startNotebook(port);
-  cluster = new LocalCluster(progress);
-  cluster.serverArgs = [`--notebook-upstream-url=http://127.0.0.1:${port}`, `--notebook-activity-url=http://127.0.0.1:${port}/none`];
-  await cluster.start();
-  for (const name of [ns, 'team-b']) await cluster.ok('admin', ['create', 'namespace', name]);
-  await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
-  await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', ns]);
-  await cluster.ok('admin', ['create', 'role', 'nb-reader', '--verb=get,list', '--resource=notebooks.ai.example.io', '-n', ns]);
-  await cluster.ok('admin', ['create', 'rolebinding', 'carol-reader', '--role=nb-reader', '--user=carol', '-n', ns]);
-  await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebookYaml('nb', { spec: '  idle:\n    timeoutSeconds: 3600\n' }));
-  await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebookYaml('sleeping', { spec: '  stopped: true\n' }));
+const bed = testBed({
+  name: 'notebook-proxy',
+  async serverArgs() {
+    const port = await freePort();
+    notebookServer = startNotebook(port);
+    return [`--notebook-upstream-url=http://127.0.0.1:${port}`, `--notebook-activity-url=http://127.0.0.1:${port}/none`];
+  },
+  async setup(cluster) {
+    for (const name of [ns, other]) await cluster.ok('admin', ['create', 'namespace', name]);
+    await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
+    await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', ns]);
+    await cluster.ok('admin', ['create', 'role', 'nb-reader', '--verb=get,list', '--resource=notebooks.ai.example.io', '-n', ns]);
+    await cluster.ok('admin', ['create', 'rolebinding', 'carol-reader', '--role=nb-reader', '--user=carol', '-n', ns]);
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebookYaml('nb', { spec: '  idle:\n    timeoutSeconds: 3600\n' }));
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebookYaml('sleeping', { spec: '  stopped: true\n' }));
+  },
 });
+beforeEach(async () => void (cluster = await bed.ready()));
 after(async () => {
-  await cluster?.stop();
-  await new Promise((resolve) => notebookServer?.close(resolve));
+  await bed.stop();
+  await new Promise((resolve) => (notebookServer ? notebookServer.close(resolve) : resolve(undefined)));
 });
 
 const proxied = (path: string, name = 'nb'): string => `${notebookProxyPath(ns, name)}${path}`;
@@ -148,7 +154,7 @@ describe('notebooks/proxy through kube-apiserver', () => {
     const stopped = await cluster.request('alice', 'GET', proxied('/lab', 'sleeping'));
     assert.equal(stopped.status, 503);
     assert.deepEqual([JSON.parse(stopped.body).kind, JSON.parse(stopped.body).reason], ['Status', 'ServiceUnavailable']);
-    assert.match(JSON.parse(stopped.body).message, /notebook "sleeping" in namespace "team-a" is stopped/);
+    assert.match(JSON.parse(stopped.body).message, /notebook "sleeping" in namespace "proxy-a" is stopped/);
   });
 
   it('`kubectl proxy` then a browser-like GET and a WebSocket at 127.0.0.1 reach the notebook', async () => {

@@ -2,18 +2,18 @@
 // carry the server's own Status, a watch that survives a restart of this server and a forced 410 without missing
 // or repeating an event, and an informer whose cache equals a fresh LIST after a burst of 500 changes.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Registry } from '../../src/registry/registry.js';
 import { AiClient, Informer, StatusError, type Notebook, type WatchEvent } from '../../src/sdk/index.js';
 import { EtcdStorage } from '../../src/storage/etcd/etcd-storage.js';
-import { LocalCluster } from '../support/cluster.js';
+import type { LocalCluster } from '../support/cluster.js';
+import { testBed } from '../support/test-bed.js';
 
 const ns = 'sdk';
 let cluster: LocalCluster;
 let ai: AiClient;
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
 
 const notebook = (name: string, labels: Record<string, string> = {}): Notebook =>
   ({
@@ -23,18 +23,18 @@ const notebook = (name: string, labels: Record<string, string> = {}): Notebook =
     spec: { template: { spec: { containers: [{ name: 'main', image: 'jupyter:1' }] } } },
   }) as Notebook;
 
-before(async () => {
-  cluster = new LocalCluster(progress);
-  cluster.serverArgs = ['--no-controllers'];
-  await cluster.start();
-  await cluster.ok('admin', ['create', 'namespace', ns]);
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfig('admin'));
-  ai = AiClient.fromKubeConfig(kc);
+const bed = testBed({
+  name: 'sdk',
+  serverArgs: ['--no-controllers'],
+  async setup(cluster) {
+    await cluster.ok('admin', ['create', 'namespace', ns]);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig('admin'));
+    ai = AiClient.fromKubeConfig(kc);
+  },
 });
-after(async () => {
-  await cluster?.stop();
-});
+beforeEach(async () => void (cluster = await bed.ready()));
+after(() => bed.stop());
 
 describe('the TypeScript SDK through kube-apiserver', () => {
   it('CRUD, patches of every kind, /status and /scale', async () => {
@@ -111,10 +111,17 @@ describe('the TypeScript SDK through kube-apiserver', () => {
     await cluster.stopServer();
     await cluster.startServer();
     await cluster.waitAvailable(true, 90_000);
-    await ai.notebooks.patch(ns, 'w1', { type: 'merge', patch: { spec: { stopped: true } } }).catch(async () => {
-      await new Promise((r) => setTimeout(r, 2000));
-      await ai.notebooks.patch(ns, 'w1', { type: 'merge', patch: { spec: { stopped: true } } });
-    });
+    // kube-apiserver may answer 503 for a moment after the restart, until its availability check has run again.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await ai.notebooks.patch(ns, 'w1', { type: 'merge', patch: { spec: { stopped: true } } });
+        break;
+      } catch (error) {
+        if (!(error instanceof StatusError && error.status.code === 503) || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     await until('MODIFIED w1');
 
     // While the server is down another writer (a second replica would) creates w2 and etcd is compacted: the
@@ -122,7 +129,7 @@ describe('the TypeScript SDK through kube-apiserver', () => {
     await cluster.stopServer();
     const logger = pino({ level: 'silent' });
     const storage = new EtcdStorage({ endpoints: [cluster.serverEtcdEndpoint], logger });
-    const registry = new Registry({ storage, etcdPrefix: '/registry', logger });
+    const registry = new Registry({ storage, etcdPrefix: cluster.etcdPrefix, logger });
     await registry.start();
     await registry.store('notebooks').create(ns, notebook('w2', { watched: 'yes' }));
     await registry.store('notebooks').delete(ns, 'w1');

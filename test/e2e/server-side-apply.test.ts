@@ -2,8 +2,9 @@
 // server's resources and once on CustomResourceDefinitions generated from the same schemas (group
 // golden.example.io), and the answers, objects and managedFields must be the same (times and identities aside).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { LocalCluster } from '../support/cluster.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import type { LocalCluster } from '../support/cluster.js';
+import { testBed } from '../support/test-bed.js';
 
 const ours = 'ai.example.io';
 const golden = 'golden.example.io';
@@ -22,18 +23,16 @@ interface Outcome {
   body: unknown;
 }
 
-const progress = (line: string): void => void process.stderr.write(`# cluster: ${line}\n`);
-
-before(async () => {
-  cluster = new LocalCluster(progress);
-  cluster.serverArgs = ['--no-controllers'];
-  await cluster.start();
-  await cluster.ok('admin', ['create', 'namespace', ns]);
-  await cluster.installCrds(golden);
+const bed = testBed({
+  name: 'server-side-apply',
+  serverArgs: ['--no-controllers'],
+  async setup(cluster) {
+    await cluster.ok('admin', ['create', 'namespace', ns]);
+    await cluster.installCrds(golden);
+  },
 });
-after(async () => {
-  await cluster?.stop();
-});
+beforeEach(async () => void (cluster = await bed.ready()));
+after(() => bed.stop());
 
 /** Group names and everything that differs by identity or time replaced, managedFields in a stable order. */
 function normalize(value: unknown): unknown {
@@ -59,7 +58,6 @@ function normalize(value: unknown): unknown {
   };
   return walk(JSON.parse(text));
 }
-
 
 async function run(group: string, resource: string, name: string, step: Step): Promise<Outcome> {
   const base = `/apis/${group}/v1alpha1/namespaces/${ns}/${resource}`;

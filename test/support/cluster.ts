@@ -3,7 +3,7 @@
 // modules by scripts/install-kube.sh; then this server in delegated mode behind an APIService, registered with
 // the files the project ships (deploy/, apiservice/), with only the Service adjusted to reach loopback.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,19 @@ interface Proc {
   output: string[];
 }
 
+/** What another process needs to use a control plane this one started (see test/support/shared-cluster.ts). */
+export interface ControlPlaneState {
+  dir: string;
+  apiserverUrl: string;
+  serverPort: number;
+  serverEtcdEndpoint: string;
+  ca: Issued;
+  aiServing: Issued;
+  aiCa: Issued;
+  frontProxyCa: Issued;
+  frontProxyClient: Issued;
+}
+
 export class LocalCluster {
   readonly dir: string;
   readonly pki: Pki;
@@ -50,26 +63,46 @@ export class LocalCluster {
   serverPort = 0;
   private procs: Proc[] = [];
   private etcds: EtcdProcess[] = [];
-  private serverEtcd: EtcdProcess | undefined;
+  private serverEtcdUrl = '';
   private bin = '';
   private ca!: Issued;
   private aiServing!: Issued;
   private aiCa!: Issued;
   frontProxyCa!: Issued;
   frontProxyClient!: Issued;
+  /** False when attached to a control plane another process started and stops. */
+  private readonly ownsControlPlane: boolean;
 
   /** Extra flags for this server, e.g. where the notebook controller reads Jupyter's activity. */
   serverArgs: string[] = [];
+  /** Where this server keeps its objects in etcd: suites sharing one control plane each use their own. */
+  etcdPrefix = '/registry';
 
-  constructor(private readonly log: (line: string) => void = () => undefined) {
-    this.dir = mkdtempSync(join(tmpdir(), 'ai-apiserver-cluster-'));
+  constructor(private readonly log: (line: string) => void = () => undefined, attachTo?: ControlPlaneState) {
+    this.ownsControlPlane = attachTo === undefined;
+    this.dir = attachTo?.dir ?? mkdtempSync(join(tmpdir(), 'ai-apiserver-cluster-'));
     this.pki = new Pki(this.dir);
-    mkdirSync(join(this.dir, 'home'));
+    mkdirSync(join(this.dir, 'home'), { recursive: true });
+    mkdirSync(join(this.dir, 'logs'), { recursive: true });
+    if (attachTo) {
+      ({ apiserverUrl: this.apiserverUrl, serverPort: this.serverPort, serverEtcdEndpoint: this.serverEtcdUrl } = attachTo);
+      ({ ca: this.ca, aiServing: this.aiServing, aiCa: this.aiCa, frontProxyCa: this.frontProxyCa, frontProxyClient: this.frontProxyClient } = attachTo);
+    }
+  }
+
+  /** A control plane started by another process, which stays its owner. */
+  static attach(state: ControlPlaneState, log?: (line: string) => void): LocalCluster {
+    return new LocalCluster(log, state);
+  }
+
+  state(): ControlPlaneState {
+    const { dir, apiserverUrl, serverPort, ca, aiServing, aiCa, frontProxyCa, frontProxyClient } = this;
+    return { dir, apiserverUrl, serverPort, serverEtcdEndpoint: this.serverEtcdUrl, ca, aiServing, aiCa, frontProxyCa, frontProxyClient };
   }
 
   /** The etcd this server stores its objects in (a test may write there as another replica would). */
   get serverEtcdEndpoint(): string {
-    return this.serverEtcd!.endpoint;
+    return this.serverEtcdUrl;
   }
 
   /** The CA that signed kube-apiserver's serving certificate. */
@@ -100,7 +133,17 @@ export class LocalCluster {
     return res.stdout;
   }
 
+  /** The control plane with this server registered and serving behind it. */
   async start(): Promise<void> {
+    await this.startControlPlane();
+    await this.serve();
+  }
+
+  /**
+   * etcd, kube-apiserver, controller-manager, scheduler, kwok, and the APIService with its RBAC: everything but
+   * this server, whose port the APIService already names.
+   */
+  async startControlPlane(): Promise<void> {
     this.log('building or reusing the control plane binaries');
     this.bin = kubeBinaries();
     this.log('issuing certificates');
@@ -131,8 +174,9 @@ export class LocalCluster {
 
     this.log('starting etcd for kube-apiserver and for the server');
     const kubeEtcd = await startEtcd();
-    this.serverEtcd = await startEtcd();
-    this.etcds.push(kubeEtcd, this.serverEtcd);
+    const serverEtcd = await startEtcd();
+    this.etcds.push(kubeEtcd, serverEtcd);
+    this.serverEtcdUrl = serverEtcd.endpoint;
 
     const apiserverPort = await freePort();
     this.apiserverUrl = `https://127.0.0.1:${apiserverPort}`;
@@ -219,8 +263,19 @@ export class LocalCluster {
     await this.ok('admin', ['apply', '-f', join(repo, 'deploy/base/namespace.yaml'), '-f', join(repo, 'deploy/base/rbac.yaml'), '-f', join(repo, 'deploy/base/aggregated-roles.yaml')]);
     this.serverPort = await freePort();
     await this.ok('admin', ['apply', '-f', '-'], this.registration());
+  }
+
+  /**
+   * Starts this server on the registered port and waits until kube-apiserver routes to it: the APIService
+   * Available, discovery and the aggregated OpenAPI answered.
+   */
+  async serve(): Promise<void> {
     await this.startServer();
+    // A changed Service makes kube-aggregator check availability at once rather than on its next resync, which
+    // after a previous server went away can be up to 30 s later.
+    await this.ok('admin', ['annotate', 'service', 'ai-apiserver', '-n', 'ai-system', '--overwrite', `ai.example.io/serving-pid=${this.pidOf(`ai-apiserver:${this.serverPort}`)}`]);
     await this.waitAvailable(true, 120_000);
+    await this.waitFor(async () => (await this.kubectl('admin', ['get', '--raw', '/apis/ai.example.io/v1alpha1'])).code === 0, 'discovery through kube-apiserver', 60_000);
     // kubectl validates against the aggregated OpenAPI, which kube-apiserver fetches from the server shortly after
     // the APIService turns Available; until then creates fail with 503.
     await this.waitFor(async () => (await this.kubectl('admin', ['get', '--raw', '/openapi/v3/apis/ai.example.io/v1alpha1'])).code === 0, 'the aggregated OpenAPI', 120_000);
@@ -261,7 +316,7 @@ export class LocalCluster {
   }
 
   /** The node arguments of a delegated-mode server on `port`, for tests that run one themselves. */
-  serverCommand(port: number, storage = [`--etcd-servers=${this.serverEtcd!.endpoint}`]): string[] {
+  serverCommand(port: number, storage = [`--etcd-servers=${this.serverEtcdUrl}`, `--etcd-prefix=${this.etcdPrefix}`]): string[] {
     return [
       '--import',
       'tsx',
@@ -329,8 +384,15 @@ export class LocalCluster {
     return proc.child.pid;
   }
 
+  /** Output of the processes whose name starts with `name`, this process's own or, when attached, the owner's. */
   logs(name: string): string {
-    return this.procs.filter((p) => p.name.startsWith(name)).map((p) => p.output.join('')).join('\n');
+    const mine = this.procs.filter((p) => p.name.startsWith(name));
+    if (mine.length > 0) return mine.map((p) => p.output.join('')).join('\n');
+    const dir = join(this.dir, 'logs');
+    return readdirSync(dir)
+      .filter((file) => file.startsWith(name))
+      .map((file) => readFileSync(join(dir, file), 'utf8').slice(-256 * 1024))
+      .join('\n');
   }
 
   /** One request to kube-apiserver as `user`, e.g. to compare this server with a CRD on the same path shape. */
@@ -361,11 +423,11 @@ export class LocalCluster {
     });
   }
 
-  /** Raw HTTPS straight to this server, bypassing kube-apiserver, with an optional client certificate. */
-  direct(path: string, headers: Record<string, string>, clientCert?: Issued): Promise<{ status: number; body: string }> {
+  /** Raw HTTPS straight to this server (the replica on `port`), bypassing kube-apiserver, with an optional client certificate. */
+  direct(path: string, headers: Record<string, string>, clientCert?: Issued, port = this.serverPort): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
-        `https://127.0.0.1:${this.serverPort}${path}`,
+        `https://127.0.0.1:${port}${path}`,
         {
           rejectUnauthorized: false,
           headers,
@@ -383,6 +445,7 @@ export class LocalCluster {
     });
   }
 
+  /** Stops the processes this one started; the whole control plane only when this process owns it. */
   async stop(): Promise<void> {
     for (const proc of [...this.procs].reverse()) {
       if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
@@ -392,6 +455,8 @@ export class LocalCluster {
       await exited;
       clearTimeout(timer);
     }
+    this.procs = [];
+    if (!this.ownsControlPlane) return;
     for (const etcd of this.etcds) await etcd.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -412,12 +477,16 @@ export class LocalCluster {
   private spawn(binary: string, args: string[], command = join(this.bin, binary), name = binary): void {
     const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
+    // Also on disk, so a suite attached to a shared control plane can read its components' logs.
+    const file = createWriteStream(join(this.dir, 'logs', `${name.replace(/[^\w.-]/g, '_')}-${child.pid ?? 'none'}.log`));
     const keep = (d: Buffer): void => {
       output.push(d.toString());
       if (output.length > 2000) output.splice(0, 1000);
+      file.write(d);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    child.once('exit', () => file.end());
     this.procs.push({ name, child, output });
   }
 
