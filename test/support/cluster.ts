@@ -14,6 +14,7 @@ import { customResourceDefinition } from '../../src/api/v1alpha1/crd.js';
 import { strategies } from '../../src/registry/registry.js';
 import { freePort, startEtcd, type EtcdProcess } from './etcd.js';
 import { Pki, type Issued } from './pki.js';
+import { requireGo, requireKubectl } from './tools.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -144,6 +145,8 @@ export class LocalCluster {
    * this server, whose port the APIService already names.
    */
   async startControlPlane(): Promise<void> {
+    requireKubectl();
+    requireGo();
     this.log('building or reusing the control plane binaries');
     this.bin = kubeBinaries();
     this.log('issuing certificates');
@@ -271,9 +274,6 @@ export class LocalCluster {
    */
   async serve(): Promise<void> {
     await this.startServer();
-    // A changed Service makes kube-aggregator check availability at once rather than on its next resync, which
-    // after a previous server went away can be up to 30 s later.
-    await this.ok('admin', ['annotate', 'service', 'ai-apiserver', '-n', 'ai-system', '--overwrite', `ai.example.io/serving-pid=${this.pidOf(`ai-apiserver:${this.serverPort}`)}`]);
     await this.waitAvailable(true, 120_000);
     await this.waitFor(async () => (await this.kubectl('admin', ['get', '--raw', '/apis/ai.example.io/v1alpha1'])).code === 0, 'discovery through kube-apiserver', 60_000);
     // kubectl validates against the aggregated OpenAPI, which kube-apiserver fetches from the server shortly after
@@ -346,6 +346,9 @@ export class LocalCluster {
   async waitAvailable(available: boolean, timeoutMs: number): Promise<void> {
     const want = available ? 'True' : 'False';
     const deadline = Date.now() + timeoutMs;
+    // A changed Service makes kube-aggregator check availability at once rather than on its next resync, up to
+    // 30 s later, after a server has stopped or started.
+    await this.ok('admin', ['annotate', 'service', 'ai-apiserver', '-n', 'ai-system', '--overwrite', `ai.example.io/availability-check=${Date.now()}`]);
     let last = '';
     while (Date.now() < deadline) {
       const res = await this.kubectl('admin', ['get', 'apiservice', 'v1alpha1.ai.example.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}']);

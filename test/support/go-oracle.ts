@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireGo } from './tools.js';
 
 export interface GoOracle {
   /** One answer per question, in order. */
@@ -18,6 +19,7 @@ export function buildGoOracle(name: string): GoOracle {
   const source = fileURLToPath(new URL(`../unit/${name}/`, import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   const binary = join(dir, name);
+  requireGo();
   execFileSync('go', ['build', '-o', binary, '.'], { cwd: source, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOWORK: 'off', GOFLAGS: '-mod=readonly' } });
   return {
     ask<Answer>(questions: unknown[], env: Record<string, string> = {}): Answer[] {
