@@ -2,15 +2,18 @@
 // notebooks from user alice, sent from a separate process, while user bob GETs one notebook in a loop and an
 // unauthenticated client polls /readyz. Prints, per round and as medians: bob's GET p50/p99, /readyz p50/p99, how
 // the LISTs ended (200, 429), and the server's RSS growth (peak VmRSS during the round over VmRSS before the first
-// round, read from /proc) and VmHWM. The server runs with its default limits (400/200 seats, APF on, 60 s request timeout).
+// round, sampled every 10 ms from /proc, over the peak of an idle window before the first round) and VmHWM. The server
+// runs with its default limits (400/200 seats, APF on, 60 s request timeout). Writes README.md's bench:overload block.
 // Run: npm run bench:overload   (BENCH_LISTS, BENCH_OBJECTS, BENCH_ROUNDS, BENCH_BACKEND=sqlite|etcd, and
-// BENCH_SERVER_ARGS for server flags, e.g. "--max-requests-inflight=0 --max-mutating-requests-inflight=0" for none)
+// BENCH_SERVER_ARGS for server flags, e.g. "--max-requests-inflight=0 --max-mutating-requests-inflight=0" for none;
+// with any of them, or BENCH_QUICK=1 for a tiny run, the block goes to a temporary copy of README.md)
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../test/support/server.js';
 import { benchNotebook, httpsClient, median, percentile, pool, progress } from './objects.js';
+import { idleRss, loadNow, machine, outputs, replaceBlock } from './report.js';
 
 interface FloodOrder {
   url: string;
@@ -71,9 +74,11 @@ async function probeUntil(stop: Promise<unknown>, probe: () => Promise<unknown>)
 }
 
 async function main(): Promise<void> {
-  const lists = Number(process.env.BENCH_LISTS ?? 2_000);
-  const objects = Number(process.env.BENCH_OBJECTS ?? 1_000);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const out = outputs(['BENCH_LISTS', 'BENCH_OBJECTS', 'BENCH_ROUNDS', 'BENCH_BACKEND', 'BENCH_SERVER_ARGS']);
+  const startLoad = loadNow();
+  const lists = Number(process.env.BENCH_LISTS ?? (out.quick ? 100 : 2_000));
+  const objects = Number(process.env.BENCH_OBJECTS ?? (out.quick ? 100 : 1_000));
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (out.quick ? 1 : 3));
   const backend = process.env.BENCH_BACKEND === 'etcd' ? 'etcd' : 'sqlite';
   const server = await startServer({ backend, extraArgs: (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean) });
   const pid = server.child.pid!;
@@ -109,7 +114,8 @@ async function main(): Promise<void> {
     }
 
     // Growth is measured from the server's RSS before the first flood: memory a round took and kept counts.
-    const rssBefore = memoryKiB(pid, 'VmRSS');
+    progress('sampling idle RSS');
+    const rssBefore = (await idleRss([pid])).peakMiB[0]! * 1024;
     const rows: Array<Record<string, number>> = [];
     for (let round = 1; round <= rounds; round++) {
       progress(`round ${round}/${rounds}: ${lists} concurrent LISTs of ${objects} notebooks (${(listBytes / 1024 / 1024).toFixed(1)} MiB each)`);
@@ -149,6 +155,34 @@ async function main(): Promise<void> {
     console.log(
       `targets: bob GET p99 ≤ 1000 ms (worst round ${round1(worst.get)}), /readyz p99 ≤ 1000 ms (${round1(worst.readyz)}), RSS growth ≤ 256 MiB (${round1(worst.rss)})`,
     );
+    const of = (key: string): number[] => rows.map((r) => r[key]!);
+    const span = (key: string, show: (n: number) => string): string => {
+      const [lo, hi] = [Math.min(...of(key)), Math.max(...of(key))];
+      return show(lo) === show(hi) ? show(lo) : `${show(lo)}–${show(hi)}`;
+    };
+    const msText = (n: number): string => `${round1(n)} ms`;
+    const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
+    const mib = (n: number): string => `${Math.round(n)} MiB`;
+    const line = (measure: string, key: string, show: (n: number) => string, target?: { most: number; text: string }): string => {
+      const verdict = target === undefined ? '' : `${target.text}: ${Math.max(...of(key)) <= target.most ? 'met' : '**missed**'}`;
+      return `| ${measure} | ${show(median(of(key)))} | ${span(key, show)} | ${verdict} |`;
+    };
+    replaceBlock(out.readme, 'bench:overload', [
+      `From the run of ${machine(startLoad)}. Each round: ${whole(lists)} concurrent LISTs of ${whole(objects)} notebooks ` +
+        `(${(listBytes / 1024 / 1024).toFixed(1)} MiB each) from alice, sent by a process of its own, while bob GETs one ` +
+        'notebook back to back and an unauthenticated client polls `/readyz`. Idle, before the first round: bob\'s GET ' +
+        `p50 ${msText(median(idleGet))}, \`/readyz\` p50 ${msText(median(idleReadyz))}. RSS growth is the server's peak ` +
+        'VmRSS during the round (sampled every 10 ms) over the peak of an idle window sampled before the first round.',
+      '',
+      `| per round | ${rounds === 1 ? 'a single round' : `median of ${rounds} rounds`} | lowest–highest round | target (every round) |`,
+      '| --- | --- | --- | --- |',
+      line("bob's GET p99", 'bob GET p99 ms', msText, { most: 1_000, text: '≤ 1 s' }),
+      line('`/readyz` p99', 'readyz p99 ms', msText, { most: 1_000, text: '≤ 1 s' }),
+      line('LISTs served (200)', 'LIST 200', whole),
+      line('LISTs refused (429)', 'LIST 429', whole),
+      line('LISTs that failed otherwise', 'LIST other', whole),
+      line('RSS growth', 'RSS growth MiB', mib, { most: 256, text: '≤ 256 MiB' }),
+    ]);
   } finally {
     await server.stop();
   }
