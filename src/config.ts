@@ -27,6 +27,8 @@ export interface Config {
   /** Run the notebook, job and dataset controllers (delegated mode only: they need kube-apiserver). */
   controllers: boolean;
   leaderElectionNamespace: string;
+  /** The controllers' Lease timings, as kube-controller-manager's --leader-elect-* flags take them. */
+  leaderElection: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   /** Where a notebook's Jupyter status is read; {namespace} and {name} are replaced. */
   notebookActivityUrl: string;
   notebookActivityIntervalSeconds: number;
@@ -102,6 +104,9 @@ export function parseConfig(argv: string[]): Config {
     .option('--shutdown-delay-duration <seconds>', 'seconds /readyz fails before the server stops', integer('--shutdown-delay-duration', 0, 600), 0)
     .option('--no-controllers', 'do not run the notebook, job and dataset controllers')
     .option('--leader-election-namespace <ns>', 'namespace of the controllers\' Lease', 'ai-system')
+    .option('--leader-elect-lease-duration <duration>', 'how long a standby waits after the leader\'s last renewal before taking the Lease', parseDuration('--leader-elect-lease-duration'), 15_000)
+    .option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew before it stops leading', parseDuration('--leader-elect-renew-deadline'), 10_000)
+    .option('--leader-elect-retry-period <duration>', 'how often every replica tries to take or renew the Lease', parseDuration('--leader-elect-retry-period'), 2_000)
     .option(
       '--notebook-activity-url <template>',
       'where Jupyter reports last_activity; {namespace} and {name} are replaced',
@@ -138,6 +143,9 @@ export function parseConfig(argv: string[]): Config {
     shutdownDelayDuration: number;
     controllers: boolean;
     leaderElectionNamespace: string;
+    leaderElectLeaseDuration: number;
+    leaderElectRenewDeadline: number;
+    leaderElectRetryPeriod: number;
     notebookActivityUrl: string;
     notebookActivityInterval: number;
     notebookUpstreamUrl: string;
@@ -159,6 +167,10 @@ export function parseConfig(argv: string[]): Config {
   }
   if (o.requestTimeout < 1_000 || o.requestTimeout > 24 * 3_600_000) throw new InvalidArgumentError('--request-timeout must be between 1s and 24h');
   if (!o.etcdPrefix.startsWith('/')) throw new InvalidArgumentError('--etcd-prefix must start with "/"');
+  // client-go's rules for the same three timings; a Lease counts whole seconds.
+  if (o.leaderElectLeaseDuration < 1_000) throw new InvalidArgumentError('--leader-elect-lease-duration must be at least 1s');
+  if (o.leaderElectLeaseDuration <= o.leaderElectRenewDeadline) throw new InvalidArgumentError('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline');
+  if (o.leaderElectRenewDeadline <= 1.2 * o.leaderElectRetryPeriod) throw new InvalidArgumentError('--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period');
   return {
     storage: storageConfig(o.storage, o.etcdServers),
     etcdPrefix: o.etcdPrefix,
@@ -175,6 +187,7 @@ export function parseConfig(argv: string[]): Config {
     maxRequestBodyBytes: 3 * 1024 * 1024,
     controllers: o.controllers && !o.standalone,
     leaderElectionNamespace: o.leaderElectionNamespace,
+    leaderElection: { leaseDurationMs: o.leaderElectLeaseDuration, renewDeadlineMs: o.leaderElectRenewDeadline, retryPeriodMs: o.leaderElectRetryPeriod },
     notebookActivityUrl: o.notebookActivityUrl,
     notebookActivityIntervalSeconds: o.notebookActivityInterval,
     notebookUpstreamUrl: o.notebookUpstreamUrl,

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
         kubeconfig: config.kubeconfig,
         leaseNamespace: config.leaderElectionNamespace,
         leaseName: 'ai-apiserver-controllers',
+        lease: config.leaderElection,
         notebook: { activityUrlTemplate: config.notebookActivityUrl, activityIntervalMs: config.notebookActivityIntervalSeconds * 1000 },
         dataset: { loaderImage: config.datasetLoaderImage },
       },

@@ -18,6 +18,7 @@ export interface ControllerManagerOptions {
   kubeconfig?: string;
   leaseNamespace: string;
   leaseName: string;
+  lease: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   notebook: NotebookOptions;
   dataset: DatasetOptions;
 }
@@ -97,6 +98,9 @@ export class ControllerManager {
       {
         namespace: options.leaseNamespace,
         name: options.leaseName,
+        leaseDurationSeconds: Math.floor(options.lease.leaseDurationMs / 1000),
+        renewDeadlineMs: options.lease.renewDeadlineMs,
+        retryPeriodMs: options.lease.retryPeriodMs,
         onStartedLeading: () => this.switch(true),
         onStoppedLeading: () => this.switch(false),
       },

@@ -25,9 +25,17 @@ async function startJupyter(): Promise<number> {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+// Short Lease timings, so the failover test waits seconds for the Lease to expire rather than kube's 15.
+const lease = { durationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 1_000 };
+
 const bed = testBed({
   name: 'controllers',
-  serverArgs: async () => [`--notebook-activity-url=http://127.0.0.1:${await startJupyter()}/{namespace}/{name}/api/status`],
+  serverArgs: async () => [
+    `--notebook-activity-url=http://127.0.0.1:${await startJupyter()}/{namespace}/{name}/api/status`,
+    `--leader-elect-lease-duration=${lease.durationMs}ms`,
+    `--leader-elect-renew-deadline=${lease.renewDeadlineMs}ms`,
+    `--leader-elect-retry-period=${lease.retryPeriodMs}ms`,
+  ],
   setup: async (c) => void (await c.ok('admin', ['create', 'namespace', ns])),
 });
 let cluster: LocalCluster;
@@ -269,8 +277,7 @@ describe('ownership', () => {
   });
 
   it('two replicas: only the leader reconciles; when it dies the standby takes over within the lease and nothing is created twice', async () => {
-    const leaseDurationMs = 15_000;
-    const retryPeriodMs = 2_000;
+    const { durationMs: leaseDurationMs, retryPeriodMs } = lease;
     const holder = async (): Promise<string> =>
       cluster.ok('admin', ['get', 'lease', 'ai-apiserver-controllers', '-n', 'ai-system', '-o', 'jsonpath={.spec.holderIdentity}']);
     const children = async (): Promise<string[]> =>
