@@ -136,6 +136,7 @@ try {
   for (const r of rows) {
     console.log(`${r.name.padEnd(52)} ${pad(r.sizeKb, 6)} ${pad(r.status, 8)} ${pad(r.requestMs.toFixed(0), 11)} ${pad(r.readyzMaxMs.toFixed(0), 15)} ${pad(r.loopMaxMs.toFixed(0), 14)}`);
   }
+  const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
   const worstLoop = rows.reduce((a, b) => (b.loopMaxMs > a.loopMaxMs ? b : a));
   const worstReadyz = rows.reduce((a, b) => (b.readyzMaxMs > a.readyzMaxMs ? b : a));
   replaceBlock(out.readme, 'bench:hostile', [
@@ -145,7 +146,7 @@ try {
     '',
     '| input | KiB sent | status | request ms | longest `/readyz` wait ms | longest event-loop stall ms |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.name} | ${r.sizeKb.toLocaleString('en-US')} | ${r.status} | ${r.requestMs.toFixed(0)} | ${r.readyzMaxMs.toFixed(0)} | ${r.loopMaxMs.toFixed(0)} |`),
+    ...rows.map((r) => `| ${r.name} | ${whole(r.sizeKb)} | ${r.status} | ${whole(r.requestMs)} | ${whole(r.readyzMaxMs)} | ${whole(r.loopMaxMs)} |`),
     '',
     `The longest stall of any class is ${worstLoop.loopMaxMs.toFixed(0)} ms (${worstLoop.name}) against a goal of ${goal.loopMs} ms: ` +
       `${worstLoop.loopMaxMs <= goal.loopMs ? 'met' : '**missed**'}. The longest \`/readyz\` wait is ${worstReadyz.readyzMaxMs.toFixed(0)} ms ` +
