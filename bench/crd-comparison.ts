@@ -78,16 +78,16 @@ const collection = (target: Target, namespace?: string): string =>
 const notebookFor = (target: Target, name: string, seq: number) => benchNotebook(name, seq, `${target.group}/v1alpha1`);
 
 /**
- * Creates `count` notebooks `prefix-<from+i>` with `inFlight` at a time; returns the rate, each request's latency
+ * Creates `count` notebooks `prefix-<i>` with `inFlight` at a time; returns the rate, each request's latency
  * and the created objects.
  */
-async function createMany(target: Target, namespace: string, prefix: string, count: number, inFlight: number, from = 0) {
+async function createMany(target: Target, namespace: string, prefix: string, count: number, inFlight: number) {
   const latencies: number[] = [];
   const created: Record<string, unknown>[] = [];
   const started = performance.now();
   await pool(count, inFlight, async (i) => {
     const t = performance.now();
-    const reply = await expectOk(target, 'POST', collection(target, namespace), notebookFor(target, `${prefix}-${from + i}`, from + i));
+    const reply = await expectOk(target, 'POST', collection(target, namespace), notebookFor(target, `${prefix}-${i}`, i));
     latencies.push(performance.now() - t);
     created.push(JSON.parse(reply.text) as Record<string, unknown>);
   });
