@@ -9,6 +9,15 @@ import { record } from '../support/watch.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `condition` every 20 ms until it holds; fails saying `what()` after `timeoutMs`. */
+async function until(condition: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms: ${what()}`);
+    await sleep(20);
+  }
+}
+
 function eventRevisions(events: ReturnType<typeof record>['events']): number[] {
   return events.flatMap((e) => (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED' ? [e.object.revision] : []));
 }
@@ -37,17 +46,22 @@ describe('faults', () => {
           }
         }
       })();
-      await sleep(500);
-      await fixture.etcd.stop(true);
-      await sleep(1_500);
-      await fixture.etcd.restart();
-      const ackedBeforeRecovery = acknowledged.length;
-      const deadline = Date.now() + 20_000;
-      while (acknowledged.length < ackedBeforeRecovery + 50 && Date.now() < deadline) await sleep(50);
-      writing = false;
-      await writer;
-      assert.ok(failures > 0, 'no write failed while etcd was down: the fault did not happen');
-      assert.ok(acknowledged.length > ackedBeforeRecovery + 10, 'writes did not resume after the restart');
+      try {
+        await until(() => acknowledged.length >= 20, () => `only ${acknowledged.length} writes acknowledged before the fault`);
+        await fixture.etcd.stop(true);
+        // etcd stays down until a write has failed for it: the fault has reached the writer, not just the process.
+        await until(() => failures > 0, () => 'no write failed while etcd was down');
+        await fixture.etcd.restart();
+        const ackedBeforeRecovery = acknowledged.length;
+        await until(
+          () => acknowledged.length >= ackedBeforeRecovery + 50,
+          () => `writes did not resume after the restart: ${acknowledged.length - ackedBeforeRecovery} acknowledged since`,
+        );
+      } finally {
+        // A writer left running would keep this file's process alive after a failure.
+        writing = false;
+        await writer;
+      }
       const last = acknowledged[acknowledged.length - 1]!;
       await watch.until((events) => eventRevisions(events).some((rv) => rv >= last), 20_000);
       await watch.stop();
@@ -118,15 +132,21 @@ describe('faults', () => {
         const updated = await store.update('old', 'a', { ...object, metadata: { name: 'a', labels: { i: String(i) } } });
         updates.push(Number(updated.object.metadata.resourceVersion));
       }
-      await sleep(100);
+      // The cache has every update, so its 5-event history starts after the watch's resourceVersion.
+      await until(
+        async () => Number((await store.list('old', { resourceVersion: '0' })).resourceVersion) >= updates[updates.length - 1]!,
+        () => `the cache never reached resourceVersion ${updates[updates.length - 1]}`,
+      );
       const resumed = record(await store.watch('old', { resourceVersion: object.metadata.resourceVersion }));
       await resumed.until((events) => events.length >= 20);
-      const last = await store.update('old', 'a', { ...object, metadata: { name: 'a', labels: { i: 'last' } } });
-      updates.push(Number(last.object.metadata.resourceVersion));
-      await resumed.until((events) => events.length >= 21);
-      await sleep(100);
+      // Two live writes: once the second is seen, a repeat of the first or of the replay would have come before it.
+      for (const label of ['live', 'last']) {
+        const live = await store.update('old', 'a', { ...object, metadata: { name: 'a', labels: { i: label } } });
+        updates.push(Number(live.object.metadata.resourceVersion));
+      }
+      await resumed.until((events) => eventRevisions(events).includes(updates[updates.length - 1]!));
       await resumed.stop();
-      assert.deepEqual(resumed.events.map((e) => e.type), Array(21).fill('MODIFIED'));
+      assert.deepEqual(resumed.events.map((e) => e.type), Array(22).fill('MODIFIED'));
       assert.deepEqual(eventRevisions(resumed.events), updates);
 
       await fixture.storage.compact(await fixture.storage.currentRevision());

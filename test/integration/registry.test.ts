@@ -336,7 +336,8 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`registry
       await notebooks.delete(n, 'nb-5');
       const names = first.items.map((i) => i.object.metadata.name!);
       let token: string | undefined = first.continue;
-      while (token) {
+      for (let pages = 1; token; pages++) {
+        assert.ok(pages < 3, `seven items in pages of three are still continuing after ${pages} pages: ${names.join(', ')}`);
         const page = await notebooks.list(n, { limit: 3, continue: token });
         assert.equal(page.resourceVersion, first.resourceVersion);
         names.push(...page.items.map((i) => i.object.metadata.name!));
@@ -379,7 +380,8 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`registry
         const paged = await notebooks.list(n, { labelSelector, fieldSelector, limit: 1 });
         const names = paged.items.map((i) => i.object.metadata.name);
         let token = paged.continue;
-        while (token) {
+        for (let pages = 1; token; pages++) {
+          assert.ok(pages <= want.length + 1, `paged ${labelSelector} ${fieldSelector}: still continuing after ${pages} pages of one`);
           const page = await notebooks.list(n, { labelSelector, fieldSelector, limit: 1, continue: token });
           names.push(...page.items.map((i) => i.object.metadata.name));
           token = page.continue;
@@ -422,10 +424,11 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`registry
       const { object: back } = await notebooks.update(n, 'a', { ...out, metadata: { ...out.metadata, labels: { sel: 'yes' } } });
       await notebooks.update(n, 'a', { ...back, spec: { ...back.spec, stopped: true } });
       await notebooks.create(n, notebook('other'));
-      await watch.until((e) => e.length >= 3);
-      await new Promise((r) => setTimeout(r, 100));
+      // A matching write after 'other': once it is seen, an event for 'other' would have come before it.
+      await notebooks.create(n, notebook('after', { labels: { sel: 'yes' } }));
+      await watch.until((e) => e.length >= 4);
       await watch.stop();
-      assert.deepEqual(summary(watch.events), ['DELETED a', 'ADDED a', 'MODIFIED a']);
+      assert.deepEqual(summary(watch.events), ['DELETED a', 'ADDED a', 'MODIFIED a', 'ADDED after']);
       // As kube's cacher: the object as the watcher last saw it (still matching), at the revision of the change.
       const left = watch.events[0]!;
       assert.ok(left.type === 'DELETED');
