@@ -1,18 +1,14 @@
 // A client-go style consumer from the TypeScript side: @kubernetes/client-node's informer (list, then watch from
 // the list's resourceVersion) sees every change made through KubernetesObjectApi.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, beforeEach, it } from 'node:test';
 import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, makeInformer, ADD, UPDATE, DELETE, type KubernetesObject } from '@kubernetes/client-node';
-import { startServer, type ServerProcess } from '../support/server.js';
+import { lazyServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
-
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await server.stop();
-});
+const lazy = lazyServer();
+beforeEach(async () => void (server = await lazy.ready()));
+after(() => lazy.stop());
 
 it('an informer lists, then watches, and sees every add, update and delete in order', async () => {
   const kc = new KubeConfig();

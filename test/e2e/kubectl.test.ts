@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startServer, type Backend, type ServerProcess } from '../support/server.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import { lazyServer, type Backend, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
 
@@ -32,12 +32,9 @@ async function ok(args: string[], input?: string): Promise<string> {
 }
 
 for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`kubectl on ${backend}`, () => {
-  before(async () => {
-    server = await startServer({ backend });
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const lazy = lazyServer({ backend });
+  beforeEach(async () => void (server = await lazy.ready()));
+  after(() => lazy.stop());
 
   it('api-resources lists the group with short names and category; the server reports version 1.32', async () => {
     const out = await ok(['api-resources', '--api-group=ai.example.io', '--no-headers']);

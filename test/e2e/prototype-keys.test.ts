@@ -3,9 +3,9 @@
 // verb, and out again through every way of removing one key. The names and the map fields are generated (from
 // Object.prototype and from src/api/v1alpha1/schemas.ts), so a new map field or verb is covered without a new case.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { apiVersion, componentSchemas, schemaPrefix, type JsonSchema } from '../../src/api/v1alpha1/schemas.js';
-import { startServer, type Backend, type ServerProcess } from '../support/server.js';
+import { lazyServer, type Backend, type ServerProcess } from '../support/server.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonMap = { [key: string]: Json };
@@ -454,12 +454,9 @@ const allFields = (Object.keys(kinds) as Kind[]).flatMap(mapFields);
 
 for (const backend of ['sqlite', 'etcd'] satisfies Backend[]) {
   describe(`keys named like Object.prototype members on ${backend}`, () => {
-    before(async () => {
-      server = await startServer({ backend });
-    });
-    after(async () => {
-      await server.stop();
-    });
+    const lazy = lazyServer({ backend });
+    beforeEach(async () => void (server = await lazy.ready()));
+    after(() => lazy.stop());
 
     it('the schemas give map fields of every kind, granular and atomic, string and quantity valued', () => {
       const names = allFields.map((f) => `${f.kind}${fieldName(f)}`);

@@ -1,6 +1,7 @@
 // Starts the real server process in --standalone mode against a real etcd (or its embedded SQLite store), with a
 // kubeconfig for the installed kubectl, and stops both by PID. HOME is a fresh directory so kubectl's discovery
-// cache starts empty.
+// cache starts empty. Suites start theirs through lazyServer from beforeEach, so a run filtered by
+// --test-name-pattern starts no server for a suite none of whose tests run (node:test runs `before` hooks anyway).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -39,12 +40,50 @@ export interface ServerProcess {
 
 export type Backend = 'etcd' | 'sqlite';
 
-export async function startServer(
-  options: { extraArgs?: string[]; beforeStart?: (etcd: EtcdProcess) => Promise<void>; backend?: Backend } = {},
-): Promise<ServerProcess> {
+export interface ServerOptions {
+  extraArgs?: string[];
+  /** Runs against the server's etcd before the server starts. */
+  beforeStart?: (etcd: EtcdProcess) => Promise<void>;
+  backend?: Backend;
+}
+
+export interface LazyServer {
+  /** The server, started (and set up) by the first call; later calls share it. */
+  ready(): Promise<ServerProcess>;
+  /** Stops the server if it was started. */
+  stop(): Promise<void>;
+}
+
+export function lazyServer(options: ServerOptions & { setup?: (server: ServerProcess) => Promise<void> } = {}): LazyServer {
+  let starting: Promise<ServerProcess> | undefined;
+  let started: ServerProcess | undefined;
+  return {
+    ready() {
+      starting ??= (async () => {
+        started = await startServer(options);
+        await options.setup?.(started);
+        return started;
+      })();
+      return starting;
+    },
+    async stop() {
+      await starting?.catch(() => undefined);
+      await started?.stop();
+    },
+  };
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<ServerProcess> {
   const backend = options.backend ?? 'etcd';
   const etcd = backend === 'etcd' ? await startEtcd() : undefined;
-  if (etcd) await options.beforeStart?.(etcd);
+  if (etcd && options.beforeStart) {
+    try {
+      await options.beforeStart(etcd);
+    } catch (error) {
+      await etcd.destroy();
+      throw error;
+    }
+  }
   const home = mkdtempSync(join(tmpdir(), 'ai-apiserver-e2e-'));
   const sqlitePath = backend === 'sqlite' ? join(home, 'data', 'state.db') : undefined;
   const storageArgs = etcd ? ['--etcd-servers', etcd.endpoint] : ['--storage', `sqlite:${sqlitePath}`];
@@ -118,7 +157,15 @@ export async function startServer(
     }
   };
   spawnServer();
-  await waitReady();
+  try {
+    await waitReady();
+  } catch (error) {
+    // A server that never became ready is still stopped, with its store, before the failure is reported.
+    child.kill('SIGKILL');
+    await etcd?.destroy();
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
 
   const terminate = async (): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
