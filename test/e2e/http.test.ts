@@ -2,10 +2,10 @@
 // OpenAPI caching rules, watch streams, metrics, and a graceful shutdown.
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { EtcdStorage } from '../../src/storage/etcd/etcd-storage.js';
-import { startServer, type ServerProcess } from '../support/server.js';
+import { lazyServer, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
 const base = '/apis/ai.example.io/v1alpha1';
@@ -47,22 +47,31 @@ async function count(): Promise<number> {
   return (JSON.parse(res.body) as { items: unknown[] }).items.length;
 }
 
-before(async () => {
+/** Polls `condition` every 20 ms until it holds; fails with `what` after `timeoutMs`. */
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const lazy = lazyServer({
   // Writes before the server starts, then a compaction, put etcd's history after revision 1: a watch from 1 is too old.
-  server = await startServer({
-    beforeStart: async (etcd) => {
-      const storage = new EtcdStorage({ endpoints: [etcd.endpoint], logger: pino({ level: 'silent' }) });
-      await storage.create('/warmup/a', Buffer.from('1'));
-      await storage.create('/warmup/b', Buffer.from('2'));
-      await storage.compact(await storage.currentRevision());
-      await storage.close();
-    },
-  });
-  await server.http('POST', nbPath, { body: JSON.stringify(notebook('existing')), headers: json });
+  beforeStart: async (etcd) => {
+    const storage = new EtcdStorage({ endpoints: [etcd.endpoint], logger: pino({ level: 'silent' }) });
+    await storage.create('/warmup/a', Buffer.from('1'));
+    await storage.create('/warmup/b', Buffer.from('2'));
+    await storage.compact(await storage.currentRevision());
+    await storage.close();
+  },
+  setup: async (started) => {
+    const res = await started.http('POST', nbPath, { body: JSON.stringify(notebook('existing')), headers: json });
+    assert.equal(res.status, 201, res.body);
+  },
 });
-after(async () => {
-  await server.stop();
-});
+beforeEach(async () => void (server = await lazy.ready()));
+after(() => lazy.stop());
 
 describe('bad input gets a Status and changes nothing', () => {
   const cases: { name: string; method?: string; path?: string; body: string | Buffer; headers?: Record<string, string>; code: number; reason: string; message?: RegExp }[] = [
@@ -211,7 +220,8 @@ describe('negotiation and watch streams', () => {
       req.on('error', reject);
       req.end();
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // The write comes after the initial events, so it must arrive after the bookmark that ends them.
+    await until('the initial-events-end bookmark', () => lines.some((l) => l.includes('"BOOKMARK"')));
     await server.http('POST', nbPath, { body: JSON.stringify(notebook('watched')), headers: json });
     await done;
     assert.ok(headersAt < 1_000, `headers came after ${headersAt} ms`);
@@ -235,25 +245,40 @@ describe('shutdown', () => {
   it('SIGTERM fails readyz first, ends open watches cleanly and exits 0', async () => {
     const fresh = await startServer({ extraArgs: ['--shutdown-delay-duration', '2'] });
     try {
+      let watching = false;
+      let watchOpen = true;
       const watchEnded = new Promise<boolean>((resolve, reject) => {
         const req = httpsRequest(
           `${fresh.url}${nbPath}?watch=true`,
           { rejectUnauthorized: false, headers: { Authorization: `Bearer ${fresh.token}` } },
           (res) => {
+            watching = true;
             res.resume();
-            res.on('end', () => resolve(res.complete));
+            res.on('end', () => {
+              watchOpen = false;
+              resolve(res.complete);
+            });
             res.on('error', reject);
           },
         );
         req.on('error', reject);
         req.end();
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await until('the watch to be answered', () => watching);
       const exit = fresh.terminate();
-      await new Promise((r) => setTimeout(r, 500));
-      const ready = await fresh.http('GET', '/readyz?verbose');
+      // Within the 2 s shutdown delay: readyz fails while the server still serves and the watch is still open.
+      let ready = { status: 0, body: '' };
+      await until(
+        'readyz to fail after SIGTERM',
+        async () => {
+          ready = await fresh.http('GET', '/readyz?verbose');
+          return ready.status !== 200;
+        },
+        2_000,
+      );
       assert.equal(ready.status, 500);
       assert.match(ready.body, /\[-\]shutdown failed/);
+      assert.ok(watchOpen, 'the watch ended before readyz failed');
       assert.equal(await watchEnded, true, 'the watch stream was cut instead of ended');
       assert.equal(await exit, 0);
     } finally {
