@@ -5,11 +5,12 @@
 // server's own log must show no failed request.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import { startServer, type ServerProcess } from '../support/server.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import { lazyServer, type ServerProcess } from '../support/server.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const ns = 'fuzz';
@@ -18,17 +19,17 @@ const seeded: Record<string, { name: string; body: unknown }> = {
   jobs: { name: 'seed-job', body: { metadata: { name: 'seed-job' }, spec: { elastic: { minReplicas: 1, maxReplicas: 2 }, template: { spec: { containers: [{ name: 'main', image: 'trainer:1' }] } } } } },
   datasets: { name: 'seed-ds', body: { metadata: { name: 'seed-ds' }, spec: { source: { uri: 's3://bucket/data' } } } },
 };
-/** Seconds the fuzzer may spend in all: CI time is bounded, and the run is repeatable from the seed it prints. */
-const budgetSeconds = 150;
+/**
+ * Seconds the fuzzer may spend in all (FUZZ_SECONDS, 60 by default): CI time is bounded, and a longer search is one
+ * variable away. A run is repeatable from its seed (FUZZ_SEED), which the test prints with the budget.
+ */
+const budgetSeconds = Number(process.env.FUZZ_SECONDS ?? 60);
+const seed = process.env.FUZZ_SEED ?? String(randomInt(2 ** 31));
 
 let server: ServerProcess;
-
-before(async () => {
-  server = await startServer({ backend: 'sqlite' });
-});
-after(async () => {
-  await server?.stop();
-});
+const lazy = lazyServer({ backend: 'sqlite' });
+beforeEach(async () => void (server = await lazy.ready()));
+after(() => lazy.stop());
 
 function schemathesis(): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -89,6 +90,8 @@ function fuzzingPlan(document: Document): Document {
 
 describe('fuzzing the published API', () => {
   it('generated requests, stateful sequences included, never get a server error or an answer off its schema', { timeout: (budgetSeconds + 600) * 1000 }, async () => {
+    assert.ok(Number.isInteger(budgetSeconds) && budgetSeconds > 0, `FUZZ_SECONDS must be a positive number of seconds, not ${process.env.FUZZ_SECONDS}`);
+    process.stderr.write(`# schemathesis: FUZZ_SECONDS=${budgetSeconds} FUZZ_SEED=${seed}\n`);
     const st = await schemathesis();
     for (const [resource, { body }] of Object.entries(seeded)) {
       const res = await server.http('POST', `/apis/ai.example.io/v1alpha1/namespaces/${ns}/${resource}`, {
@@ -114,8 +117,7 @@ describe('fuzzing the published API', () => {
       '--request-timeout', '30',
       '--suppress-health-check', 'all',
       '--warnings', 'off',
-      // FUZZ_SEED repeats a run that found something (every run prints its seed).
-      ...(process.env.FUZZ_SEED ? ['--seed', process.env.FUZZ_SEED] : []),
+      '--seed', seed,
     ];
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
       let text = '';
@@ -126,7 +128,7 @@ describe('fuzzing the published API', () => {
     });
     process.stderr.write(`# schemathesis: ${output.split('\n').filter((l) => /generated|Seed:|passed|failed|Fuzzing|Stateful/.test(l)).join(' | ')}\n`);
     assert.match(output, /test cases:?\s*\n?\s*\d+ generated/i, `schemathesis did not run:\n${output.slice(-4000)}`);
-    assert.equal(code, 0, `schemathesis found failures:\n${output.slice(-8000)}`);
+    assert.equal(code, 0, `schemathesis found failures (FUZZ_SEED=${seed} repeats the run):\n${output.slice(-8000)}`);
     const failed = server.logs().split('\n').filter((line) => line.includes('"request failed"'));
     assert.deepEqual(failed, [], 'the server logged failed requests while fuzzed');
   });
