@@ -1,8 +1,13 @@
 // npm run test:e2e: runs the end-to-end suites with node:test and one shared control plane for the whole run
 // (test/support/test-bed.ts), which it stops at the end whatever the outcome. Arguments go to node --test;
 // files named among them replace the default of every test/e2e/*.test.ts.
+//
+// The suites behind the control plane take turns (their servers serve on the one port the APIService names); the
+// suites that start only their own servers run at the same time, in a second node --test whose report is printed
+// when both are done. Most of either stream's time is spent waiting (on kube's controllers, on npm, on a fuzzer),
+// so two streams on two cores take much less than the sum.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,15 +18,42 @@ const args = process.argv.slice(2);
 const files = args.filter((arg) => arg.endsWith('.test.ts'));
 const options = args.filter((arg) => !arg.endsWith('.test.ts'));
 const suites = files.length > 0 ? files : readdirSync(join(repo, 'test/e2e')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test/e2e', f));
+const needsControlPlane = (file: string): boolean => /from '\.\.\/support\/test-bed\.js'/.test(readFileSync(join(repo, file), 'utf8'));
+const behindControlPlane = suites.filter(needsControlPlane);
+const onTheirOwn = suites.filter((file) => !needsControlPlane(file));
 
 const runDir = mkdtempSync(join(tmpdir(), 'ai-apiserver-e2e-run-'));
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...options, ...suites], {
-  cwd: repo,
-  stdio: 'inherit',
-  env: { ...process.env, [runDirVariable]: runDir, AI_APISERVER_E2E_OWNER_PID: String(process.pid) },
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-const code = await new Promise<number>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));
+const env = { ...process.env, [runDirVariable]: runDir, AI_APISERVER_E2E_OWNER_PID: String(process.pid) };
+const nodeTest = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...options];
+
+/** One node --test over `files`; its report goes to this process's output, or to `reportFile` to be shown later. */
+function stream(files: string[], reportFile?: string): Promise<number> {
+  if (files.length === 0) return Promise.resolve(0);
+  const child = spawn(process.execPath, [...nodeTest, ...files], { cwd: repo, env, stdio: reportFile ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+  const report = reportFile ? createWriteStream(reportFile) : undefined;
+  if (report) {
+    child.stdout?.pipe(report, { end: false });
+    child.stderr?.pipe(report, { end: false });
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  // 'close' comes after the child's output has been read to the end; the report is then complete once flushed.
+  return new Promise<number>((resolve) =>
+    child.once('close', (exitCode, signal) => {
+      const code = exitCode ?? (signal ? 1 : 0);
+      if (report) report.end(() => resolve(code));
+      else resolve(code);
+    }),
+  );
+}
+
+const laterReport = join(runDir, 'suites-on-their-own.tap');
+process.stderr.write(`# ${behindControlPlane.length} suites behind the shared control plane, in turn, reported now; ${onTheirOwn.length} on their own servers at the same time, reported after\n`);
+const [first, second] = await Promise.all([stream(behindControlPlane), stream(onTheirOwn, laterReport)]);
+if (onTheirOwn.length > 0) {
+  process.stdout.write(`\n# the suites on their own servers: ${onTheirOwn.join(' ')}\n`);
+  process.stdout.write(readFileSync(laterReport, 'utf8'));
+}
+const code = first || second;
 
 if (existsSync(join(runDir, daemonPidFile))) {
   const pid = Number(readFileSync(join(runDir, daemonPidFile), 'utf8'));
