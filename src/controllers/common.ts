@@ -3,7 +3,7 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
-import { ApiError } from '../registry/errors.js';
+import { ApiError } from '../api/meta/errors.js';
 import type { Store } from '../registry/store.js';
 import { managedBy, managedByLabel } from './runtime/kube-children.js';
 

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject, ManagedFieldsEntry } from '../api/meta/types.js';
 import { toMetaTime } from '../api/meta/time.js';
-import { ApiError, apiErrors } from '../registry/errors.js';
+import { ApiError, apiErrors } from '../api/meta/errors.js';
 import { FieldSet } from './field-set.js';
 import {
   cloneManaged,

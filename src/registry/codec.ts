@@ -1,7 +1,7 @@
 // How objects are keyed and serialized in storage. resourceVersion is never stored: it is the revision of the
 // write, set on every read, as kube-apiserver's etcd3 store does.
 import type { KubeObject } from '../api/meta/types.js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../api/meta/errors.js';
 
 export function objectKey(prefix: string, namespace: string, name: string): string {
   return `${prefix}${namespace}/${name}`;

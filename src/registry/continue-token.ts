@@ -1,7 +1,7 @@
 // The opaque `continue` of a paginated LIST: base64 of JSON naming the snapshot revision and the next key, in
 // the shape kube-apiserver uses, so clients treat it as opaque and the server can verify it. A token that does
 // not decode is refused with kube's wording, each message prefixed as its store prefixes them.
-import { apiErrors, type ApiError } from './errors.js';
+import { apiErrors, type ApiError } from '../api/meta/errors.js';
 
 interface Token {
   v: 'meta.k8s.io/v1';

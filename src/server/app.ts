@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import { requestAttributes } from '../auth/request-info.js';
 import type { Authenticator, Authorizer } from '../auth/user.js';
-import { ApiError, apiErrors } from '../registry/errors.js';
+import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { Storage } from '../storage/interface.js';
 import type { ServingCert } from './certs.js';

@@ -3,7 +3,7 @@
 // shares them (a flow per user, fair queuing by virtual finish time, bounded queues, a bounded wait, then 429).
 import { queryBoolean } from '../api/meta/query-bool.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
-import { ApiError } from '../registry/errors.js';
+import { ApiError } from '../api/meta/errors.js';
 import type { ServerMetrics } from './metrics.js';
 
 export type RequestKind = 'readOnly' | 'mutating';

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import type { PodLogs, LogOptions } from '../kube/pod-logs.js';
-import { apiErrors } from '../registry/errors.js';
+import { apiErrors } from '../api/meta/errors.js';
 import type { Store } from '../registry/store.js';
 import { parseBool, parseInteger, type Query } from './request-options.js';
 import type { HttpsFastify } from './types.js';

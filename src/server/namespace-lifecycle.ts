@@ -3,7 +3,7 @@
 // burst asks once.
 import type { KubeApi } from '../auth/kube-api.js';
 import { TtlCache } from '../auth/ttl-cache.js';
-import { apiErrors } from '../registry/errors.js';
+import { apiErrors } from '../api/meta/errors.js';
 import type { NamespaceLifecycle } from '../registry/strategy.js';
 
 export class KubeNamespaceLifecycle implements NamespaceLifecycle {

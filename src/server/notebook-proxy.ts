@@ -13,7 +13,7 @@ import type { KubeObject } from '../api/meta/types.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import { requestAttributes } from '../auth/request-info.js';
 import type { Authenticator, Authorizer } from '../auth/user.js';
-import { ApiError, apiErrors } from '../registry/errors.js';
+import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Store } from '../registry/store.js';
 import type { NotebookActivity } from './notebook-activity.js';
 import type { HttpsFastify } from './types.js';

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { HttpsFastify } from './types.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
-import { ApiError } from '../registry/errors.js';
+import { ApiError } from '../api/meta/errors.js';
 import type { ResourceInfo } from '../registry/strategy.js';
 import { openApiV2, openApiV3 } from './openapi-document.js';
 import { parseAccept } from './negotiation.js';

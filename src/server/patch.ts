@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KubeObject } from '../api/meta/types.js';
 import { fieldErrorBody, fieldErrors, fieldErrorString } from '../api/meta/field-errors.js';
-import { ApiError, apiErrors } from '../registry/errors.js';
+import { ApiError, apiErrors } from '../api/meta/errors.js';
 import { isJsonObject } from '../registry/json-tree.js';
 import { JsonBodyError, parseJsonBody, type DuplicateField } from './json-body.js';
 import { applyJsonPatch, decodeJsonPatch, JsonPatchApplyError, JsonPatchDecodeError, JsonPatchTooLargeError } from './json-patch.js';

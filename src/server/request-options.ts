@@ -3,7 +3,7 @@
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
 import { queryBoolean } from '../api/meta/query-bool.js';
 import type { DeleteOptions } from '../api/meta/types.js';
-import { apiErrors, type ApiError } from '../registry/errors.js';
+import { apiErrors, type ApiError } from '../api/meta/errors.js';
 import type { FieldValidation, ListOptions, WatchOptions, WriteOptions } from '../registry/store.js';
 import type { IncludeObject } from './encoders.js';
 

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpsFastify } from './types.js';
 import type { KubeObject } from '../api/meta/types.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
-import { ApiError, apiErrors } from '../registry/errors.js';
+import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { ListResult, Store, WriteResult } from '../registry/store.js';
 import type { ScaleStrategy } from '../registry/strategy.js';

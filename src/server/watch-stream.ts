@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Status } from '../api/meta/types.js';
 import type { CacheWatcher } from '../storage/watch-cache.js';
-import { apiErrors } from '../registry/errors.js';
+import { apiErrors } from '../api/meta/errors.js';
 import { encodeWatchEvent, type EncodeContext } from './encoders.js';
 import { contentTypes } from './negotiation.js';
 

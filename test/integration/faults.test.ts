@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/meta/types.js';
-import { ApiError } from '../../src/registry/errors.js';
+import { ApiError } from '../../src/api/meta/errors.js';
 import { notebook, startRegistry } from '../support/registry.js';
 import { record } from '../support/watch.js';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/meta/types.js';
-import { ApiError } from '../../src/registry/errors.js';
+import { ApiError } from '../../src/api/meta/errors.js';
 import type { Store } from '../../src/registry/store.js';
 import { dataset, job, notebook, startRegistryOn, type AnyRegistryFixture, type Backend } from '../support/registry.js';
 import { record, summary } from '../support/watch.js';

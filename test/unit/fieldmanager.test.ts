@@ -9,7 +9,7 @@ import { apiVersion, componentSchemas, schemaPrefix } from '../../src/api/v1alph
 import { FieldManager, lastAppliedAnnotation } from '../../src/fieldmanager/field-manager.js';
 import { FieldSet } from '../../src/fieldmanager/field-set.js';
 import { SmdSchema } from '../../src/fieldmanager/schema.js';
-import { ApiError } from '../../src/registry/errors.js';
+import { ApiError } from '../../src/api/meta/errors.js';
 
 const schema = new SmdSchema(componentSchemas);
 const manager = new FieldManager({

@@ -2,7 +2,7 @@
 // libraries (gopkg.in/evanphx/json-patch.v4, sigs.k8s.io/json, sigs.k8s.io/yaml) return for the same input.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/registry/errors.js';
+import { ApiError } from '../../src/api/meta/errors.js';
 import { cloneJson, jsonDepth } from '../../src/registry/json-tree.js';
 import { JsonBodyError, parseJsonBody } from '../../src/server/json-body.js';
 import { applyJsonPatch, encodedSize, JsonPatchApplyError } from '../../src/server/json-patch.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { requestAttributes } from '../../src/auth/request-info.js';
 import { decodeContinue, encodeContinue } from '../../src/registry/continue-token.js';
-import { ApiError } from '../../src/registry/errors.js';
+import { ApiError } from '../../src/api/meta/errors.js';
 import { deleteOptions, listOptions, parseBool, parseInteger } from '../../src/server/request-options.js';
 import { negotiate, parseAccept } from '../../src/server/negotiation.js';
 import { withValidUtf8Path } from '../../src/server/url-path.js';

@@ -5,9 +5,9 @@ import { fieldErrorString } from '../../src/api/meta/field-errors.js';
 import { isDns1035Label, isDns1123Label, isDns1123Subdomain, isQualifiedName, validateObjectMeta, validateObjectMetaUpdate } from '../../src/api/meta/object-meta-validation.js';
 import { SchemaValidator } from '../../src/api/schema-validator.js';
 import { componentSchemas, schemaPrefix } from '../../src/api/v1alpha1/schemas.js';
-import { apiErrors } from '../../src/registry/errors.js';
+import { apiErrors } from '../../src/api/meta/errors.js';
 import { decodeContinue, encodeContinue } from '../../src/registry/continue-token.js';
-import { ApiError } from '../../src/registry/errors.js';
+import { ApiError } from '../../src/api/meta/errors.js';
 
 describe('names', () => {
   const cases: { value: string; subdomain: boolean; label: boolean; dns1035: boolean }[] = [

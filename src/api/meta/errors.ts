@@ -1,8 +1,7 @@
-// Typed API errors, each worded as k8s.io/apimachinery/pkg/api/errors words it. The registry raises them; the
-// HTTP layer renders `status` as is. Storage errors become API errors here and nowhere else.
-import { fieldErrorBody, fieldErrorListString, type FieldError } from '../api/meta/field-errors.js';
-import type { Status, StatusCause, StatusDetails } from '../api/meta/types.js';
-import { StorageError } from '../storage/interface.js';
+// Typed API errors, each worded as k8s.io/apimachinery/pkg/api/errors words it. They sit below every layer that
+// refuses a request (field manager, registry, HTTP layer), which raise them; the HTTP layer renders `status` as is.
+import { fieldErrorBody, fieldErrorListString, type FieldError } from './field-errors.js';
+import type { Status, StatusCause, StatusDetails } from './types.js';
 
 export interface ResourceRef {
   group: string;
@@ -143,27 +142,3 @@ export const apiErrors = {
   internal: (message: string): ApiError =>
     new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }),
 };
-
-/** The one boundary where storage failures become API errors. */
-export function fromStorageError(error: unknown, ref: ResourceRef, name: string): ApiError {
-  if (error instanceof ApiError) return error;
-  if (!(error instanceof StorageError)) return apiErrors.internal(error instanceof Error ? error.message : String(error));
-  switch (error.code) {
-    case 'NotFound':
-      return apiErrors.notFound(ref, name);
-    case 'AlreadyExists':
-      return apiErrors.alreadyExists(ref, name);
-    case 'Conflict':
-      return apiErrors.modified(ref, name);
-    case 'Gone':
-      return apiErrors.resourceExpired(error.message);
-    case 'FutureRevision':
-      return apiErrors.timeout(error.message);
-    case 'Unreachable':
-      return apiErrors.serviceUnavailable(`storage is unreachable: ${error.message}`);
-    case 'Timeout':
-      return apiErrors.timeout(`request did not complete within the storage deadline: ${error.message}`);
-    case 'Internal':
-      return apiErrors.internal(error.message);
-  }
-}
