@@ -5,6 +5,7 @@ import { parseConfig } from './config.js';
 import { loadKubeConfig } from './kube/kubeconfig.js';
 import { kubePodLogs } from './kube/pod-logs.js';
 import { ControllerManager } from './controllers/manager.js';
+import { LeaderElector } from './controllers/runtime/leader-election.js';
 import { Registry } from './registry/registry.js';
 import { buildSecurity } from './security.js';
 import { buildApp } from './server/app.js';
@@ -23,10 +24,14 @@ async function main(): Promise<void> {
   const backend = await openStorage(config.storage, logger);
   const storageLease =
     config.storage.kind === 'sqlite' && !config.standalone
-      ? await holdSingleReplicaLease(loadKubeConfig(config.kubeconfig), config.leaderElectionNamespace, logger, () => {
-          logger.fatal('lost the single-replica Lease of the SQLite store: another replica took it; exiting');
-          process.exit(1);
-        }).catch(async (error: unknown) => {
+      ? await holdSingleReplicaLease(
+          config.leaderElectionNamespace,
+          (lease) => new LeaderElector(loadKubeConfig(config.kubeconfig), lease, logger),
+          () => {
+            logger.fatal('lost the single-replica Lease of the SQLite store: another replica took it; exiting');
+            process.exit(1);
+          },
+        ).catch(async (error: unknown) => {
           await backend.storage.close();
           throw error;
         })

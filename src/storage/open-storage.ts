@@ -1,9 +1,11 @@
 // Opens the backend the flags chose: etcd, or the embedded SQLite file.
 import type { Logger } from 'pino';
-import type { StorageConfig } from '../config.js';
 import { EtcdStorage } from './etcd/etcd-storage.js';
 import type { Storage } from './interface.js';
 import { SqliteStorage } from './sqlite/sqlite-storage.js';
+
+/** Where objects are kept: etcd, or the embedded SQLite file (one replica). */
+export type StorageOptions = { kind: 'etcd'; servers: string[] } | { kind: 'sqlite'; path: string };
 
 export interface OpenedStorage {
   storage: Storage;
@@ -14,11 +16,11 @@ export interface OpenedStorage {
   consistentListFromCache: boolean;
 }
 
-export async function openStorage(config: StorageConfig, logger: Logger): Promise<OpenedStorage> {
-  if (config.kind === 'sqlite') {
-    return { storage: new SqliteStorage({ path: config.path, logger }), consistentListFromCache: true };
+export async function openStorage(options: StorageOptions, logger: Logger): Promise<OpenedStorage> {
+  if (options.kind === 'sqlite') {
+    return { storage: new SqliteStorage({ path: options.path, logger }), consistentListFromCache: true };
   }
-  const etcd = new EtcdStorage({ endpoints: config.servers, logger });
+  const etcd = new EtcdStorage({ endpoints: options.servers, logger });
   const consistentListFromCache = await etcd.hasReliableProgressNotify().catch((error: unknown) => {
     logger.warn({ err: error }, 'etcd version unknown: consistent LISTs are read from etcd');
     return false;

@@ -1,12 +1,25 @@
 // The embedded store lives in one replica's file: a second replica with its own file would serve a different set
 // of objects behind the same Service. In delegated mode the SQLite-backed server therefore holds a Lease in
 // kube-apiserver for as long as it serves, refuses to start while another replica holds it, and stops if it loses it.
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
-import { LeaderElector } from '../../controllers/runtime/leader-election.js';
+// How the Lease is held is the caller's (main.ts gives a leader elector): storage knows only what it needs of one.
 
 export const singleReplicaLeaseName = 'ai-apiserver-sqlite-store';
 const leaseDurationSeconds = 15;
+
+/** What the guard asks of a lease: which one, for how long, and whom to tell when it is taken or lost. */
+export interface LeaseRequest {
+  namespace: string;
+  name: string;
+  leaseDurationSeconds: number;
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+}
+
+/** A lease being contended for: start() begins trying to take and renew it; stop() gives it up (releasing it if held). */
+export interface HeldLease {
+  start(): void;
+  stop(): Promise<void>;
+}
 
 export class SingleReplicaRefused extends Error {
   override name = 'SingleReplicaRefused';
@@ -14,31 +27,26 @@ export class SingleReplicaRefused extends Error {
 
 /** Resolves once this process holds the Lease; rejects with SingleReplicaRefused when it cannot take it in time. */
 export async function holdSingleReplicaLease(
-  kubeConfig: KubeConfig,
   namespace: string,
-  logger: Logger,
+  openLease: (request: LeaseRequest) => HeldLease,
   onLost: () => void,
-): Promise<LeaderElector> {
+): Promise<HeldLease> {
   let held = false;
   let resolveHeld: () => void = () => undefined;
   const acquired = new Promise<void>((resolve) => (resolveHeld = resolve));
-  const elector = new LeaderElector(
-    kubeConfig,
-    {
-      namespace,
-      name: singleReplicaLeaseName,
-      leaseDurationSeconds,
-      onStartedLeading: () => {
-        held = true;
-        resolveHeld();
-      },
-      onStoppedLeading: () => {
-        if (held) onLost();
-      },
+  const lease = openLease({
+    namespace,
+    name: singleReplicaLeaseName,
+    leaseDurationSeconds,
+    onStartedLeading: () => {
+      held = true;
+      resolveHeld();
     },
-    logger,
-  );
-  elector.start();
+    onStoppedLeading: () => {
+      if (held) onLost();
+    },
+  });
+  lease.start();
   // A replica that crashed leaves its Lease behind until it expires; wait that long before calling it a second one.
   const waitMs = (leaseDurationSeconds + 5) * 1000;
   let timer: NodeJS.Timeout | undefined;
@@ -46,11 +54,11 @@ export async function holdSingleReplicaLease(
   const outcome = await Promise.race([acquired, timedOut]);
   clearTimeout(timer);
   if (outcome === 'timeout') {
-    await elector.stop();
+    await lease.stop();
     throw new SingleReplicaRefused(
       `another replica holds Lease ${namespace}/${singleReplicaLeaseName} (or it cannot be written: see the log). ` +
         'The embedded SQLite store serves exactly one replica; to run several, store objects in etcd with --etcd-servers',
     );
   }
-  return elector;
+  return lease;
 }
