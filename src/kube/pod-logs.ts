@@ -1,9 +1,9 @@
 // What jobs/logs needs from kube-apiserver, as this server's own identity: the pods of a job and each one's log
-// stream (pods/log). Logs go through the SDK's transport, so every option is sent as given (tailLines=0
+// stream (pods/log). Logs go through the transport the SDK also uses, so every option is sent as given (tailLines=0
 // included), the stream can be cut, and a refusal is a StatusError.
 import type { IncomingMessage } from 'node:http';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { Transport } from '../sdk/transport.js';
+import { Transport } from './transport.js';
 
 export interface LogOptions {
   follow: boolean;

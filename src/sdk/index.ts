@@ -5,9 +5,9 @@ import type { KubeObject } from '../api/meta/types.js';
 import type { Dataset as DatasetShape, Job as JobShape, Notebook as NotebookShape } from '../api/v1alpha1/types.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import { ResourceClient } from './resource.js';
-import { Transport } from './transport.js';
+import { Transport } from '../kube/transport.js';
 
-export { StatusError } from './errors.js';
+export { StatusError } from '../kube/status-error.js';
 export { Informer } from './informer.js';
 export { ResourceClient, type List, type ListOptions, type Patch, type Scale, type WatchEvent, type WatchOptions, type WriteOptions } from './resource.js';
 

@@ -4,8 +4,8 @@
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeObject, ObjectMeta } from '../api/meta/types.js';
-import { StatusError } from './errors.js';
-import type { Transport } from './transport.js';
+import { StatusError } from '../kube/status-error.js';
+import type { Transport } from '../kube/transport.js';
 
 export interface ListOptions {
   labelSelector?: string;

@@ -1,9 +1,10 @@
 // HTTP to kube-apiserver with @kubernetes/client-node's KubeConfig doing what it is good at (files, contexts, auth
-// plugins, TLS): it fills the request options, this module only sends requests and reads answers.
+// plugins, TLS): it fills the request options, this module only sends requests and reads answers. The SDK's clients
+// and the server's own calls to kube-apiserver (pods/log) share it.
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { StatusError, statusFromResponse } from './errors.js';
+import { StatusError, statusFromResponse } from './status-error.js';
 
 export interface Call {
   method: string;

@@ -1,4 +1,5 @@
-// Every refusal of the server surfaces as one typed error carrying the server's own Status: no client-side guessing.
+// Every refusal a client of the API gets surfaces as one typed error carrying the server's own Status: no client-side
+// guessing. The SDK exports it; the transport raises it.
 import type { Status, StatusCause } from '../api/meta/types.js';
 
 export class StatusError extends Error {
