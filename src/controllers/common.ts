@@ -3,11 +3,27 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
+import type { Dataset, DatasetMount, Job, Notebook } from '../api/v1alpha1/types.js';
 import { ApiError } from '../api/meta/errors.js';
 import type { Store } from '../registry/store.js';
 import { managedBy, managedByLabel } from './runtime/kube-children.js';
 
-export function ownerReference(owner: KubeObject): V1OwnerReference {
+/** What every stored object has whatever its kind: the envelope the helpers below read. */
+export type ObjectHead = Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>;
+
+/** A Notebook, Job or Dataset as the registry holds it: its generated type, with the envelope always filled. */
+export type Stored<T extends Notebook | Job | Dataset> = T & ObjectHead;
+
+/**
+ * The registry's open object read as the generated type of its resource: the one place a reconciler's object stops
+ * being a KubeObject. Sound because the store admits no object its resource's JSON Schema rejects, and types.ts is
+ * generated from those same schemas.
+ */
+export function asStored<T extends Notebook | Job | Dataset>(object: KubeObject | undefined): Stored<T> | undefined {
+  return object as Stored<T> | undefined;
+}
+
+export function ownerReference(owner: ObjectHead): V1OwnerReference {
   return {
     apiVersion: owner.apiVersion,
     kind: owner.kind,
@@ -19,7 +35,7 @@ export function ownerReference(owner: KubeObject): V1OwnerReference {
 }
 
 /** Labels on every child: the managed-by label the informers select on, and the owner's name by kind. */
-export function childLabels(owner: KubeObject): Record<string, string> {
+export function childLabels(owner: ObjectHead): Record<string, string> {
   return { [managedByLabel]: managedBy, [`ai.example.io/${owner.kind.toLowerCase()}`]: owner.metadata.name! };
 }
 
@@ -57,38 +73,28 @@ export function removeCondition(conditions: Condition[] | undefined, type: strin
   return (conditions ?? []).filter((c) => c.type !== type);
 }
 
-export interface DatasetMount {
-  name: string;
-  mountPath: string;
-  readOnly?: boolean;
-}
-
 /** The datasets a workload names that are not Ready yet (missing ones included). */
 export function datasetsNotReady(datasets: Store, namespace: string, mounts: DatasetMount[]): string[] {
   return mounts
     .filter((mount) => {
-      const dataset = datasets.peek(namespace, mount.name);
+      const dataset = asStored<Dataset>(datasets.peek(namespace, mount.name));
       return dataset?.status?.phase !== 'Ready';
     })
     .map((m) => m.name);
 }
 
-/**
- * Writes `status` on the object unless it already has it. A conflict is thrown, not retried here: the status was
- * computed from a state that is gone, so the controller requeues and computes it again. A deleted object is left
- * alone.
- */
 /** The field manager a reconciler writes status as, e.g. "notebook-controller". */
 export function controllerManager(store: Store): string {
   return `${store.strategy.info.singular}-controller`;
 }
 
 /**
- * Writes status by server-side apply on /status as the kind's controller: it owns exactly the status fields it
- * sets (others' status fields stay), and the resourceVersion it observed is a precondition, so a 409 means the
- * object moved on and the status must be computed again.
+ * Writes status by server-side apply on /status as the kind's controller, unless the object already has it: it owns
+ * exactly the status fields it sets (others' status fields stay), and the resourceVersion it observed is a
+ * precondition, so a 409 means the object moved on and the status must be computed again. A conflict is thrown, not
+ * retried here (the controller requeues); a deleted object is left alone.
  */
-export async function writeStatus(store: Store, object: KubeObject, status: Record<string, unknown>): Promise<boolean> {
+export async function writeStatus(store: Store, object: ObjectHead & { status?: unknown }, status: object): Promise<boolean> {
   if (JSON.stringify(object.status ?? {}) === JSON.stringify(status)) return false;
   const { name, namespace, resourceVersion } = object.metadata;
   const config = { apiVersion: object.apiVersion, kind: object.kind, metadata: { name, namespace, resourceVersion }, status };

@@ -1,11 +1,11 @@
 // Dataset → PVC <name> (or a bound existing claim for pvc:// sources) and, when prefetching, a batch Job
 // <name>-prefetch that fills it from the source; the loader reports bytes and files in its termination message.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { Condition } from '../api/meta/types.js';
+import type { Dataset, DatasetStatus } from '../api/v1alpha1/types.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { childLabels, ownerReference, setCondition, splitKey, writeStatus } from './common.js';
+import { asStored, childLabels, ownerReference, setCondition, splitKey, writeStatus } from './common.js';
 
 export interface DatasetOptions {
   /** The image that copies the source into the claim; it reads SOURCE_URI and writes to /data. */
@@ -23,11 +23,11 @@ export class DatasetReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
-    const dataset = this.datasets.peek(namespace, name);
+    const dataset = asStored<Dataset>(this.datasets.peek(namespace, name));
     if (!dataset || dataset.metadata.deletionTimestamp) return;
-    const spec = dataset.spec as { source: { uri: string }; size?: string; storageClassName?: string; prefetch?: boolean };
+    const spec = dataset.spec;
     const generation = dataset.metadata.generation;
-    const status = { ...(dataset.status ?? {}) } as Record<string, unknown> & { conditions?: Condition[] };
+    const status: DatasetStatus = { ...dataset.status };
     const labels = childLabels(dataset);
     const owner = [ownerReference(dataset)];
     const before = status.phase;

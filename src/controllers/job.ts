@@ -2,28 +2,17 @@
 // subdomain <name>, so rank 0 is <name>-0.<name>), with the env torchrun and PyTorch expect. Elastic jobs move
 // replicas within min..max by changing parallelism and completions together. Status says what runs and, when
 // nothing does, why.
-import type { V1EnvVar, V1Job, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Job, V1Pod } from '@kubernetes/client-node';
 import { toMetaTime } from '../api/meta/time.js';
-import type { Condition } from '../api/meta/types.js';
+import type { Job, JobSpec, JobStatus } from '../api/v1alpha1/types.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { childLabels, datasetsNotReady, ownerReference, removeCondition, setCondition, splitKey, writeStatus, type DatasetMount } from './common.js';
+import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, setCondition, splitKey, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export const masterPort = 23456;
 const completionIndex = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
-
-interface JobSpec {
-  replicas?: number;
-  elastic?: { minReplicas: number; maxReplicas: number };
-  template: V1PodTemplateSpec;
-  framework?: 'pytorch' | 'generic';
-  nprocPerNode?: number;
-  suspend?: boolean;
-  datasets?: DatasetMount[];
-  runPolicy?: { backoffLimit?: number; activeDeadlineSeconds?: number; ttlSecondsAfterFinished?: number };
-}
 
 /** The env every worker gets: rank from the completion index, rendezvous at rank 0 through the headless Service. */
 export function workerEnv(name: string, spec: JobSpec, replicas: number): V1EnvVar[] {
@@ -61,11 +50,11 @@ export class JobReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
-    const job = this.jobs.peek(namespace, name);
+    const job = asStored<Job>(this.jobs.peek(namespace, name));
     if (!job || job.metadata.deletionTimestamp) return;
-    const spec = job.spec as unknown as JobSpec;
+    const spec = job.spec;
     const generation = job.metadata.generation;
-    const status = { ...(job.status ?? {}) } as Record<string, unknown> & { conditions?: Condition[] };
+    const status: JobStatus = { ...job.status };
     const replicas = spec.replicas ?? spec.elastic?.maxReplicas ?? 1;
     status.replicas = replicas;
     status.selector = `ai.example.io/job=${name}`;

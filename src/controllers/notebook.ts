@@ -2,15 +2,16 @@
 // stopped), each owned by the notebook. Status reports what the StatefulSet and its pod really do; an idle
 // notebook (the later of Jupyter's /api/status last_activity and the last request through notebooks/proxy, older
 // than idle.timeoutSeconds) is stopped, keeping its workspace.
-import type { V1Container, V1Pod, V1PodTemplateSpec, V1StatefulSet, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { Container, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { Logger } from 'pino';
 import { toMetaTime } from '../api/meta/time.js';
-import type { Condition, KubeObject } from '../api/meta/types.js';
+import type { Notebook, NotebookSpec, NotebookStatus } from '../api/v1alpha1/types.js';
 import { lastActivityAnnotation, notebookProxyPath } from '../api/v1alpha1/annotations.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { childLabels, datasetsNotReady, ownerReference, removeCondition, setCondition, splitKey, writeStatus, type DatasetMount } from './common.js';
+import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, setCondition, splitKey, writeStatus, type Stored } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export interface NotebookOptions {
@@ -38,16 +39,10 @@ export class NotebookReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
-    const notebook = this.notebooks.peek(namespace, name);
+    const notebook = asStored<Notebook>(this.notebooks.peek(namespace, name));
     if (!notebook || notebook.metadata.deletionTimestamp) return;
-    const spec = notebook.spec as {
-      stopped?: boolean;
-      workspace?: { size?: string; storageClassName?: string; existingClaim?: string; mountPath?: string };
-      datasets?: DatasetMount[];
-      idle?: { timeoutSeconds: number };
-      template: V1PodTemplateSpec;
-    };
-    const status = { ...(notebook.status ?? {}) } as { conditions?: Condition[]; [k: string]: unknown };
+    const spec = notebook.spec;
+    const status: NotebookStatus = { ...notebook.status };
     const generation = notebook.metadata.generation;
     const labels = childLabels(notebook);
     const owner = [ownerReference(notebook)];
@@ -62,8 +57,8 @@ export class NotebookReconciler implements Reconciler {
     }
     status.conditions = removeCondition(status.conditions, 'WaitingForDataset');
 
-    const volumes: V1Volume[] = [];
-    const mounts: V1VolumeMount[] = [];
+    const volumes: Volume[] = [];
+    const mounts: VolumeMount[] = [];
     const workspace = spec.workspace;
     if (workspace) {
       const claimName = workspace.existingClaim ?? `${name}-workspace`;
@@ -94,9 +89,9 @@ export class NotebookReconciler implements Reconciler {
       spec: { selector: { 'ai.example.io/notebook': name }, ports: [{ name: 'http', port: 80, targetPort: port }] },
     });
 
-    const template = spec.template ?? {};
+    const template = spec.template;
     const podLabels = { ...(template.metadata?.labels ?? {}), ...labels, statefulset: name };
-    const containers: V1Container[] = (template.spec?.containers ?? []).map((container, i) => ({
+    const containers: Container[] = (template.spec?.containers ?? []).map((container, i) => ({
       ...container,
       env: [...(container.env ?? []).filter((e) => e.name !== 'NB_PREFIX'), { name: 'NB_PREFIX', value: notebookProxyPath(namespace, name) }],
       ...(i === 0 ? { ports: container.ports ?? [{ name: 'notebook-port', containerPort: port, protocol: 'TCP' }], volumeMounts: [...(container.volumeMounts ?? []), ...mounts] } : {}),
@@ -149,7 +144,7 @@ export class NotebookReconciler implements Reconciler {
         status.lastActivityTime = toMetaTime(lastActivity);
         const idleMs = Date.now() - lastActivity.getTime();
         if (idleMs > spec.idle.timeoutSeconds * 1000) {
-          await this.cull(notebook, status, idleMs);
+          await this.cull(notebook, status, idleMs, spec.idle.timeoutSeconds);
           return;
         }
       }
@@ -174,10 +169,10 @@ export class NotebookReconciler implements Reconciler {
   }
 
   /** Stops an idle notebook: spec.stopped (so a user starts it again by clearing it) and the Culled condition. */
-  private async cull(notebook: KubeObject, status: Record<string, unknown> & { conditions?: Condition[] }, idleMs: number): Promise<void> {
+  private async cull(notebook: Stored<Notebook>, status: NotebookStatus, idleMs: number, timeoutSeconds: number): Promise<void> {
     const [namespace, name] = [notebook.metadata.namespace!, notebook.metadata.name!];
-    const message = `stopped after ${Math.round(idleMs / 1000)} s without activity (idle.timeoutSeconds ${String((notebook.spec as { idle: { timeoutSeconds: number } }).idle.timeoutSeconds)})`;
-    await this.notebooks.patch(namespace, name, (current) => ({ ...current, spec: { ...current.spec, stopped: true } }));
+    const message = `stopped after ${Math.round(idleMs / 1000)} s without activity (idle.timeoutSeconds ${String(timeoutSeconds)})`;
+    await this.notebooks.patch(namespace, name, (current) => ({ ...current, spec: { ...current.spec, stopped: true } satisfies Partial<NotebookSpec> }));
     const latest = this.notebooks.peek(namespace, name) ?? notebook;
     const conditions = setCondition(status.conditions, { type: 'Culled', status: 'True', reason: 'Idle', message }, latest.metadata.generation);
     await writeStatus(this.notebooks, (await this.notebooks.get(namespace, name)).object, { ...status, conditions, phase: 'Stopped' });
@@ -186,7 +181,7 @@ export class NotebookReconciler implements Reconciler {
 }
 
 /** When the proxy last carried traffic for the notebook, from its annotation. */
-function proxiedAt(notebook: KubeObject): Date | undefined {
+function proxiedAt(notebook: Stored<Notebook>): Date | undefined {
   const value = notebook.metadata.annotations?.[lastActivityAnnotation];
   const parsed = value ? new Date(value) : undefined;
   return parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
