@@ -1,13 +1,12 @@
 // The Fastify application: HTTPS with ALPN http/1.1, kube-apiserver's error shapes for everything (Fastify's own
 // errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import { requestAttributes } from '../auth/request-info.js';
-import type { Authenticator, Authorizer } from '../auth/user.js';
+import type { Authenticator, Authorizer, UserInfo } from '../auth/user.js';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { Storage } from '../storage/interface.js';
@@ -17,6 +16,7 @@ import { registerHealth } from './health.js';
 import { jsonBodyRefusal, parseJsonBody } from './json-body.js';
 import type { ServerMetrics } from './metrics.js';
 import { classify, FlowControl, requestTimedOut } from './flow-control.js';
+import { Identity } from './identity.js';
 import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './negotiation.js';
 import { registerOpenApi } from './openapi.js';
 import { kubernetesVersion } from './openapi-document.js';
@@ -26,6 +26,7 @@ import { NotebookProxy } from './notebook-proxy.js';
 import { JobLogs } from './job-logs.js';
 import type { PodLogs } from '../kube/pod-logs.js';
 import { sendJson } from './send.js';
+import { endWithStatus, sendStatus, writeStatus } from './status-response.js';
 import { withValidUtf8Path } from './url-path.js';
 import type { HttpsFastify } from './types.js';
 
@@ -54,6 +55,15 @@ export interface ServingLimits {
   enablePriorityAndFairness: boolean;
   requestTimeoutMs: number;
   maxConnections: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by authentication in onRequest; absent on the paths served without it. */
+    user?: UserInfo;
+    /** Set once authorization let the request in (or its path needs none): a refusal before then left its body unread. */
+    authorized?: true;
+  }
 }
 
 export interface App {
@@ -125,19 +135,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clientErrorHandler: (error, socket) => {
       if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed || answeredClientErrors.has(socket)) return;
       answeredClientErrors.add(socket);
-      const status = clientErrorStatus((error as NodeJS.ErrnoException).code);
-      const body = JSON.stringify(status.status);
       socket.removeAllListeners('data');
       socket.on('data', () => undefined);
-      if (socket.writable) {
-        socket.end(`HTTP/1.1 ${status.code} ${STATUS_CODES[status.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-      }
+      if (socket.writable) endWithStatus(socket, clientErrorStatus((error as NodeJS.ErrnoException).code));
       setTimeout(() => socket.destroy(), 500).unref();
     },
     // What the router refuses before any hook runs (a malformed escape such as `%zz`): Go's server refuses it
     // with a 400 before authentication too; here it is a Status.
     frameworkErrors: (error, _request, reply) => {
-      void sendJson(reply, JSON.stringify(apiErrors.badRequest(error.message).status), 'application/json', 400);
+      void sendStatus(reply, apiErrors.badRequest(error.message));
     },
     // Above Go's 90 s idle timeout, or kube-apiserver's proxied requests meet closed connections (EOF 503s).
     keepAliveTimeout: 120_000,
@@ -188,18 +194,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (request.abortSignal?.aborted) request.log.debug({ err: error }, 'request abandoned');
     else if (apiError.code >= 500) request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return;
-    if (apiError.status.details?.retryAfterSeconds) reply.header('Retry-After', String(apiError.status.details.retryAfterSeconds));
-    void sendJson(reply, JSON.stringify(apiError.status), 'application/json', apiError.code);
+    // Refused before authorization let it in: the connection closes rather than reading a body nobody wants.
+    if (!request.authorized && !request.raw.complete) reply.header('Connection', 'close');
+    void sendStatus(reply, apiError);
   });
   const servedResources = new Set(deps.registry.stores.keys());
-  fastify.setNotFoundHandler((request, reply) => {
+  fastify.setNotFoundHandler(async (request) => {
     // A method no route serves, on a path that names one of our resources: 405, as kube answers a CRD.
     const attributes = requestAttributes(request.method, request.url);
-    const error =
-      attributes.kind === 'resource' && attributes.attributes.group === group && servedResources.has(attributes.attributes.resource)
-        ? apiErrors.methodNotSupported({ group, resource: attributes.attributes.resource, kind: '' }, attributes.attributes.verb)
-        : apiErrors.routeNotFound();
-    void sendJson(reply, JSON.stringify(error.status), 'application/json', error.code);
+    throw attributes.kind === 'resource' && attributes.attributes.group === group && servedResources.has(attributes.attributes.resource)
+      ? apiErrors.methodNotSupported({ group, resource: attributes.attributes.resource, kind: '' }, attributes.attributes.verb)
+      : apiErrors.routeNotFound();
   });
 
   const flowControl = new FlowControl({
@@ -212,14 +217,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   fastify.server.maxConnections = deps.limits.maxConnections;
 
-  /** A refusal before the body was read: the connection closes after it rather than reading a body nobody wants. */
-  const refuse = (request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply => {
-    if (error.status.details?.retryAfterSeconds) reply.header('Retry-After', String(error.status.details.retryAfterSeconds));
-    if (!request.raw.complete) reply.header('Connection', 'close');
-    return sendJson(reply, JSON.stringify(error.status), 'application/json', error.code);
-  };
+  const identity = new Identity(deps.authenticator, deps.authorizer);
 
-  /** Kube's timeout filter: a 504 Status if nothing was written yet, else the connection is cut mid-response. */
+  /**
+   * Kube's timeout filter: a 504 Status if nothing was written yet, else the connection is cut mid-response. Written
+   * here, not thrown to the error handler: the route's handler may still be running and must find the reply taken.
+   */
   const timeOut = (request: FastifyRequest, reply: FastifyReply, work: AbortController): void => {
     work.abort();
     const res = reply.raw;
@@ -229,14 +232,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return;
     }
     reply.hijack();
-    const body = JSON.stringify(requestTimedOut().status);
-    res.writeHead(504, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(body),
-      'Audit-Id': String(request.id),
-      ...(request.raw.complete ? {} : { Connection: 'close' }),
-    });
-    res.end(body);
+    writeStatus(res, requestTimedOut(), { 'Audit-Id': String(request.id), ...(request.raw.complete ? {} : { Connection: 'close' }) });
   };
 
   fastify.addHook('onRequest', async (request, reply) => {
@@ -266,42 +262,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       if (info.verb !== 'watch') deps.metrics.latency.observe(info, seconds);
       request.log.debug({ verb: info.verb, resource: info.resource, code, ms: Math.round(seconds * 1000), url: request.url }, 'request');
     });
-    if (unauthenticatedPaths.has(path)) return;
-    let user;
-    try {
-      user = await deps.authenticator.authenticate({
-        headers: request.headers,
-        rawHeaders: request.raw.rawHeaders,
-        socket: request.raw.socket as TLSSocket,
-      });
-    } catch (error) {
-      request.log.warn({ err: error }, 'authentication failed');
+    if (unauthenticatedPaths.has(path)) {
+      request.authorized = true;
+      return;
     }
-    if (!user) return refuse(request, reply, new ApiError(401, 'Unauthorized', 'Unauthorized'));
+    const user = await identity.authenticate({ headers: request.headers, rawHeaders: request.raw.rawHeaders, socket: request.raw.socket as TLSSocket }, request.log);
+    request.user = user;
     request.log = request.log.child({ user: user.name });
     // After authentication, before authorization, as in kube's handler chain: the flow is the user. Members of
     // system:masters are exempt, as APF's exempt priority level and the max-in-flight filter exempt them.
     if (!requestClass.exempt && !longRunning && !user.groups.includes('system:masters')) {
-      try {
-        const release = await flowControl.acquire(requestClass, user.name, aborted.signal);
-        if (closed) release();
-        else releaseSeats = release;
-      } catch (error) {
-        if (reply.sent || aborted.signal.aborted) return reply;
-        return refuse(request, reply, error as ApiError);
-      }
+      const release = await flowControl.acquire(requestClass, user.name, aborted.signal);
+      if (closed) release();
+      else releaseSeats = release;
     }
-    let decision;
-    try {
-      decision = await deps.authorizer.authorize(user, request.method, request.url);
-    } catch (error) {
-      // Fail closed: an authorizer that cannot answer never lets a request through.
-      request.log.warn({ err: error }, 'authorization failed');
-      return refuse(request, reply, apiErrors.serviceUnavailable('the authorizer is unavailable; try again'));
-    }
-    if (!decision.allowed) {
-      return refuse(request, reply, apiErrors.forbiddenRequest(user.name, requestAttributes(request.method, request.url), decision.reason));
-    }
+  });
+
+  // preParsing, not preHandler: kube-apiserver authorizes before it decodes a body, so a request it refuses gets its
+  // 403 whatever its body (too large, malformed, of an unknown type) and the body is never read.
+  fastify.addHook('preParsing', async (request) => {
+    if (request.authorized) return;
+    await identity.authorize(request.user!, request.method, request.url, request.log);
+    request.authorized = true;
   });
 
   fastify.get('/version', async (_request, reply) => sendJson(reply, JSON.stringify({
@@ -374,8 +356,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   new NotebookProxy({
     notebooks,
     upstreamTemplate: deps.notebookUpstream,
-    authenticator: deps.authenticator,
-    authorizer: deps.authorizer,
+    identity,
     activity: new NotebookActivity(notebooks, deps.logger.child({ component: 'notebook-proxy' })),
     logger: deps.logger.child({ component: 'notebook-proxy' }),
     shutdown: shutdownController.signal,

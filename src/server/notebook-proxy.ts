@@ -2,7 +2,7 @@
 // the answer streams back; WebSocket upgrades (Jupyter's kernels) are spliced through as raw bytes. Requests are
 // authorized as subresource "proxy" with the verb of their method before anything reaches the notebook, and the
 // caller's credentials and identity headers are never forwarded.
-import { request as httpRequest, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
@@ -12,18 +12,19 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta/types.js';
 import { group, version } from '../api/v1alpha1/schemas.js';
 import { requestAttributes } from '../auth/request-info.js';
-import type { Authenticator, Authorizer } from '../auth/user.js';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Store } from '../registry/store.js';
+import type { Identity } from './identity.js';
 import type { NotebookActivity } from './notebook-activity.js';
+import { endWithStatus, writeStatus } from './status-response.js';
 import type { HttpsFastify } from './types.js';
 
 export interface NotebookProxyDeps {
   notebooks: Store;
   /** The notebook's base URL; {namespace} and {name} are replaced. The request path is kept as is (it is NB_PREFIX). */
   upstreamTemplate: string;
-  authenticator: Authenticator;
-  authorizer: Authorizer;
+  /** The same authentication and authorization as every other request's, for upgrades, which bypass Fastify. */
+  identity: Identity;
   activity: NotebookActivity;
   logger: Logger;
   /** Aborted at shutdown: open proxied streams and WebSockets are cut so the server can stop. */
@@ -125,20 +126,16 @@ export class NotebookProxy {
   private async upgrade(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const url = request.url ?? '/';
     const match = proxyPath.exec(url.split('?')[0]!);
-    if (!match) return refuse(socket, apiErrors.routeNotFound());
+    if (!match) return endWithStatus(socket, apiErrors.routeNotFound());
     const [namespace, name] = [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)];
-    const user = await this.deps.authenticator
-      .authenticate({ headers: request.headers, rawHeaders: request.rawHeaders, socket: socket as TLSSocket })
-      .catch(() => undefined);
-    if (!user) return refuse(socket, new ApiError(401, 'Unauthorized', 'Unauthorized'));
-    const decision = await this.deps.authorizer.authorize(user, request.method ?? 'GET', url).catch(() => undefined);
-    if (!decision) return refuse(socket, apiErrors.serviceUnavailable('the authorizer is unavailable; try again'));
-    if (!decision.allowed) return refuse(socket, apiErrors.forbiddenRequest(user.name, requestAttributes(request.method ?? 'GET', url), decision.reason));
     let target: URL;
     try {
+      const { identity, logger } = this.deps;
+      const user = await identity.authenticate({ headers: request.headers, rawHeaders: request.rawHeaders, socket: socket as TLSSocket }, logger);
+      await identity.authorize(user, request.method ?? 'GET', url, logger);
       target = await this.target(namespace, name);
     } catch (error) {
-      return refuse(socket, error instanceof ApiError ? error : apiErrors.internal(String(error)));
+      return endWithStatus(socket, error instanceof ApiError ? error : apiErrors.internal(String(error)));
     }
     this.deps.activity.touch(namespace, name);
     const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
@@ -157,7 +154,7 @@ export class NotebookProxy {
       socket.on('data', () => this.deps.activity.touch(namespace, name));
     });
     upstream.on('error', (error) => {
-      if (!spliced) refuse(socket, unreachable(error));
+      if (!spliced) endWithStatus(socket, unreachable(error));
       else socket.destroy();
     });
     socket.on('error', () => upstream.destroy());
@@ -172,18 +169,4 @@ function isStopped(notebook: KubeObject): boolean {
 
 function unreachable(error: Error): ApiError {
   return apiErrors.serviceUnavailable(`error trying to reach service: ${error.message}`);
-}
-
-function writeStatus(res: import('node:http').ServerResponse, error: ApiError): void {
-  const body = JSON.stringify(error.status);
-  res.writeHead(error.code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-/** Answers an upgrade request with a Status and closes the connection. */
-function refuse(socket: Socket, error: ApiError): void {
-  const body = JSON.stringify(error.status);
-  socket.end(
-    `HTTP/1.1 ${error.code} ${STATUS_CODES[error.code] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
