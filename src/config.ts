@@ -1,216 +1,308 @@
 // Every option of the server, parsed once from flags (kube-apiserver's names where one exists) into one typed,
-// validated object that is passed down. Nothing else reads argv or the environment.
-import { Command, InvalidArgumentError } from 'commander';
-
-/** Where objects are kept: etcd, or the embedded SQLite file (one replica). */
-export type StorageConfig = { kind: 'etcd'; servers: string[] } | { kind: 'sqlite'; path: string };
+// validated object that is passed down. Nothing else reads argv or the environment. Each flag is declared once, in
+// `options` below: its syntax, help, parser, default and rule; the commander program and the `Config` type are both
+// derived from that table.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { maxRequestBodyBytes } from './server/request-limits.js';
+import type { StorageOptions } from './storage/open-storage.js';
 
 export const defaultSqlitePath = 'data/ai-apiserver.db';
 
-export interface Config {
-  storage: StorageConfig;
-  etcdPrefix: string;
-  securePort: number;
-  bindAddress: string;
-  tlsCertFile?: string;
-  tlsPrivateKeyFile?: string;
-  standalone: boolean;
-  /** How to reach kube-apiserver for delegated authn/authz; in-cluster service account when absent. */
-  kubeconfig?: string;
-  tokenAuthFile?: string;
-  writeKubeconfig?: string;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-  /** Seconds /readyz reports failure before the server stops accepting requests (kube's --shutdown-delay-duration). */
-  shutdownDelaySeconds: number;
-  /** Largest request body accepted, in bytes (kube-apiserver: 3 MiB). */
-  maxRequestBodyBytes: number;
-  /** Run the notebook, job and dataset controllers (delegated mode only: they need kube-apiserver). */
-  controllers: boolean;
-  leaderElectionNamespace: string;
-  /** The controllers' Lease timings, as kube-controller-manager's --leader-elect-* flags take them. */
-  leaderElection: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
-  /** Where a notebook's Jupyter status is read; {namespace} and {name} are replaced. */
-  notebookActivityUrl: string;
-  notebookActivityIntervalSeconds: number;
-  /** Where notebooks/proxy sends a notebook's traffic; {namespace} and {name} are replaced. */
-  notebookUpstreamUrl: string;
-  datasetLoaderImage: string;
-  /** Seats for GET, LIST (0: no limit), as kube-apiserver's flag. */
-  maxRequestsInflight: number;
-  /** Seats for every other verb (0: no limit). */
-  maxMutatingRequestsInflight: number;
-  /** Per-user queues and fair dispatch when seats are full; off: 429 at once, as kube without APF. */
-  enablePriorityAndFairness: boolean;
-  /** Bound on a request that is not long-running, its body read and its wait for a seat included. */
-  requestTimeoutMs: number;
-  /** Connections accepted at once; more are dropped at accept. */
-  maxConnections: number;
+/** One flag: commander's syntax and help, how its text becomes a value, and the rule that value must keep. */
+interface Flag<T> {
+  readonly kind: 'flag';
+  readonly flags: string;
+  readonly help: string;
+  /** Called by commander on the flag's text; a refusal is reported as commander reports a bad argument. */
+  parse?(text: string, name: string): T;
+  readonly default?: T;
+  /** Checked once every flag is read (defaults too); returns the whole error message when the value is refused. */
+  check?(value: T, name: string): string | undefined;
 }
 
-const integer = (name: string, min: number, max: number) => (value: string): number => {
-  const n = Number(value);
+/** Several flags that make one value of the configuration, and the rule between them. */
+interface Combined<P extends FlagTable, T> {
+  readonly kind: 'combined';
+  readonly flags: P;
+  /** Checked after every flag's own check; returns the whole error message when the values are refused. */
+  check?(values: FlagValues<P>): string | undefined;
+  value(values: FlagValues<P>): T;
+}
+
+type FlagTable = Record<string, Flag<unknown>>;
+type FlagValues<P extends FlagTable> = { -readonly [K in keyof P]: P[K] extends Flag<infer T> ? T : never };
+type OptionTable = Record<string, Flag<unknown> | Combined<FlagTable, unknown>>;
+type OptionValues<O extends OptionTable> = {
+  -readonly [K in keyof O]: O[K] extends Flag<infer T> ? T : O[K] extends Combined<FlagTable, infer T> ? T : never;
+};
+
+type FlagSpec<T> = Omit<Flag<T>, 'kind'>;
+function flag<T>(spec: FlagSpec<T> & { default: T }): Flag<T>;
+function flag(spec: FlagSpec<string | undefined>): Flag<string | undefined>;
+function flag<T>(spec: FlagSpec<T>): Flag<T> {
+  return { kind: 'flag', ...spec };
+}
+
+function combine<P extends FlagTable, T>(spec: Omit<Combined<P, T>, 'kind'>): Combined<P, T> {
+  return { kind: 'combined', ...spec };
+}
+
+const integer = (min: number, max: number) => (text: string, name: string): number => {
+  const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
   return n;
 };
 
-/** A Go duration as kube's flags take it ("1m0s", "90s", "1.5h", "500ms"). */
-function parseDuration(name: string) {
-  return (value: string): number => {
-    const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
-    const parts = /^(?:\d+(?:\.\d+)?(?:h|ms|m|s|us|µs|ns))+$/.test(value) ? value.match(/\d+(?:\.\d+)?(?:h|ms|m|s|us|µs|ns)/g)! : undefined;
-    if (!parts) throw new InvalidArgumentError(`${name} must be a duration such as 60s or 1m0s`);
-    return parts.reduce((total, part) => {
-      const [, amount, unit] = /^(\d+(?:\.\d+)?)(\D+)$/.exec(part)!;
-      return total + Number(amount) * units[unit!]!;
-    }, 0);
-  };
+const durationUnits: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+
+/** A Go duration as kube's flags take it ("1m0s", "90s", "1.5h", "500ms"), in milliseconds. */
+function duration(text: string, name: string): number {
+  const parts = /^(?:\d+(?:\.\d+)?(?:h|ms|m|s|us|µs|ns))+$/.test(text) ? text.match(/\d+(?:\.\d+)?(?:h|ms|m|s|us|µs|ns)/g)! : undefined;
+  if (!parts) throw new InvalidArgumentError(`${name} must be a duration such as 60s or 1m0s`);
+  return parts.reduce((total, part) => {
+    const [, amount, unit] = /^(\d+(?:\.\d+)?)(\D+)$/.exec(part)!;
+    return total + Number(amount) * durationUnits[unit!]!;
+  }, 0);
 }
 
-function parseBoolean(name: string) {
-  return (value: string): boolean => {
-    if (value === 'true') return true;
-    if (value === 'false') return false;
-    throw new InvalidArgumentError(`${name} must be true or false`);
-  };
+function boolean(text: string, name: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new InvalidArgumentError(`${name} must be true or false`);
 }
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type LogLevel = (typeof logLevels)[number];
 
 /** kube's -v levels: 0-1 info, 2-4 debug, 5+ trace. */
-function verbosityToLevel(v: number): Config['logLevel'] {
+function verbosityToLevel(v: number): LogLevel {
   if (v >= 5) return 'trace';
   if (v >= 2) return 'debug';
   return 'info';
 }
 
-export function parseConfig(argv: string[]): Config {
-  const program = new Command()
-    .name('ai-apiserver')
-    .description('Kubernetes aggregated API server for ai.example.io: notebooks, jobs, datasets')
-    .option('--etcd-servers <urls>', 'comma-separated etcd client URLs; objects are kept in etcd (any number of replicas)')
-    .option(
-      '--storage <backend>',
-      `sqlite:PATH keeps objects in an embedded SQLite file (one replica only); the default, at sqlite:${defaultSqlitePath}, when --etcd-servers is not given`,
-    )
-    .option('--etcd-prefix <prefix>', 'prefix of every key written to the store', '/registry')
-    .option('--secure-port <port>', 'HTTPS port', integer('--secure-port', 0, 65535), 8443)
-    .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
-    .option('--tls-cert-file <file>', 'serving certificate (PEM); a self-signed one is generated when absent')
-    .option('--tls-private-key-file <file>', 'private key of --tls-cert-file (PEM)')
-    .option('--standalone', 'run without kube-apiserver: bearer tokens from --token-auth-file, every authenticated user allowed', false)
-    .option('--kubeconfig <file>', 'kubeconfig for reaching kube-apiserver (TokenReview, SubjectAccessReview, namespaces); in-cluster config when absent')
-    .option('--token-auth-file <file>', 'static tokens, one "token,user,uid,\\"group1,group2\\"" per line (standalone)')
-    .option('--write-kubeconfig <file>', 'write a kubeconfig for this server (standalone)')
-    .option('-v, --v <level>', 'log verbosity as kube components take it (0-10)', integer('--v', 0, 10), 0)
-    .option('--log-level <level>', 'pino log level; overrides --v')
-    .option('--shutdown-delay-duration <seconds>', 'seconds /readyz fails before the server stops', integer('--shutdown-delay-duration', 0, 600), 0)
-    .option('--no-controllers', 'do not run the notebook, job and dataset controllers')
-    .option('--leader-election-namespace <ns>', 'namespace of the controllers\' Lease', 'ai-system')
-    .option('--leader-elect-lease-duration <duration>', 'how long a standby waits after the leader\'s last renewal before taking the Lease', parseDuration('--leader-elect-lease-duration'), 15_000)
-    .option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew before it stops leading', parseDuration('--leader-elect-renew-deadline'), 10_000)
-    .option('--leader-elect-retry-period <duration>', 'how often every replica tries to take or renew the Lease', parseDuration('--leader-elect-retry-period'), 2_000)
-    .option(
-      '--notebook-activity-url <template>',
-      'where Jupyter reports last_activity; {namespace} and {name} are replaced',
-      'http://{name}.{namespace}.svc/apis/ai.example.io/v1alpha1/namespaces/{namespace}/notebooks/{name}/proxy/api/status',
-    )
-    .option(
-      '--notebook-upstream-url <template>',
-      'where notebooks/proxy sends a notebook\'s traffic (the request path is kept); {namespace} and {name} are replaced',
-      'http://{name}.{namespace}.svc',
-    )
-    .option('--notebook-activity-interval <seconds>', 'how often idle policies are checked', integer('--notebook-activity-interval', 1, 3600), 60)
-    .option('--dataset-loader-image <image>', 'image of the dataset prefetch Job (reads SOURCE_URI, fills /data)', 'ai-apiserver-loader:0.1.0')
-    .option('--max-requests-inflight <n>', 'GET and LIST requests served at once (0: no limit); watches, proxy and logs take no seat', integer('--max-requests-inflight', 0, 100_000), 400)
-    .option('--max-mutating-requests-inflight <n>', 'other requests served at once (0: no limit)', integer('--max-mutating-requests-inflight', 0, 100_000), 200)
-    .option('--enable-priority-and-fairness [bool]', 'queue requests per user and serve users fairly when seats are full; false: refuse them at once', parseBoolean('--enable-priority-and-fairness'), true)
-    .option('--request-timeout <duration>', 'bound on requests other than watch, proxy and logs; they get 504 after it', parseDuration('--request-timeout'), 60_000)
-    .option('--max-connections <n>', 'connections accepted at once', integer('--max-connections', 1, 1_000_000), 4096)
-    .exitOverride()
-    .parse(argv, { from: 'user' });
-  const o = program.opts<{
-    etcdServers?: string;
-    storage?: string;
-    etcdPrefix: string;
-    securePort: number;
-    bindAddress: string;
-    tlsCertFile?: string;
-    tlsPrivateKeyFile?: string;
-    standalone: boolean;
-    kubeconfig?: string;
-    tokenAuthFile?: string;
-    writeKubeconfig?: string;
-    v: number;
-    logLevel?: string;
-    shutdownDelayDuration: number;
-    controllers: boolean;
-    leaderElectionNamespace: string;
-    leaderElectLeaseDuration: number;
-    leaderElectRenewDeadline: number;
-    leaderElectRetryPeriod: number;
-    notebookActivityUrl: string;
-    notebookActivityInterval: number;
-    notebookUpstreamUrl: string;
-    datasetLoaderImage: string;
-    maxRequestsInflight: number;
-    maxMutatingRequestsInflight: number;
-    enablePriorityAndFairness: boolean;
-    requestTimeout: number;
-    maxConnections: number;
-  }>();
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
-  if (o.logLevel !== undefined && !levels.includes(o.logLevel)) throw new InvalidArgumentError(`--log-level must be one of ${levels.join(', ')}`);
-  if ((o.tlsCertFile === undefined) !== (o.tlsPrivateKeyFile === undefined)) {
-    throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
+const sqlitePrefix = 'sqlite:';
+
+/** Keyed by the name each value has in `Config`; in the order `--help` lists the flags. */
+const options = {
+  storage: combine({
+    flags: {
+      etcdServers: flag({
+        flags: '--etcd-servers <urls>',
+        help: 'comma-separated etcd client URLs; objects are kept in etcd (any number of replicas)',
+      }),
+      storage: flag({
+        flags: '--storage <backend>',
+        help: `sqlite:PATH keeps objects in an embedded SQLite file (one replica only); the default, at sqlite:${defaultSqlitePath}, when --etcd-servers is not given`,
+      }),
+    },
+    check: ({ etcdServers: urls, storage: spec }) => {
+      if (spec !== undefined && urls !== undefined) return '--storage and --etcd-servers are alternatives: give one of them';
+      if (urls !== undefined && etcdServers(urls).length === 0) return '--etcd-servers needs at least one URL';
+      if (spec !== undefined && sqlitePath(spec) === '') return '--storage must be sqlite:PATH (for etcd, give --etcd-servers)';
+      return undefined;
+    },
+    value: ({ etcdServers: urls, storage: spec }): StorageOptions =>
+      urls !== undefined ? { kind: 'etcd', servers: etcdServers(urls) } : { kind: 'sqlite', path: spec === undefined ? defaultSqlitePath : sqlitePath(spec) },
+  }),
+  etcdPrefix: flag({
+    flags: '--etcd-prefix <prefix>',
+    help: 'prefix of every key written to the store',
+    default: '/registry',
+    check: (prefix, name) => (prefix.startsWith('/') ? undefined : `${name} must start with "/"`),
+  }),
+  securePort: flag({ flags: '--secure-port <port>', help: 'HTTPS port', parse: integer(0, 65535), default: 8443 }),
+  bindAddress: flag({ flags: '--bind-address <address>', help: 'address to listen on', default: '0.0.0.0' }),
+  tlsCertFile: flag({ flags: '--tls-cert-file <file>', help: 'serving certificate (PEM); a self-signed one is generated when absent' }),
+  tlsPrivateKeyFile: flag({ flags: '--tls-private-key-file <file>', help: 'private key of --tls-cert-file (PEM)' }),
+  standalone: flag({
+    flags: '--standalone',
+    help: 'run without kube-apiserver: bearer tokens from --token-auth-file, every authenticated user allowed',
+    default: false,
+  }),
+  /** How to reach kube-apiserver for delegated authn/authz; in-cluster service account when absent. */
+  kubeconfig: flag({
+    flags: '--kubeconfig <file>',
+    help: 'kubeconfig for reaching kube-apiserver (TokenReview, SubjectAccessReview, namespaces); in-cluster config when absent',
+  }),
+  tokenAuthFile: flag({ flags: '--token-auth-file <file>', help: 'static tokens, one "token,user,uid,\\"group1,group2\\"" per line (standalone)' }),
+  writeKubeconfig: flag({ flags: '--write-kubeconfig <file>', help: 'write a kubeconfig for this server (standalone)' }),
+  logLevel: combine({
+    flags: {
+      v: flag({ flags: '-v, --v <level>', help: 'log verbosity as kube components take it (0-10)', parse: integer(0, 10), default: 0 }),
+      logLevel: flag({
+        flags: '--log-level <level>',
+        help: 'pino log level; overrides --v',
+        check: (level, name) => (level === undefined || isLogLevel(level) ? undefined : `${name} must be one of ${logLevels.join(', ')}`),
+      }),
+    },
+    value: ({ v, logLevel }) => (logLevel !== undefined && isLogLevel(logLevel) ? logLevel : verbosityToLevel(v)),
+  }),
+  /** Seconds /readyz reports failure before the server stops accepting requests (kube's --shutdown-delay-duration). */
+  shutdownDelaySeconds: flag({
+    flags: '--shutdown-delay-duration <seconds>',
+    help: 'seconds /readyz fails before the server stops',
+    parse: integer(0, 600),
+    default: 0,
+  }),
+  /** Run the notebook, job and dataset controllers (delegated mode only: they need kube-apiserver). */
+  controllers: flag({ flags: '--no-controllers', help: 'do not run the notebook, job and dataset controllers', default: true }),
+  leaderElectionNamespace: flag({ flags: '--leader-election-namespace <ns>', help: 'namespace of the controllers\' Lease', default: 'ai-system' }),
+  /** The controllers' Lease timings, as kube-controller-manager's --leader-elect-* flags take them. */
+  leaderElection: combine({
+    flags: {
+      leaseDurationMs: flag({
+        flags: '--leader-elect-lease-duration <duration>',
+        help: 'how long a standby waits after the leader\'s last renewal before taking the Lease',
+        parse: duration,
+        default: 15_000,
+        // A Lease counts whole seconds.
+        check: (ms, name) => (ms >= 1_000 ? undefined : `${name} must be at least 1s`),
+      }),
+      renewDeadlineMs: flag({
+        flags: '--leader-elect-renew-deadline <duration>',
+        help: 'how long the leader keeps trying to renew before it stops leading',
+        parse: duration,
+        default: 10_000,
+      }),
+      retryPeriodMs: flag({
+        flags: '--leader-elect-retry-period <duration>',
+        help: 'how often every replica tries to take or renew the Lease',
+        parse: duration,
+        default: 2_000,
+      }),
+    },
+    // client-go's leaderelection rules between the same three timings.
+    check: (t) => {
+      if (t.leaseDurationMs <= t.renewDeadlineMs) return '--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline';
+      if (t.renewDeadlineMs <= 1.2 * t.retryPeriodMs) return '--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period';
+      return undefined;
+    },
+    value: (timings) => timings,
+  }),
+  /** Where a notebook's Jupyter status is read; {namespace} and {name} are replaced. */
+  notebookActivityUrl: flag({
+    flags: '--notebook-activity-url <template>',
+    help: 'where Jupyter reports last_activity; {namespace} and {name} are replaced',
+    default: 'http://{name}.{namespace}.svc/apis/ai.example.io/v1alpha1/namespaces/{namespace}/notebooks/{name}/proxy/api/status',
+  }),
+  /** Where notebooks/proxy sends a notebook's traffic; {namespace} and {name} are replaced. */
+  notebookUpstreamUrl: flag({
+    flags: '--notebook-upstream-url <template>',
+    help: 'where notebooks/proxy sends a notebook\'s traffic (the request path is kept); {namespace} and {name} are replaced',
+    default: 'http://{name}.{namespace}.svc',
+  }),
+  notebookActivityIntervalSeconds: flag({
+    flags: '--notebook-activity-interval <seconds>',
+    help: 'how often idle policies are checked',
+    parse: integer(1, 3600),
+    default: 60,
+  }),
+  datasetLoaderImage: flag({
+    flags: '--dataset-loader-image <image>',
+    help: 'image of the dataset prefetch Job (reads SOURCE_URI, fills /data)',
+    default: 'ai-apiserver-loader:0.1.0',
+  }),
+  /** Seats for GET, LIST (0: no limit), as kube-apiserver's flag. */
+  maxRequestsInflight: flag({
+    flags: '--max-requests-inflight <n>',
+    help: 'GET and LIST requests served at once (0: no limit); watches, proxy and logs take no seat',
+    parse: integer(0, 100_000),
+    default: 400,
+  }),
+  /** Seats for every other verb (0: no limit). */
+  maxMutatingRequestsInflight: flag({
+    flags: '--max-mutating-requests-inflight <n>',
+    help: 'other requests served at once (0: no limit)',
+    parse: integer(0, 100_000),
+    default: 200,
+  }),
+  /** Per-user queues and fair dispatch when seats are full; off: 429 at once, as kube without APF. */
+  enablePriorityAndFairness: flag({
+    flags: '--enable-priority-and-fairness [bool]',
+    help: 'queue requests per user and serve users fairly when seats are full; false: refuse them at once',
+    parse: boolean,
+    default: true,
+  }),
+  /** Bound on a request that is not long-running, its body read and its wait for a seat included. */
+  requestTimeoutMs: flag({
+    flags: '--request-timeout <duration>',
+    help: 'bound on requests other than watch, proxy and logs; they get 504 after it',
+    parse: duration,
+    default: 60_000,
+    check: (ms, name) => (ms >= 1_000 && ms <= 24 * 3_600_000 ? undefined : `${name} must be between 1s and 24h`),
+  }),
+  /** Connections accepted at once; more are dropped at accept. */
+  maxConnections: flag({ flags: '--max-connections <n>', help: 'connections accepted at once', parse: integer(1, 1_000_000), default: 4096 }),
+} satisfies OptionTable;
+
+export type Config = OptionValues<typeof options> & {
+  /** Largest request body accepted, in bytes (kube-apiserver's 3 MiB); fixed, not a flag. */
+  maxRequestBodyBytes: number;
+};
+
+/** The rule between options that each make their own value of `Config`, checked after every other. */
+function checkAcross(c: OptionValues<typeof options>): string | undefined {
+  if ((c.tlsCertFile === undefined) !== (c.tlsPrivateKeyFile === undefined)) return '--tls-cert-file and --tls-private-key-file go together';
+  if (c.standalone && c.kubeconfig) return '--kubeconfig is for delegated mode; --standalone does not talk to kube-apiserver';
+  if (!c.standalone && (c.tokenAuthFile || c.writeKubeconfig)) {
+    return '--token-auth-file and --write-kubeconfig are for --standalone; delegated mode authenticates through kube-apiserver';
   }
-  if (o.standalone && o.kubeconfig) throw new InvalidArgumentError('--kubeconfig is for delegated mode; --standalone does not talk to kube-apiserver');
-  if (!o.standalone && (o.tokenAuthFile || o.writeKubeconfig)) {
-    throw new InvalidArgumentError('--token-auth-file and --write-kubeconfig are for --standalone; delegated mode authenticates through kube-apiserver');
-  }
-  if (o.requestTimeout < 1_000 || o.requestTimeout > 24 * 3_600_000) throw new InvalidArgumentError('--request-timeout must be between 1s and 24h');
-  if (!o.etcdPrefix.startsWith('/')) throw new InvalidArgumentError('--etcd-prefix must start with "/"');
-  // client-go's rules for the same three timings; a Lease counts whole seconds.
-  if (o.leaderElectLeaseDuration < 1_000) throw new InvalidArgumentError('--leader-elect-lease-duration must be at least 1s');
-  if (o.leaderElectLeaseDuration <= o.leaderElectRenewDeadline) throw new InvalidArgumentError('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline');
-  if (o.leaderElectRenewDeadline <= 1.2 * o.leaderElectRetryPeriod) throw new InvalidArgumentError('--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period');
-  return {
-    storage: storageConfig(o.storage, o.etcdServers),
-    etcdPrefix: o.etcdPrefix,
-    securePort: o.securePort,
-    bindAddress: o.bindAddress,
-    tlsCertFile: o.tlsCertFile,
-    tlsPrivateKeyFile: o.tlsPrivateKeyFile,
-    standalone: o.standalone,
-    kubeconfig: o.kubeconfig,
-    tokenAuthFile: o.tokenAuthFile,
-    writeKubeconfig: o.writeKubeconfig,
-    logLevel: (o.logLevel as Config['logLevel'] | undefined) ?? verbosityToLevel(o.v),
-    shutdownDelaySeconds: o.shutdownDelayDuration,
-    maxRequestBodyBytes: 3 * 1024 * 1024,
-    controllers: o.controllers && !o.standalone,
-    leaderElectionNamespace: o.leaderElectionNamespace,
-    leaderElection: { leaseDurationMs: o.leaderElectLeaseDuration, renewDeadlineMs: o.leaderElectRenewDeadline, retryPeriodMs: o.leaderElectRetryPeriod },
-    notebookActivityUrl: o.notebookActivityUrl,
-    notebookActivityIntervalSeconds: o.notebookActivityInterval,
-    notebookUpstreamUrl: o.notebookUpstreamUrl,
-    datasetLoaderImage: o.datasetLoaderImage,
-    maxRequestsInflight: o.maxRequestsInflight,
-    maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,
-    enablePriorityAndFairness: o.enablePriorityAndFairness,
-    requestTimeoutMs: o.requestTimeout,
-    maxConnections: o.maxConnections,
-  };
+  return undefined;
 }
 
-function storageConfig(storage: string | undefined, etcdServers: string | undefined): StorageConfig {
-  if (storage !== undefined && etcdServers !== undefined) {
-    throw new InvalidArgumentError('--storage and --etcd-servers are alternatives: give one of them');
+function etcdServers(urls: string): string[] {
+  return urls.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function sqlitePath(spec: string): string {
+  return spec.startsWith(sqlitePrefix) ? spec.slice(sqlitePrefix.length) : '';
+}
+
+function isLogLevel(level: string): level is LogLevel {
+  return (logLevels as readonly string[]).includes(level);
+}
+
+function refuse(message: string | undefined): void {
+  if (message !== undefined) throw new InvalidArgumentError(message);
+}
+
+export function parseConfig(argv: string[]): Config {
+  const program = new Command().name('ai-apiserver').description('Kubernetes aggregated API server for ai.example.io: notebooks, jobs, datasets');
+  const entries = Object.entries(options as OptionTable);
+  const commanderOptions = new Map<Flag<unknown>, Option>();
+  for (const declared of entries.flatMap(([, entry]) => (entry.kind === 'flag' ? [entry] : Object.values(entry.flags)))) {
+    const option = new Option(declared.flags, declared.help);
+    const name = option.long!;
+    if (declared.parse) option.argParser((text: string) => declared.parse!(text, name));
+    if (declared.default !== undefined) option.default(declared.default);
+    program.addOption(option);
+    commanderOptions.set(declared, option);
   }
-  if (etcdServers !== undefined) {
-    const servers = etcdServers.split(',').map((s) => s.trim()).filter(Boolean);
-    if (servers.length === 0) throw new InvalidArgumentError('--etcd-servers needs at least one URL');
-    return { kind: 'etcd', servers };
+  program.exitOverride().parse(argv, { from: 'user' });
+
+  const valueOf = (declared: Flag<unknown>): unknown => {
+    const option = commanderOptions.get(declared)!;
+    const value: unknown = program.getOptionValue(option.attributeName());
+    refuse(declared.check?.(value, option.long!));
+    return value;
+  };
+  // Every flag's own check first, in the order --help lists them; then the rules between flags.
+  const read = new Map<string, unknown>();
+  for (const [key, entry] of entries) {
+    read.set(key, entry.kind === 'flag' ? valueOf(entry) : Object.fromEntries(Object.entries(entry.flags).map(([part, declared]) => [part, valueOf(declared)])));
   }
-  const spec = storage ?? `sqlite:${defaultSqlitePath}`;
-  const path = spec.startsWith('sqlite:') ? spec.slice('sqlite:'.length) : '';
-  if (path === '') throw new InvalidArgumentError('--storage must be sqlite:PATH (for etcd, give --etcd-servers)');
-  return { kind: 'sqlite', path };
+  const values: Record<string, unknown> = {};
+  for (const [key, entry] of entries) {
+    if (entry.kind === 'flag') {
+      values[key] = read.get(key);
+      continue;
+    }
+    const parts = read.get(key) as FlagValues<FlagTable>;
+    refuse(entry.check?.(parts));
+    values[key] = entry.value(parts);
+  }
+  const config = values as OptionValues<typeof options>;
+  refuse(checkAcross(config));
+  return { ...config, controllers: config.controllers && !config.standalone, maxRequestBodyBytes };
 }

@@ -20,6 +20,7 @@ import { Identity } from './identity.js';
 import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './negotiation.js';
 import { registerOpenApi } from './openapi.js';
 import { kubernetesVersion } from './openapi-document.js';
+import { maxRequestBodyBytes } from './request-limits.js';
 import { registerRest } from './rest.js';
 import { NotebookActivity } from './notebook-activity.js';
 import { NotebookProxy } from './notebook-proxy.js';
@@ -86,7 +87,7 @@ function statusOf(error: unknown): ApiError {
   const code = (error as FastifyError).code;
   const statusCode = (error as FastifyError).statusCode;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || statusCode === 413) {
-    return new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+    return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${maxRequestBodyBytes}`);
   }
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || statusCode === 415) {
     return apiErrors.unsupportedMediaType(['application/json', 'application/json-patch+json', 'application/merge-patch+json']);
