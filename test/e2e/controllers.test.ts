@@ -326,7 +326,13 @@ describe('ownership', () => {
       await cluster.waitAvailable(true, 90_000);
     }
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('after-failover'));
-    await eventually(() => getJson(['get', 'nb', 'after-failover', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled by the new leader', 90_000);
+    await eventually(() => getJson(['get', 'nb', 'after-failover', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled by the new leader', 90_000).catch(
+      async (error: Error) => {
+        const children = await cluster.kubectl('admin', ['get', 'statefulset,pod,pvc', '-n', ns, '-o', 'wide']);
+        const leaderLog = cluster.logs(`ai-apiserver:${standby}`).slice(-6000);
+        throw new Error(`${error.message}\n${children.stdout}${children.stderr}\nthe new leader's log:\n${leaderLog}`);
+      },
+    );
     assert.ok((await replicaState(standby)).reconciles > 0, 'the new leader reconciled');
     if (leader === first) assert.deepEqual(await replicaState(first), { leading: false, reconciles: 0 }, 'the replica started after the failover stayed a standby');
     assert.equal(await holder(), standbyIdentity);
