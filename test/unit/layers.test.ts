@@ -31,9 +31,12 @@ const layers: Layer[] = [
   { name: 'sdk', paths: ['src/sdk/'], mayImport: ['api/v1alpha1', 'kube'] },
   { name: 'controllers', paths: ['src/controllers/'], mayImport: ['registry', 'kube'] },
   { name: 'server', paths: ['src/server/'], mayImport: ['registry', 'auth'] },
+  // Above the server: a resource's definition names its connect handlers (notebooks/proxy, jobs/logs), which are the
+  // server's; the layers below get definitions handed to them rather than importing the list.
+  { name: 'resources', paths: ['src/resources/'], mayImport: ['server'] },
   { name: 'config', paths: ['src/config.ts'], mayImport: ['server'] },
   { name: 'security', paths: ['src/security.ts'], mayImport: ['config'] },
-  { name: 'main', paths: ['src/main.ts'], mayImport: ['security', 'controllers'] },
+  { name: 'main', paths: ['src/main.ts'], mayImport: ['security', 'controllers', 'resources'] },
 ];
 
 interface Import {
@@ -158,8 +161,8 @@ describe('layers of src/', () => {
   it('are respected by every import in src/, and every package imported is a declared dependency', () => {
     const edges = sourceFiles().flatMap(importsOf);
     assert.ok(edges.length > 100, `only ${edges.length} imports found: the scan is not reading src/`);
-    const problems = edges.map(violation).filter((problem) => problem !== undefined);
-    assert.deepEqual(problems, []);
+    const problems = new Set(edges.map(violation).filter((problem) => problem !== undefined));
+    assert.deepEqual([...problems], []);
   });
 
   it('have no import cycles between files, within a layer either', () => {
