@@ -1,6 +1,7 @@
-// The layering of src/, checked over its import graph: every import points down a layer (or stays in its own), and
-// every package imported is a declared dependency (a devDependency only for `import type`, which leaves no trace at
-// run time). A new folder under src/ fails here until it is given a place in the order.
+// The layering of src/, checked over its import graph: every import points down a layer (or stays in its own), no
+// files import each other in a cycle, and every package imported is a declared dependency (a devDependency only for
+// `import type`, which leaves no trace at run time; test/, bench/ and scripts/ may use either). A new folder under
+// src/ fails here until it is given a place in the order.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -41,8 +42,9 @@ const layers: Layer[] = [
 
 interface Import {
   from: string;
-  /** A path under src/ for a relative import, else the specifier as written. */
+  /** For a relative import the path it names from the repository's root (src/api/meta/types.ts), else the specifier. */
   to: string;
+  relative: boolean;
   typeOnly: boolean;
 }
 
@@ -53,20 +55,24 @@ const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
   devDependencies?: Record<string, string>;
 };
 
-function sourceFiles(): string[] {
-  return readdirSync(new URL('src/', root), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.ts'))
-    .map((file) => `src/${file.split('\\').join('/')}`)
+function sourceFiles(dir = 'src'): string[] {
+  return readdirSync(new URL(`${dir}/`, root), { recursive: true, encoding: 'utf8' })
+    .map((file) => `${dir}/${file.split('\\').join('/')}`)
+    .filter((file) => file.endsWith('.ts') && !file.includes('/node_modules/'))
     .sort();
 }
 
+const parsed = new Map<string, Import[]>();
+
 /** Every module a file names: import and export-from declarations, import(), and `import('x').T` in types. */
 function importsOf(file: string): Import[] {
+  const known = parsed.get(file);
+  if (known) return known;
   const source = ts.createSourceFile(file, readFileSync(new URL(file, root), 'utf8'), ts.ScriptTarget.Latest, true);
   const found: Import[] = [];
   const add = (specifier: string, typeOnly: boolean): void => {
-    const to = specifier.startsWith('.') ? resolveRelative(file, specifier) : specifier;
-    found.push({ from: file, to, typeOnly });
+    const relative = specifier.startsWith('.');
+    found.push({ from: file, to: relative ? resolveRelative(file, specifier) : specifier, relative, typeOnly });
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
@@ -86,6 +92,7 @@ function importsOf(file: string): Import[] {
     ts.forEachChild(node, visit);
   };
   visit(source);
+  parsed.set(file, found);
   return found;
 }
 
@@ -126,13 +133,13 @@ const builtins = new Set(builtinModules);
 function violation(edge: Import): string | undefined {
   const from = layerOf(edge.from);
   if (!from) return `${edge.from} belongs to no layer`;
-  if (edge.to.startsWith('src/')) {
+  if (edge.relative) {
+    if (!edge.to.startsWith('src/')) return `${edge.from} imports ${edge.to}, outside src/`;
     const to = layerOf(edge.to);
     if (!to) return `${edge.from} imports ${edge.to}, which belongs to no layer`;
     if (reachable(from.name).has(to.name)) return undefined;
     return `${edge.from} (${from.name}) imports ${edge.to} (${to.name}): ${from.name} may import only ${[...reachable(from.name)].join(', ')}`;
   }
-  if (edge.to.startsWith('.')) return `${edge.from} imports ${edge.to}, outside src/`;
   if (edge.to.startsWith('node:') || builtins.has(edge.to)) return undefined;
   const name = packageName(edge.to);
   if (name === pkg.name) return `${edge.from} imports its own package (${edge.to}) instead of a relative path`;
@@ -167,7 +174,7 @@ describe('layers of src/', () => {
 
   it('have no import cycles between files, within a layer either', () => {
     const graph = new Map<string, string[]>();
-    for (const file of sourceFiles()) graph.set(file, importsOf(file).map((edge) => edge.to).filter((to) => to.startsWith('src/')));
+    for (const file of sourceFiles()) graph.set(file, importsOf(file).filter((edge) => edge.relative).map((edge) => edge.to));
     const done = new Set<string>();
     const path: string[] = [];
     const cycles: string[] = [];
@@ -189,24 +196,37 @@ describe('layers of src/', () => {
 
   // The rule itself, on imports that once existed or could: each must be refused, each allowed one accepted.
   const cases: { name: string; edge: Import; refused: boolean }[] = [
-    { name: 'storage importing config', edge: { from: 'src/storage/open-storage.ts', to: 'src/config.ts', typeOnly: true }, refused: true },
-    { name: 'storage importing controllers', edge: { from: 'src/storage/sqlite/single-replica-lease.ts', to: 'src/controllers/runtime/leader-election.ts', typeOnly: false }, refused: true },
-    { name: 'the field manager importing the registry', edge: { from: 'src/fieldmanager/field-manager.ts', to: 'src/registry/store.ts', typeOnly: false }, refused: true },
-    { name: 'kube importing the SDK', edge: { from: 'src/kube/pod-logs.ts', to: 'src/sdk/index.ts', typeOnly: false }, refused: true },
-    { name: 'the SDK importing the registry', edge: { from: 'src/sdk/resource.ts', to: 'src/registry/store.ts', typeOnly: true }, refused: true },
-    { name: 'storage importing the field manager, a sibling', edge: { from: 'src/storage/watch-cache.ts', to: 'src/fieldmanager/field-manager.ts', typeOnly: false }, refused: true },
-    { name: 'a package that is not declared', edge: { from: 'src/storage/etcd/etcd-storage.ts', to: 'not-a-declared-package', typeOnly: false }, refused: true },
-    { name: 'a devDependency at run time', edge: { from: 'src/server/app.ts', to: 'ws', typeOnly: false }, refused: true },
-    { name: 'a file in no layer', edge: { from: 'src/unplaced/x.ts', to: 'src/api/meta/types.ts', typeOnly: false }, refused: true },
-    { name: 'the server importing API errors two layers down', edge: { from: 'src/server/app.ts', to: 'src/api/meta/errors.ts', typeOnly: false }, refused: false },
-    { name: 'a devDependency for types only', edge: { from: 'src/controllers/notebook.ts', to: 'kubernetes-types/core/v1.js', typeOnly: true }, refused: false },
-    { name: 'a scoped dependency', edge: { from: 'src/kube/transport.ts', to: '@kubernetes/client-node', typeOnly: false }, refused: false },
-    { name: 'a subpath of a dependency', edge: { from: 'src/storage/etcd/etcd-storage.ts', to: 'etcd3/lib/rpc.js', typeOnly: true }, refused: false },
-    { name: 'a Node builtin', edge: { from: 'src/storage/sqlite/sqlite-storage.ts', to: 'node:fs', typeOnly: false }, refused: false },
+    { name: 'storage importing config', edge: { from: 'src/storage/open-storage.ts', to: 'src/config.ts', relative: true, typeOnly: true }, refused: true },
+    { name: 'storage importing controllers', edge: { from: 'src/storage/sqlite/single-replica-lease.ts', to: 'src/controllers/runtime/leader-election.ts', relative: true, typeOnly: false }, refused: true },
+    { name: 'the field manager importing the registry', edge: { from: 'src/fieldmanager/field-manager.ts', to: 'src/registry/store.ts', relative: true, typeOnly: false }, refused: true },
+    { name: 'kube importing the SDK', edge: { from: 'src/kube/pod-logs.ts', to: 'src/sdk/index.ts', relative: true, typeOnly: false }, refused: true },
+    { name: 'the SDK importing the registry', edge: { from: 'src/sdk/resource.ts', to: 'src/registry/store.ts', relative: true, typeOnly: true }, refused: true },
+    { name: 'storage importing the field manager, a sibling', edge: { from: 'src/storage/watch-cache.ts', to: 'src/fieldmanager/field-manager.ts', relative: true, typeOnly: false }, refused: true },
+    { name: 'a package that is not declared', edge: { from: 'src/storage/etcd/etcd-storage.ts', to: 'not-a-declared-package', relative: false, typeOnly: false }, refused: true },
+    { name: 'a devDependency at run time', edge: { from: 'src/server/app.ts', to: 'ws', relative: false, typeOnly: false }, refused: true },
+    { name: 'src/ importing from outside it', edge: { from: 'src/server/app.ts', to: 'test/support/cluster.ts', relative: true, typeOnly: false }, refused: true },
+    { name: 'a file in no layer', edge: { from: 'src/unplaced/x.ts', to: 'src/api/meta/types.ts', relative: true, typeOnly: false }, refused: true },
+    { name: 'the server importing API errors from far below', edge: { from: 'src/server/app.ts', to: 'src/api/meta/errors.ts', relative: true, typeOnly: false }, refused: false },
+    { name: 'a devDependency for types only', edge: { from: 'src/controllers/notebook.ts', to: 'kubernetes-types/core/v1.js', relative: false, typeOnly: true }, refused: false },
+    { name: 'a scoped dependency', edge: { from: 'src/kube/transport.ts', to: '@kubernetes/client-node', relative: false, typeOnly: false }, refused: false },
+    { name: 'a subpath of a dependency', edge: { from: 'src/storage/etcd/etcd-storage.ts', to: 'etcd3/lib/rpc.js', relative: false, typeOnly: true }, refused: false },
+    { name: 'a Node builtin', edge: { from: 'src/storage/sqlite/sqlite-storage.ts', to: 'node:fs', relative: false, typeOnly: false }, refused: false },
   ];
   for (const { name, edge, refused } of cases) {
     it(`${name} is ${refused ? 'refused' : 'allowed'}`, () => {
       assert.equal(violation(edge) !== undefined, refused, violation(edge) ?? `${edge.from} → ${edge.to} was allowed`);
     });
   }
+});
+
+describe('packages imported by test/, bench/ and scripts/', () => {
+  it('are declared in package.json, as dependencies or devDependencies', () => {
+    const declared = { ...pkg.dependencies, ...pkg.devDependencies };
+    const undeclared = ['test', 'bench', 'scripts']
+      .flatMap((dir) => sourceFiles(dir).flatMap(importsOf))
+      .filter(({ to, relative }) => !relative && !to.startsWith('node:') && !builtins.has(to))
+      .filter(({ to }) => packageName(to) !== pkg.name && !Object.hasOwn(declared, packageName(to)))
+      .map(({ from, to }) => `${from} imports ${to}`);
+    assert.deepEqual(undeclared, []);
+  });
 });
