@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Registry } from '../src/registry/registry.js';
+import { resources } from '../src/resources/index.js';
 import { EtcdStorage } from '../src/storage/etcd/etcd-storage.js';
 import type { Storage } from '../src/storage/interface.js';
 import { SqliteStorage } from '../src/storage/sqlite/sqlite-storage.js';
@@ -50,7 +51,7 @@ async function runBackend(backend: string): Promise<Measured> {
   if (backend === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'ai-apiserver-bench-'));
     const storage = new SqliteStorage({ path: join(dir, 'state.db'), logger, compactIntervalMs: 0 });
-    const registry = new Registry({ storage, etcdPrefix: '/registry', logger, consistentListFromCache: true });
+    const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: '/registry', logger, consistentListFromCache: true });
     try {
       await registry.start();
       return await measure('SQLite (WAL, `synchronous=FULL`)', storage, registry);
@@ -64,7 +65,7 @@ async function runBackend(backend: string): Promise<Measured> {
   const binary = etcdBinary();
   const etcd = await startEtcd(binary);
   const storage = new EtcdStorage({ endpoints: [etcd.endpoint], logger });
-  const registry = new Registry({ storage, etcdPrefix: '/registry', logger });
+  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: '/registry', logger });
   try {
     await registry.start();
     return await measure(`etcd ${etcdVersion(binary)}`, storage, registry);

@@ -3,14 +3,13 @@
 // Run: npx tsx scripts/generate-openapi.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { strategies } from '../src/registry/registry.js';
+import { resources } from '../src/resources/index.js';
 import { openApiV2, openApiV3 } from '../src/server/openapi-document.js';
 
 export function openApiFiles(): Record<string, string> {
-  const resources = strategies.map((s) => s.info);
   return {
-    'v2/swagger.json': `${JSON.stringify(openApiV2(resources), null, 2)}\n`,
-    'v3/apis__ai.example.io__v1alpha1_openapi.json': `${JSON.stringify(openApiV3(resources), null, 2)}\n`,
+    'v2/swagger.json': `${JSON.stringify(openApiV2(resources.strategies), null, 2)}\n`,
+    'v3/apis__ai.example.io__v1alpha1_openapi.json': `${JSON.stringify(openApiV3(resources.strategies), null, 2)}\n`,
   };
 }
 

@@ -1,6 +1,6 @@
 // The resources the generators in scripts/ describe, and what each needs to know of them. Kept to one function so
 // the generators follow wherever the list of resources lives.
-import { strategies } from '../src/registry/registry.js';
+import { resources } from '../src/resources/index.js';
 import type { ConnectSubresource, ResourceInfo } from '../src/registry/strategy.js';
 
 export interface GeneratedResource extends Pick<ResourceInfo, 'group' | 'version' | 'kind' | 'listKind' | 'resource' | 'namespaced' | 'subresources'> {
@@ -10,5 +10,5 @@ export interface GeneratedResource extends Pick<ResourceInfo, 'group' | 'version
 }
 
 export function listResources(): readonly GeneratedResource[] {
-  return strategies.map(({ info, schemaName }) => ({ ...info, connect: info.connect ?? [], schemaName }));
+  return resources.strategies.map(({ info, schemaName }) => ({ ...info, connect: info.connect ?? [], schemaName }));
 }

@@ -7,6 +7,7 @@ import { kubePodLogs } from './kube/pod-logs.js';
 import { ControllerManager } from './controllers/manager.js';
 import { LeaderElector } from './controllers/runtime/leader-election.js';
 import { Registry } from './registry/registry.js';
+import { resources } from './resources/index.js';
 import { buildSecurity } from './security.js';
 import { buildApp } from './server/app.js';
 import { loadServingCert } from './server/certs.js';
@@ -41,10 +42,11 @@ async function main(): Promise<void> {
     failed: (operation, code) => metrics.storageErrors.inc({ operation, code }),
   });
   const consistentListFromCache = backend.consistentListFromCache;
-  const registry = new Registry({ storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache });
+  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache });
   const cert = await loadServingCert(config.tlsCertFile, config.tlsPrivateKeyFile);
   const app = await buildApp({
     registry,
+    connect: resources.connect,
     storage,
     metrics,
     authenticator: security.authenticator,

@@ -1,20 +1,19 @@
-// Wires one Store per resource over a shared storage: a watch cache each, one schema validator for all.
+// Wires one Store per resource over a shared storage, and its subresources: a watch cache each, one schema
+// validator for all. Which resources is the caller's to say (src/resources/ lists them).
 import type { Logger } from 'pino';
 import { SchemaValidator } from '../api/schema-validator.js';
-import { componentSchemas } from '../api/v1alpha1/schemas.js';
+import type { JsonSchema } from '../api/v1alpha1/schemas.js';
 import { SmdSchema } from '../fieldmanager/schema.js';
 import type { Storage } from '../storage/interface.js';
 import { WatchCache, type WatchCacheOptions } from '../storage/watch-cache.js';
 import { decode } from './codec.js';
 import { Store } from './store.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
-import { datasetStrategy } from './strategies/dataset.js';
-import { jobStrategy } from './strategies/job.js';
-import { notebookStrategy } from './strategies/notebook.js';
-
-export const strategies: readonly Strategy[] = [notebookStrategy, jobStrategy, datasetStrategy];
+import { ScaleSubresource, StatusSubresource, type Subresource } from './subresources.js';
 
 export interface RegistryOptions {
+  /** The resources to serve, from their definitions (see definition.ts). */
+  strategies: readonly Strategy[];
   storage: Storage;
   /** Root of every key this server writes, e.g. "/registry" (kube-apiserver's --etcd-prefix). */
   etcdPrefix: string;
@@ -27,18 +26,50 @@ export interface RegistryOptions {
 
 export class Registry {
   readonly stores = new Map<string, Store>();
+  private readonly subresourceMaps = new Map<string, ReadonlyMap<string, Subresource>>();
   private readonly caches: WatchCache[] = [];
+  /** The one group-version every resource is in. */
+  readonly groupVersion: { group: string; version: string };
 
   constructor(options: RegistryOptions) {
-    const validator = new SchemaValidator(componentSchemas);
-    const smd = new SmdSchema(componentSchemas);
+    const first = options.strategies[0];
+    if (!first) throw new Error('a registry needs at least one resource');
+    this.groupVersion = { group: first.info.group, version: first.info.version };
+    for (const { info } of options.strategies) {
+      if (info.group !== first.info.group || info.version !== first.info.version) {
+        throw new Error(`${info.resource} is in ${info.group}/${info.version}, not ${first.info.group}/${first.info.version}`);
+      }
+    }
+    const schemas: Record<string, JsonSchema> = Object.create(null) as Record<string, JsonSchema>;
+    for (const strategy of options.strategies) {
+      for (const [name, schema] of Object.entries(strategy.schemas)) {
+        if (Object.hasOwn(schemas, name) && schemas[name] !== schema) throw new Error(`schema ${name} is defined twice, differently`);
+        schemas[name] = schema;
+      }
+    }
+    const validator = new SchemaValidator(schemas);
+    const smd = new SmdSchema(schemas);
     const root = options.etcdPrefix.replace(/\/+$/, '');
-    for (const strategy of strategies) {
+    for (const strategy of options.strategies) {
       const prefix = `${root}/${strategy.info.group}/${strategy.info.resource}/`;
       const cache = new WatchCache(options.storage, prefix, decode, options.logger, options.cache);
       this.caches.push(cache);
-      this.stores.set(strategy.info.resource, new Store({ prefix, strategy, storage: options.storage, cache, validator, smd, logger: options.logger, namespaces: options.namespaces, consistentListFromCache: options.consistentListFromCache }));
+      const store = new Store({ prefix, strategy, storage: options.storage, cache, validator, smd, logger: options.logger, namespaces: options.namespaces, consistentListFromCache: options.consistentListFromCache });
+      this.stores.set(strategy.info.resource, store);
+      const subresources: Subresource[] = [new StatusSubresource(store)];
+      if (strategy.scale) subresources.push(new ScaleSubresource(store, strategy.scale, smd, options.logger.child({ component: 'store', resource: strategy.info.resource })));
+      this.subresourceMaps.set(strategy.info.resource, new Map(subresources.map((sub) => [sub.name, sub])));
     }
+  }
+
+  /** The subresources of a resource that read and write its objects, by name ("status", "scale"). */
+  subresources(resource: string): ReadonlyMap<string, Subresource> {
+    return this.subresourceMaps.get(resource) ?? new Map();
+  }
+
+  /** The strategies of the resources, in the order they were given. */
+  get strategies(): Strategy[] {
+    return [...this.stores.values()].map((store) => store.strategy);
   }
 
   store(resource: string): Store {

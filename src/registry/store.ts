@@ -142,7 +142,7 @@ export class Store {
   private readonly namespaces: NamespaceLifecycle | undefined;
   private readonly consistentListFromCache: boolean;
   /** Field ownership per endpoint: the main resource resets status, /status resets spec (as for custom resources). */
-  readonly fieldManagers: { main: FieldManager; status: FieldManager; scale?: FieldManager };
+  readonly fieldManagers: { main: FieldManager; status: FieldManager };
 
   constructor(options: StoreOptions) {
     this.namespaces = options.namespaces;
@@ -160,19 +160,6 @@ export class Store {
     this.fieldManagers = {
       main: new FieldManager({ ...common, subresource: '', resetFields: ['status'] }),
       status: new FieldManager({ ...common, subresource: 'status', resetFields: ['spec'] }),
-      ...(options.strategy.scale
-        ? {
-            scale: new FieldManager({
-              schema: options.smd,
-              typeName: 'io.k8s.api.autoscaling.v1.Scale',
-              apiVersion: 'autoscaling/v1',
-              kind: 'Scale',
-              subresource: 'scale',
-              resetFields: [],
-              logger: this.log,
-            }),
-          }
-        : {}),
     };
   }
 

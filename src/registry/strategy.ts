@@ -3,7 +3,9 @@
 // touches storage, and all of them run again on every retry of an update, so they must be deterministic.
 import type { FieldError } from '../api/meta/field-errors.js';
 import type { NameValidator } from '../api/meta/object-meta-validation.js';
+import type { PrinterColumn } from '../api/meta/printers.js';
 import type { KubeObject } from '../api/meta/types.js';
+import type { JsonSchema } from '../api/v1alpha1/schemas.js';
 
 export interface ResourceInfo {
   group: string;
@@ -15,8 +17,8 @@ export interface ResourceInfo {
   singular: string;
   shortNames: string[];
   categories: string[];
-  namespaced: true;
-  /** Subresources the resource serves besides the main one, e.g. ["status", "scale"]. */
+  namespaced: boolean;
+  /** Subresources that read and write the object (or a view of it): "status", and "scale" when it has one. */
   subresources: string[];
   /** Subresources that do work rather than read or write the object: notebooks/proxy, jobs/logs. */
   connect?: ConnectSubresource[];
@@ -42,6 +44,8 @@ export interface ConnectSubresource {
 export interface ScaleStrategy {
   /** Where the desired replicas live in the object, for ownership moving through the Scale. */
   readonly replicasPath: { field: string }[];
+  /** The same mapping as a CustomResourceDefinition's scale subresource states it, for the CRD equivalent. */
+  readonly jsonPaths: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
   specReplicas(object: KubeObject): number;
   statusReplicas(object: KubeObject): number;
   /** The label selector of the pods, as a string (Scale.status.selector). */
@@ -52,8 +56,12 @@ export interface ScaleStrategy {
 
 export interface Strategy {
   readonly info: ResourceInfo;
-  /** The JSON Schema component of the kind (see api/v1alpha1/schemas.ts). */
+  /** The JSON Schema component of the kind, in `schemas`. */
   readonly schemaName: string;
+  /** The component schemas `schemaName` is found in, with everything it references. */
+  readonly schemas: Readonly<Record<string, JsonSchema>>;
+  /** The Table columns of `kubectl get`, Name first. */
+  readonly printerColumns: readonly PrinterColumn[];
   readonly validateName: NameValidator;
   /** Field selectors beyond metadata.name and metadata.namespace, e.g. "status.phase". */
   readonly selectableFields: readonly string[];
@@ -76,6 +84,11 @@ export interface Strategy {
 
   /** Present when the resource serves /scale. */
   readonly scale?: ScaleStrategy;
+}
+
+/** kube's scope names, as discovery and CustomResourceDefinitions spell them. */
+export function scopeOf(info: Pick<ResourceInfo, 'namespaced'>): 'Namespaced' | 'Cluster' {
+  return info.namespaced ? 'Namespaced' : 'Cluster';
 }
 
 /**

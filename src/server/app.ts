@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { group, version } from '../api/v1alpha1/schemas.js';
 import { requestAttributes } from '../auth/request-info.js';
 import type { Authenticator, Authorizer, UserInfo } from '../auth/user.js';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
@@ -22,9 +21,7 @@ import { registerOpenApi } from './openapi.js';
 import { kubernetesVersion } from './openapi-document.js';
 import { maxRequestBodyBytes } from './request-limits.js';
 import { registerRest } from './rest.js';
-import { NotebookActivity } from './notebook-activity.js';
-import { NotebookProxy } from './notebook-proxy.js';
-import { JobLogs } from './job-logs.js';
+import { mountConnect, type ConnectDeclaration } from './connect.js';
 import type { PodLogs } from '../kube/pod-logs.js';
 import { sendJson } from './send.js';
 import { endWithStatus, sendStatus, writeStatus } from './status-response.js';
@@ -33,6 +30,8 @@ import type { HttpsFastify } from './types.js';
 
 export interface AppDeps {
   registry: Registry;
+  /** The handlers of the connect subresources the registry's resources declare, by resource. */
+  connect: ReadonlyMap<string, readonly ConnectDeclaration[]>;
   storage: Storage;
   metrics: ServerMetrics;
   authenticator: Authenticator;
@@ -166,7 +165,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const kindOfPath = (method: string, url: string): string | undefined => {
     const request = requestAttributes(method, url);
     if (request.kind !== 'resource' || request.attributes.namespace === '') return undefined;
-    return request.attributes.subresource === 'scale' ? 'Scale' : deps.registry.stores.get(request.attributes.resource)?.strategy.info.kind;
+    const { resource, subresource } = request.attributes;
+    return deps.registry.subresources(resource).get(subresource)?.gvk.kind ?? deps.registry.stores.get(resource)?.strategy.info.kind;
   };
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (request, body, done) => {
@@ -200,6 +200,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     void sendStatus(reply, apiError);
   });
   const servedResources = new Set(deps.registry.stores.keys());
+  const { group, version } = deps.registry.groupVersion;
   fastify.setNotFoundHandler(async (request) => {
     // A method no route serves, on a path that names one of our resources: 405, as kube answers a CRD.
     const attributes = requestAttributes(request.method, request.url);
@@ -299,7 +300,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     platform: `${process.platform}/${process.arch}`,
   })));
 
-  const resources = [...deps.registry.stores.values()].map((s) => s.strategy.info);
+  const resources = deps.registry.strategies;
   const discoveryBody = (accept: string | undefined, legacy: () => unknown, aggregated: (v: 'v2' | 'v2beta1') => unknown) => {
     const wanted = wantsAggregatedDiscovery(accept);
     if (!wanted) return { type: 'application/json', body: JSON.stringify(legacy()) };
@@ -353,21 +354,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
   registerRest(fastify, { registry: deps.registry, metrics: deps.metrics, shutdown: shutdownController.signal });
-  const notebooks = deps.registry.store('notebooks');
-  new NotebookProxy({
-    notebooks,
-    upstreamTemplate: deps.notebookUpstream,
-    identity,
-    activity: new NotebookActivity(notebooks, deps.logger.child({ component: 'notebook-proxy' })),
-    logger: deps.logger.child({ component: 'notebook-proxy' }),
+  mountConnect(fastify, deps.registry.stores, deps.connect, identity, {
+    logger: deps.logger,
     shutdown: shutdownController.signal,
-  }).register(fastify);
-  new JobLogs({
-    jobs: deps.registry.store('jobs'),
-    pods: deps.podLogs,
-    logger: deps.logger.child({ component: 'job-logs' }),
-    shutdown: shutdownController.signal,
-  }).register(fastify);
+    notebookUpstream: deps.notebookUpstream,
+    ...(deps.podLogs ? { podLogs: deps.podLogs } : {}),
+  });
 
   return {
     fastify,

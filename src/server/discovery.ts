@@ -1,20 +1,16 @@
 // Discovery documents: legacy (/apis, /apis/<group>, /apis/<group>/<version>) and aggregated v2 on /apis, built
-// once from the strategies. The aggregator polls these every minute and never tolerates a slow or failing answer.
+// once from the resources' strategies. The aggregator polls these every minute and never tolerates a slow or failing answer.
 import { createHash } from 'node:crypto';
-import type { ResourceInfo } from '../registry/strategy.js';
+import { scopeOf, type Strategy } from '../registry/strategy.js';
+import { subresourceShape } from '../registry/subresources.js';
 
 const mainVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const subresourceVerbs = ['get', 'patch', 'update'];
 
-function subresourceKind(info: ResourceInfo, subresource: string): { group: string; version: string; kind: string } {
-  return subresource === 'scale'
-    ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
-    : { group: info.group, version: info.version, kind: info.kind };
-}
-
-export function apiResourceList(resources: readonly ResourceInfo[], group: string, version: string): unknown {
+export function apiResourceList(resources: readonly Strategy[], group: string, version: string): unknown {
   const list: unknown[] = [];
-  for (const info of resources) {
+  for (const strategy of resources) {
+    const info = strategy.info;
     list.push({
       name: info.resource,
       singularName: info.singular,
@@ -26,12 +22,13 @@ export function apiResourceList(resources: readonly ResourceInfo[], group: strin
       storageVersionHash: createHash('sha256').update(`${info.group}/${info.version}/${info.kind}`).digest('base64').slice(0, 11),
     });
     for (const sub of info.subresources) {
-      const k = subresourceKind(info, sub);
+      const k = subresourceShape(strategy, sub).gvk;
       list.push({
         name: `${info.resource}/${sub}`,
         singularName: '',
         namespaced: info.namespaced,
-        ...(sub === 'scale' ? { group: k.group, version: k.version } : {}),
+        // Named only when it differs from the group-version of the list, as kube-apiserver names them.
+        ...(k.group !== info.group || k.version !== info.version ? { group: k.group, version: k.version } : {}),
         kind: k.kind,
         verbs: subresourceVerbs,
       });
@@ -62,7 +59,7 @@ export function apiGroupList(group: string, version: string): unknown {
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: [entry] };
 }
 
-export function aggregatedDiscovery(resources: readonly ResourceInfo[], group: string, version: string, apiVersion: 'v2' | 'v2beta1'): unknown {
+export function aggregatedDiscovery(resources: readonly Strategy[], group: string, version: string, apiVersion: 'v2' | 'v2beta1'): unknown {
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
@@ -73,10 +70,10 @@ export function aggregatedDiscovery(resources: readonly ResourceInfo[], group: s
         versions: [
           {
             version,
-            resources: resources.map((info) => ({
+            resources: resources.map(({ info, schemaName }) => ({
               resource: info.resource,
               responseKind: { group: info.group, version: info.version, kind: info.kind },
-              scope: 'Namespaced',
+              scope: scopeOf(info),
               singularResource: info.singular,
               verbs: mainVerbs,
               shortNames: info.shortNames,
@@ -84,7 +81,7 @@ export function aggregatedDiscovery(resources: readonly ResourceInfo[], group: s
               subresources: [
                 ...info.subresources.map((sub) => ({
                   subresource: sub,
-                  responseKind: subresourceKind(info, sub),
+                  responseKind: subresourceShape({ info, schemaName }, sub).gvk,
                   verbs: subresourceVerbs,
                 })),
                 ...(info.connect ?? []).map((sub) => ({

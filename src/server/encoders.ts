@@ -1,8 +1,8 @@
 // Turns registry results into response bodies: JSON, Table, PartialObjectMetadata(List) and watch event lines.
 // Lists are produced as a sequence of chunks built from each object's cached JSON, never one giant string.
-import { printerColumns, columnDefinitions } from '../api/v1alpha1/printers.js';
+import { columnDefinitions } from '../api/meta/printers.js';
 import { initialEventsEndAnnotation, type KubeObject, type ListMeta } from '../api/meta/types.js';
-import type { ResourceInfo } from '../registry/strategy.js';
+import type { ResourceInfo, Strategy } from '../registry/strategy.js';
 import type { ListResult, ReadObject } from '../registry/store.js';
 import type { WatcherEvent } from '../storage/watch-cache.js';
 import type { Representation } from './negotiation.js';
@@ -11,6 +11,8 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
 export interface EncodeContext {
   info: ResourceInfo;
+  /** The Table columns of the resource (its definition's). */
+  printerColumns: Strategy['printerColumns'];
   representation: Representation;
   includeObject: IncludeObject;
 }
@@ -20,14 +22,14 @@ function partialMetadata(object: KubeObject): Record<string, unknown> {
 }
 
 function tableRow(ctx: EncodeContext, read: ReadObject, now: number): string {
-  const cells = (printerColumns[ctx.info.kind] ?? []).map((column) => column.cell(read.object, now));
+  const cells = ctx.printerColumns.map((column) => column.cell(read.object, now));
   const object =
     ctx.includeObject === 'None' ? '' : `,"object":${ctx.includeObject === 'Object' ? read.json : JSON.stringify(partialMetadata(read.object))}`;
   return `{"cells":${JSON.stringify(cells)}${object}}`;
 }
 
 function tableHead(ctx: EncodeContext, meta: ListMeta, withColumns: boolean): string {
-  const columns = withColumns ? JSON.stringify(columnDefinitions(ctx.info.kind)) : '[]';
+  const columns = withColumns ? JSON.stringify(columnDefinitions(ctx.printerColumns)) : '[]';
   return `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":${JSON.stringify(meta)},"columnDefinitions":${columns},"rows":[`;
 }
 

@@ -10,12 +10,11 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
-import { group, version } from '../api/v1alpha1/schemas.js';
 import type { PodLogs, LogOptions } from '../kube/pod-logs.js';
 import { apiErrors } from '../api/meta/errors.js';
 import type { Store } from '../registry/store.js';
 import { parseBool, parseInteger, type Query } from './request-options.js';
-import type { HttpsFastify } from './types.js';
+import type { ConnectHandler, ConnectHandlerFactory, ConnectTarget } from './connect.js';
 
 export interface JobLogsDeps {
   jobs: Store;
@@ -81,16 +80,14 @@ class RankLines {
   }
 }
 
-export class JobLogs {
+export const jobLogs: ConnectHandlerFactory = (context) =>
+  new JobLogs({ jobs: context.store, pods: context.podLogs, logger: context.logger.child({ component: 'job-logs' }), shutdown: context.shutdown });
+
+export class JobLogs implements ConnectHandler {
   constructor(private readonly deps: JobLogsDeps) {}
 
-  register(app: HttpsFastify): void {
-    app.get(`/apis/${group}/${version}/namespaces/:namespace/jobs/:name/logs`, (request, reply) => this.serve(request, reply));
-  }
-
-  private async serve(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { namespace, name } = request.params as { namespace: string; name: string };
-    request.apiInfo = { verb: 'get', resource: 'jobs', subresource: 'logs' };
+  async serve(request: FastifyRequest, reply: FastifyReply, { namespace, name }: ConnectTarget): Promise<void> {
+    request.apiInfo = { verb: 'get', resource: this.deps.jobs.ref.resource, subresource: 'logs' };
     const options = parseJobLogsQuery(request.query as Query);
     await this.deps.jobs.get(namespace, name, '0');
     const pods = this.deps.pods;

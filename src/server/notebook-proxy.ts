@@ -5,35 +5,28 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { Readable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta/types.js';
-import { group, version } from '../api/v1alpha1/schemas.js';
 import { requestAttributes } from '../auth/request-info.js';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Store } from '../registry/store.js';
-import type { Identity } from './identity.js';
-import type { NotebookActivity } from './notebook-activity.js';
+import type { ConnectHandler, ConnectHandlerFactory, ConnectTarget } from './connect.js';
+import { NotebookActivity } from './notebook-activity.js';
 import { endWithStatus, writeStatus } from './status-response.js';
-import type { HttpsFastify } from './types.js';
 
 export interface NotebookProxyDeps {
   notebooks: Store;
   /** The notebook's base URL; {namespace} and {name} are replaced. The request path is kept as is (it is NB_PREFIX). */
   upstreamTemplate: string;
-  /** The same authentication and authorization as every other request's, for upgrades, which bypass Fastify. */
-  identity: Identity;
   activity: NotebookActivity;
   logger: Logger;
   /** Aborted at shutdown: open proxied streams and WebSockets are cut so the server can stop. */
   shutdown: AbortSignal;
 }
 
-const base = `/apis/${group}/${version}/namespaces/:namespace/notebooks/:name/proxy`;
-const proxyPath = new RegExp(`^/apis/${group.replaceAll('.', '\\.')}/${version}/namespaces/([^/]+)/notebooks/([^/]+)/proxy(?:/|$)`);
-const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
 /** The caller's headers without hop-by-hop ones and without anything that carries its identity. */
@@ -53,7 +46,18 @@ function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name, value]) => value !== undefined && !hopByHop.has(name)));
 }
 
-export class NotebookProxy {
+export const notebookProxy: ConnectHandlerFactory = (context) => {
+  const logger = context.logger.child({ component: 'notebook-proxy' });
+  return new NotebookProxy({
+    notebooks: context.store,
+    upstreamTemplate: context.notebookUpstream,
+    activity: new NotebookActivity(context.store, logger),
+    logger,
+    shutdown: context.shutdown,
+  });
+};
+
+export class NotebookProxy implements ConnectHandler {
   private readonly open = new Set<{ destroy(): void }>();
 
   constructor(private readonly deps: NotebookProxyDeps) {
@@ -77,27 +81,9 @@ export class NotebookProxy {
     return new URL(this.deps.upstreamTemplate.replaceAll('{namespace}', namespace).replaceAll('{name}', name));
   }
 
-  register(app: HttpsFastify): void {
-    void app.register(async (scope) => {
-      // Bodies pass through untouched, whatever their type: no parser reads them.
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-      for (const url of [base, `${base}/*`]) {
-        scope.route({ method: [...methods], url, exposeHeadRoute: false, handler: (request, reply) => this.forward(request, reply) });
-      }
-    });
-    app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.upgrade(request, socket as Socket, head).catch((error: unknown) => {
-        this.deps.logger.warn({ err: error }, 'notebook proxy upgrade failed');
-        socket.destroy();
-      });
-    });
-  }
-
-  private async forward(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { namespace, name } = request.params as { namespace: string; name: string };
+  async serve(request: FastifyRequest, reply: FastifyReply, { namespace, name }: ConnectTarget): Promise<void> {
     const attributes = requestAttributes(request.method, request.url);
-    request.apiInfo = { verb: attributes.kind === 'resource' ? attributes.attributes.verb : request.method.toLowerCase(), resource: 'notebooks', subresource: 'proxy' };
+    request.apiInfo = { verb: attributes.kind === 'resource' ? attributes.attributes.verb : request.method.toLowerCase(), resource: this.deps.notebooks.ref.resource, subresource: 'proxy' };
     const url = new URL(request.url, await this.target(namespace, name));
     this.deps.activity.touch(namespace, name);
     reply.hijack();
@@ -122,17 +108,11 @@ export class NotebookProxy {
     else upstream.end();
   }
 
-  /** A WebSocket (or any other) upgrade: authenticated and authorized like any request, then spliced to the notebook. */
-  private async upgrade(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  /** A WebSocket (or any other) upgrade, authenticated and authorized by the caller: spliced to the notebook. */
+  async upgrade(request: IncomingMessage, socket: Socket, head: Buffer, { namespace, name }: ConnectTarget): Promise<void> {
     const url = request.url ?? '/';
-    const match = proxyPath.exec(url.split('?')[0]!);
-    if (!match) return endWithStatus(socket, apiErrors.routeNotFound());
-    const [namespace, name] = [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)];
     let target: URL;
     try {
-      const { identity, logger } = this.deps;
-      const user = await identity.authenticate({ headers: request.headers, rawHeaders: request.rawHeaders, socket: socket as TLSSocket }, logger);
-      await identity.authorize(user, request.method ?? 'GET', url, logger);
       target = await this.target(namespace, name);
     } catch (error) {
       return endWithStatus(socket, error instanceof ApiError ? error : apiErrors.internal(String(error)));

@@ -1,13 +1,34 @@
-// Builds the OpenAPI v3 (per group-version) and v2 documents of the group from the JSON Schemas and the
-// strategies. Kubernetes' own definitions are reused under their canonical names with identical content, so the
+// Builds the OpenAPI v3 (per group-version) and v2 documents of the group from the resources' strategies and
+// their JSON Schemas. Kubernetes' own definitions are reused under their canonical names with identical content, so the
 // aggregator merges them without renaming. Only what is implemented is advertised: JSON, merge and apply
 // patches, no strategic merge patch.
-import { componentSchemas, group, schemaPrefix, version, type JsonSchema } from '../api/v1alpha1/schemas.js';
-import type { ResourceInfo } from '../registry/strategy.js';
+import type { JsonSchema } from '../api/v1alpha1/schemas.js';
+import type { Strategy } from '../registry/strategy.js';
+import { subresourceShape } from '../registry/subresources.js';
 
 export const kubernetesVersion = 'v1.32.2';
 const meta = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
-const groupPath = `/apis/${group}/${version}`;
+
+/** The one group-version the resources are served in. */
+export function groupVersionOf(resources: readonly Strategy[]): { group: string; version: string } {
+  const first = resources[0];
+  if (!first) throw new Error('no resources to describe');
+  const { group, version } = first.info;
+  if (resources.some((r) => r.info.group !== group || r.info.version !== version)) throw new Error('resources of more than one group-version');
+  return { group, version };
+}
+
+/** The list kind's component: the kind's own name with its list kind in place of the kind. */
+const listSchemaName = ({ info, schemaName }: Strategy): string => `${schemaName.slice(0, schemaName.length - info.kind.length)}${info.listKind}`;
+
+function componentsOf(resources: readonly Strategy[]): Record<string, JsonSchema> {
+  return Object.assign({}, ...resources.map((r) => r.schemas)) as Record<string, JsonSchema>;
+}
+
+const tagOf = (resources: readonly Strategy[]): string => {
+  const { group, version } = groupVersionOf(resources);
+  return `${group.split('.').join('')}_${version}`;
+};
 
 interface Param {
   name: string;
@@ -89,14 +110,16 @@ interface PathItem {
   operations: Operation[];
 }
 
-const idPart = `${group.split('.').map((s) => s[0]!.toUpperCase() + s.slice(1)).join('')}${version[0]!.toUpperCase()}${version.slice(1)}`;
-
-function pathItems(resources: readonly ResourceInfo[]): PathItem[] {
+function pathItems(resources: readonly Strategy[]): PathItem[] {
+  const { group, version } = groupVersionOf(resources);
+  const groupPath = `/apis/${group}/${version}`;
+  const idPart = `${group.split('.').map((s) => s[0]!.toUpperCase() + s.slice(1)).join('')}${version[0]!.toUpperCase()}${version.slice(1)}`;
   const items: PathItem[] = [];
-  for (const info of resources) {
+  for (const strategy of resources) {
+    const info = strategy.info;
     const gvk = { group: info.group, version: info.version, kind: info.kind };
-    const ref = `${schemaPrefix}${info.kind}`;
-    const listRef = `${schemaPrefix}${info.listKind}`;
+    const ref = strategy.schemaName;
+    const listRef = listSchemaName(strategy);
     const id = (verb: string, suffix = ''): string => `${verb}${idPart}Namespaced${info.kind}${suffix}`;
     items.push({
       path: `${groupPath}/namespaces/{namespace}/${info.resource}`,
@@ -137,8 +160,7 @@ function pathItems(resources: readonly ResourceInfo[]): PathItem[] {
       ],
     });
     for (const sub of info.subresources) {
-      const subRef = sub === 'scale' ? 'io.k8s.api.autoscaling.v1.Scale' : ref;
-      const subGvk = sub === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : gvk;
+      const { schemaName: subRef, gvk: subGvk } = subresourceShape(strategy, sub);
       const suffix = sub[0]!.toUpperCase() + sub.slice(1);
       items.push({
         path: `${groupPath}/namespaces/{namespace}/${info.resource}/{name}/${sub}`,
@@ -201,21 +223,21 @@ function pathItems(resources: readonly ResourceInfo[]): PathItem[] {
   return items;
 }
 
-function listSchemas(resources: readonly ResourceInfo[]): Record<string, JsonSchema> {
+function listSchemas(resources: readonly Strategy[]): Record<string, JsonSchema> {
   return Object.fromEntries(
-    resources.map((info) => [
-      `${schemaPrefix}${info.listKind}`,
+    resources.map((strategy) => [
+      listSchemaName(strategy),
       {
         type: 'object',
-        description: `${info.listKind} is a list of ${info.kind}.`,
+        description: `${strategy.info.listKind} is a list of ${strategy.info.kind}.`,
         required: ['items'],
         properties: {
           apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
           kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-          items: { type: 'array', description: `List of ${info.resource}.`, items: { $ref: `#/components/schemas/${schemaPrefix}${info.kind}` } },
+          items: { type: 'array', description: `List of ${strategy.info.resource}.`, items: { $ref: `#/components/schemas/${strategy.schemaName}` } },
           metadata: { $ref: `#/components/schemas/${meta}ListMeta`, description: 'Standard list metadata.' },
         },
-        'x-kubernetes-group-version-kind': [{ group: info.group, version: info.version, kind: info.listKind }],
+        'x-kubernetes-group-version-kind': [{ group: strategy.info.group, version: strategy.info.version, kind: strategy.info.listKind }],
       },
     ]),
   );
@@ -233,7 +255,7 @@ function responsesOf(op: Operation, response: Record<string, unknown>): Record<s
 const sortObject = <T>(record: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]!]));
 
-export function openApiV3(resources: readonly ResourceInfo[]): Record<string, unknown> {
+export function openApiV3(resources: readonly Strategy[]): Record<string, unknown> {
   const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
   const v3Param = (x: Param): Record<string, unknown> => ({
     name: x.name,
@@ -250,7 +272,7 @@ export function openApiV3(resources: readonly ResourceInfo[]): Record<string, un
       const schema = op.response === '' ? { type: 'string' } : schemaRef(op.response);
       const response = { content: Object.fromEntries(produces.map((t) => [t, { schema }])) };
       entry[op.method] = {
-        tags: [`${group.split('.').join('')}_${version}`],
+        tags: [tagOf(resources)],
         description: op.description,
         operationId: op.operationId,
         parameters: op.params.map(v3Param),
@@ -273,11 +295,11 @@ export function openApiV3(resources: readonly ResourceInfo[]): Record<string, un
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: kubernetesVersion },
     paths,
-    components: { schemas: sortObject({ ...componentSchemas, ...listSchemas(resources) }) },
+    components: { schemas: sortObject({ ...componentsOf(resources), ...listSchemas(resources) }) },
   };
 }
 
-export function openApiV2(resources: readonly ResourceInfo[]): Record<string, unknown> {
+export function openApiV2(resources: readonly Strategy[]): Record<string, unknown> {
   const v2Param = (x: Param): Record<string, unknown> => ({
     name: x.name,
     in: x.in,
@@ -296,7 +318,7 @@ export function openApiV2(resources: readonly ResourceInfo[]): Record<string, un
         consumes: op.bodyTypes ?? ['*/*'],
         produces: op.response === '' ? ['*/*'] : op.watchable ? ['application/json', 'application/json;stream=watch'] : ['application/json'],
         schemes: ['https'],
-        tags: [`${group.split('.').join('')}_${version}`],
+        tags: [tagOf(resources)],
         operationId: op.operationId,
         parameters: [
           ...(op.body ? [{ name: 'body', in: 'body', ...(op.method === 'delete' ? {} : { required: true }), schema: { $ref: `#/definitions/${op.body}` } }] : []),
@@ -310,7 +332,7 @@ export function openApiV2(resources: readonly ResourceInfo[]): Record<string, un
     paths[item.path] = entry;
   }
   const definitions = JSON.parse(
-    JSON.stringify(sortObject({ ...componentSchemas, ...listSchemas(resources) })).replaceAll('#/components/schemas/', '#/definitions/'),
+    JSON.stringify(sortObject({ ...componentsOf(resources), ...listSchemas(resources) })).replaceAll('#/components/schemas/', '#/definitions/'),
   ) as Record<string, unknown>;
   return { swagger: '2.0', info: { title: 'Kubernetes', version: kubernetesVersion }, paths, definitions };
 }

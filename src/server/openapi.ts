@@ -2,14 +2,14 @@
 // document's SHA-512, 301 from a stale hash, immutable caching for the current one, 406 for what is not JSON.
 import { createHash } from 'node:crypto';
 import type { HttpsFastify } from './types.js';
-import { group, version } from '../api/v1alpha1/schemas.js';
 import { ApiError } from '../api/meta/errors.js';
-import type { ResourceInfo } from '../registry/strategy.js';
-import { openApiV2, openApiV3 } from './openapi-document.js';
+import type { Strategy } from '../registry/strategy.js';
+import { groupVersionOf, openApiV2, openApiV3 } from './openapi-document.js';
 import { parseAccept } from './negotiation.js';
 import { sendJson } from './send.js';
 
-export function registerOpenApi(app: HttpsFastify, resources: readonly ResourceInfo[]): void {
+export function registerOpenApi(app: HttpsFastify, resources: readonly Strategy[]): void {
+  const { group, version } = groupVersionOf(resources);
   const v2 = JSON.stringify(openApiV2(resources));
   const v3 = JSON.stringify(openApiV3(resources));
   const hashOf = (body: string): string => createHash('sha512').update(body).digest('hex').toUpperCase();

@@ -4,12 +4,10 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpsFastify } from './types.js';
 import type { KubeObject } from '../api/meta/types.js';
-import { group, version } from '../api/v1alpha1/schemas.js';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { ListResult, Store, WriteResult } from '../registry/store.js';
-import type { ScaleStrategy } from '../registry/strategy.js';
-import { ScaleManagedFields } from '../fieldmanager/scale-managed-fields.js';
+import type { Subresource } from '../registry/subresources.js';
 import { encodeList, encodeObject, type EncodeContext } from './encoders.js';
 import type { ServerMetrics } from './metrics.js';
 import { contentTypes, listContentTypes, mediaTypeOf, negotiate } from './negotiation.js';
@@ -66,6 +64,7 @@ function warningHeader(reply: FastifyReply, warnings: string[]): void {
 }
 
 export function registerRest(app: HttpsFastify, deps: RestDeps): void {
+  const { group, version } = deps.registry.groupVersion;
   const base = `/apis/${group}/${version}`;
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -79,7 +78,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
   const context = (request: FastifyRequest, store: Store, list: boolean): EncodeContext => {
     const representation = negotiate(request.headers.accept, list);
     if (!representation) throw notAcceptable();
-    return { info: store.strategy.info, representation, includeObject: includeObjectOf(request.query as Query) };
+    return { info: store.strategy.info, printerColumns: store.strategy.printerColumns, representation, includeObject: includeObjectOf(request.query as Query) };
   };
 
   const sendObject = (request: FastifyRequest, reply: FastifyReply, store: Store, object: KubeObject, code = 200): FastifyReply => {
@@ -182,7 +181,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         }
         case 'PATCH': {
           request.apiInfo = { verb: 'patch', resource, subresource: '' };
-          return sendWrite(request, reply, store, await patch(request, store, namespace, name, false));
+          return sendWrite(request, reply, store, await patch(request, mainResource(store), namespace, name));
         }
         case 'DELETE': {
           request.apiInfo = { verb: 'delete', resource, subresource: '' };
@@ -204,19 +203,25 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       const store = storeFor(request);
       const { namespace, name, subresource } = request.params as Required<Params>;
       const info = store.strategy.info;
-      if (!info.subresources.includes(subresource)) throw notFound();
+      const sub = deps.registry.subresources(info.resource).get(subresource);
+      if (!sub) throw notFound();
       const query = request.query as Query;
       const verb = { GET: 'get', PUT: 'update', PATCH: 'patch' }[request.method as 'GET' | 'PUT' | 'PATCH'];
       if (!verb) throw methodNotAllowed();
       request.apiInfo = { verb, resource: info.resource, subresource };
-      if (subresource === 'scale') return scale(request, reply, store, store.strategy.scale!, namespace, name);
+      // Of the parent's kind (status), answered as the parent is, Tables included; of another kind (Scale), as JSON.
+      const sameKind = sub.gvk.group === info.group && sub.gvk.version === info.version && sub.gvk.kind === info.kind;
+      const sendSub = (result: WriteResult): FastifyReply => {
+        if (sameKind) return sendWrite(request, reply, store, result);
+        warningHeader(reply, result.warnings);
+        return sendJson(reply, JSON.stringify(result.object));
+      };
       if (request.method === 'GET') {
-        return sendObject(request, reply, store, (await store.get(namespace, name, (query.resourceVersion as string | undefined) ?? '')).object);
+        const object = await sub.get(namespace, name, (query.resourceVersion as string | undefined) ?? '');
+        return sameKind ? sendObject(request, reply, store, object) : sendJson(reply, JSON.stringify(object));
       }
-      if (request.method === 'PUT') {
-        return sendWrite(request, reply, store, await store.updateStatus(namespace, name, request.body, writeOptions(request, 'UpdateOptions')));
-      }
-      return sendWrite(request, reply, store, await patch(request, store, namespace, name, true));
+      if (request.method === 'PUT') return sendSub(await sub.update(namespace, name, request.body, writeOptions(request, 'UpdateOptions')));
+      return sendSub(await patch(request, sub, namespace, name));
     },
   });
 
@@ -258,18 +263,26 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     return type;
   }
 
-  /** PATCH of the main resource or /status: merge, JSON patch or server-side apply. */
-  async function patch(request: FastifyRequest, store: Store, namespace: string, name: string, status: boolean): Promise<WriteResult> {
+  /** The main resource, as the one interface PATCH writes through. */
+  function mainResource(store: Store): Pick<Subresource, 'patch' | 'apply'> {
+    return {
+      patch: (namespace, name, patch, options) => store.patch(namespace, name, patch, options),
+      apply: (namespace, name, config, apply, options) => store.apply(namespace, name, config, apply, options),
+    };
+  }
+
+  /** PATCH of the main resource or a subresource: merge, JSON patch or server-side apply. */
+  async function patch(request: FastifyRequest, target: Pick<Subresource, 'patch' | 'apply'>, namespace: string, name: string): Promise<WriteResult> {
     const type = patchTypeOrThrow(request);
     const options = writeOptions(request, 'PatchOptions', type);
     if (type === 'apply') {
       const { config, strictErrors } = await parseApplyPatch(request.body);
       if (strictErrors.length > 0 && options.fieldValidation === 'Strict') throw applyStrictError(strictErrors);
-      const result = await store.apply(namespace, name, config, { fieldManager: options.fieldManager!, force: options.force ?? false }, options, status);
+      const result = await target.apply(namespace, name, config, { fieldManager: options.fieldManager!, force: options.force ?? false }, options);
       return options.fieldValidation === 'Warn' ? { ...result, warnings: [...result.warnings, ...strictErrors] } : result;
     }
     validatePatch(type, request.body, options.fieldValidation !== 'Ignore');
-    return store.patch(
+    return target.patch(
       namespace,
       name,
       (current) => {
@@ -278,67 +291,6 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         return patched;
       },
       options,
-      status,
     );
-  }
-
-  /** autoscaling/v1 Scale over a resource's replicas: what an HPA or `kubectl scale` reads and writes. */
-  async function scale(request: FastifyRequest, reply: FastifyReply, store: Store, strategy: ScaleStrategy, namespace: string, name: string): Promise<FastifyReply> {
-    const toScale = (object: KubeObject): Record<string, unknown> => ({
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: {
-        name: object.metadata.name,
-        namespace: object.metadata.namespace,
-        uid: object.metadata.uid,
-        resourceVersion: object.metadata.resourceVersion,
-        creationTimestamp: object.metadata.creationTimestamp,
-      },
-      spec: { replicas: strategy.specReplicas(object) },
-      status: { replicas: strategy.statusReplicas(object), selector: strategy.selector(object) },
-    });
-    // As for custom resources, a Scale is built from the parent without managedFields: owners live on the parent.
-    const send = (object: KubeObject): FastifyReply => sendJson(reply, JSON.stringify(toScale(object)));
-    if (request.method === 'GET') return send((await store.get(namespace, name)).object);
-    const fieldManager = store.fieldManagers.scale!;
-    const patchType = request.method === 'PATCH' ? patchTypeOrThrow(request) : undefined;
-    const options = writeOptions(request, request.method === 'PUT' ? 'UpdateOptions' : 'PatchOptions', patchType);
-    const manager = options.fieldManager ?? '';
-    const config = patchType === 'apply' ? (await parseApplyPatch(request.body)).config : undefined;
-    if (patchType && patchType !== 'apply') validatePatch(patchType, request.body);
-    const parentVersion = `${store.strategy.info.group}/${store.strategy.info.version}`;
-    const result = await store.patch(
-      namespace,
-      name,
-      (current) => {
-        // Ownership moves through the Scale: the owners of the parent's replicas own Scale's spec.replicas.
-        const owners = new ScaleManagedFields(current.metadata.managedFields, parentVersion, strategy.replicasPath);
-        const oldScale = toScale(current) as unknown as KubeObject;
-        const subresourceOwners = owners.toSubresource();
-        if (subresourceOwners) oldScale.metadata.managedFields = subresourceOwners;
-        let wanted: KubeObject;
-        if (config) wanted = fieldManager.apply(oldScale, config as unknown as KubeObject, manager, options.force ?? false);
-        else {
-          const body = (patchType && patchType !== 'apply' ? applyPatch(patchType, oldScale, request.body) : request.body) as KubeObject | null;
-          if (body === null || typeof body !== 'object' || Array.isArray(body)) throw apiErrors.badRequest('the body of a Scale must be a JSON object');
-          wanted = fieldManager.update(oldScale, { ...body, metadata: { ...(body.metadata ?? {}) } }, manager);
-        }
-        const replicas = (wanted.spec as { replicas?: unknown } | undefined)?.replicas;
-        if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-          throw apiErrors.invalid({ group: 'autoscaling', resource: 'scale', kind: 'Scale' }, name, [
-            { type: 'FieldValueInvalid', field: 'spec.replicas', value: replicas ?? null, detail: 'must be greater than or equal to 0' },
-          ]);
-        }
-        const rv = wanted.metadata?.resourceVersion;
-        if (rv && rv !== current.metadata.resourceVersion) throw apiErrors.modified(store.ref, name);
-        const parent = strategy.withReplicas(current, replicas);
-        const parentOwners = owners.toParent(wanted.metadata?.managedFields);
-        const { managedFields: _old, ...metadata } = parent.metadata;
-        return { ...parent, metadata: parentOwners ? { ...metadata, managedFields: parentOwners } : metadata };
-      },
-      { ...options, ownershipRecorded: true },
-    );
-    warningHeader(reply, result.warnings);
-    return send(result.object);
   }
 }

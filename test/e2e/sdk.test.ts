@@ -6,6 +6,7 @@ import { after, beforeEach, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Registry } from '../../src/registry/registry.js';
+import { resources } from '../../src/resources/index.js';
 import { AiClient, Informer, StatusError, type Notebook, type WatchEvent } from '../../src/sdk/index.js';
 import { EtcdStorage } from '../../src/storage/etcd/etcd-storage.js';
 import type { LocalCluster } from '../support/cluster.js';
@@ -129,7 +130,7 @@ describe('the TypeScript SDK through kube-apiserver', () => {
     await cluster.stopServer();
     const logger = pino({ level: 'silent' });
     const storage = new EtcdStorage({ endpoints: [cluster.serverEtcdEndpoint], logger });
-    const registry = new Registry({ storage, etcdPrefix: cluster.etcdPrefix, logger });
+    const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: cluster.etcdPrefix, logger });
     await registry.start();
     await registry.store('notebooks').create(ns, notebook('w2', { watched: 'yes' }));
     await registry.store('notebooks').delete(ns, 'w1');

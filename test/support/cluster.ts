@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { customResourceDefinition } from '../../src/api/v1alpha1/crd.js';
-import { strategies } from '../../src/registry/registry.js';
+import { resources } from '../../src/resources/index.js';
 import { freePort, startEtcd, type EtcdProcess } from './etcd.js';
 import { Pki, type Issued } from './pki.js';
 import { requireGo, requireKubectl } from './tools.js';
@@ -364,13 +364,12 @@ export class LocalCluster {
    * waits until kube-apiserver serves them: what a user would run instead of this server.
    */
   async installCrds(group: string): Promise<void> {
-    const jobScale = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' };
-    for (const { info } of strategies) {
+    for (const { info, scale } of resources.strategies) {
       const names = { ...info, group, plural: info.resource, shortNames: [], categories: [] };
-      const crd = customResourceDefinition(names, info.resource === 'jobs' ? jobScale : undefined);
+      const crd = customResourceDefinition(names, scale?.jsonPaths);
       await this.ok('admin', ['apply', '--server-side', '-f', '-'], JSON.stringify(crd));
     }
-    for (const { info } of strategies) {
+    for (const { info } of resources.strategies) {
       // kubectl wait fails at once on a CRD that has no conditions yet, so it is asked again until it can answer.
       await this.waitFor(
         async () => (await this.kubectl('admin', ['wait', '--for=condition=Established', `crd/${info.resource}.${group}`, '--timeout=30s'])).code === 0,

@@ -7,6 +7,7 @@ import { EtcdStorage } from '../../src/storage/etcd/etcd-storage.js';
 import type { Storage } from '../../src/storage/interface.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { Registry } from '../../src/registry/registry.js';
+import { resources } from '../../src/resources/index.js';
 import type { WatchCacheOptions } from '../../src/storage/watch-cache.js';
 import type { KubeObject } from '../../src/api/meta/types.js';
 import { startEtcd, type EtcdProcess } from './etcd.js';
@@ -37,7 +38,7 @@ export async function startRegistry(
   const logger = testLogger();
   const storage = new EtcdStorage({ endpoints: [etcd.endpoint], logger, ...storageOptions });
   const consistentListFromCache = await storage.hasReliableProgressNotify();
-  const registry = new Registry({ storage, etcdPrefix: '/registry', logger, cache, consistentListFromCache });
+  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: '/registry', logger, cache, consistentListFromCache });
   await registry.start();
   return {
     etcd,
@@ -57,7 +58,7 @@ export async function startRegistryOn(backend: Backend, cache?: WatchCacheOption
   const dir = mkdtempSync(join(tmpdir(), 'ai-apiserver-registry-'));
   const logger = testLogger();
   const storage = new SqliteStorage({ path: join(dir, 'state.db'), logger, compactIntervalMs: 0 });
-  const registry = new Registry({ storage, etcdPrefix: '/registry', logger, cache, consistentListFromCache: true });
+  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: '/registry', logger, cache, consistentListFromCache: true });
   await registry.start();
   return {
     storage,

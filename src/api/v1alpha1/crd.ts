@@ -13,6 +13,7 @@ export interface CrdNames {
   singular: string;
   shortNames: string[];
   categories: string[];
+  namespaced: boolean;
 }
 
 export interface CrdScale {
@@ -80,7 +81,7 @@ export function customResourceDefinition(names: CrdNames, scale?: CrdScale): Rec
     metadata: { name: `${names.plural}.${names.group}` },
     spec: {
       group: names.group,
-      scope: 'Namespaced',
+      scope: names.namespaced ? 'Namespaced' : 'Cluster',
       names: {
         kind: names.kind,
         listKind: names.listKind,

@@ -1,10 +1,12 @@
 // Job: distributed training, fixed-size (replicas) or elastic (min..max workers), on a pod template.
 import { fieldErrors, type FieldError } from '../../api/meta/field-errors.js';
 import { isDns1035Label } from '../../api/meta/object-meta-validation.js';
+import { ageColumn, column, count, fieldAt, nameColumn, text } from '../../api/meta/printers.js';
 import type { KubeObject } from '../../api/meta/types.js';
-import { group, schemaPrefix, version } from '../../api/v1alpha1/schemas.js';
-import type { Strategy } from '../strategy.js';
-import { dropStatus, immutable, keepOldSpec, keepOldStatus, phaseFieldValues, validateDatasetMounts } from './common.js';
+import { componentSchemas, schemaPrefix } from '../../api/v1alpha1/schemas.js';
+import type { ServedDefinition } from '../../server/connect.js';
+import { jobLogs } from '../../server/job-logs.js';
+import { aiGroup, firstImage, immutable, phaseColumn, validateDatasetMounts } from '../common.js';
 
 function setDefaults(object: KubeObject): void {
   const spec = object.spec;
@@ -37,64 +39,66 @@ function validateSpec(object: KubeObject): FieldError[] {
   return errors;
 }
 
-export const jobStrategy: Strategy = {
-  info: {
-    group,
-    version,
-    kind: 'Job',
-    listKind: 'JobList',
-    resource: 'jobs',
-    singular: 'job',
-    // "job" would shadow batch/v1 jobs for kubectl; "aijob" is unambiguous.
-    shortNames: ['aijob'],
-    categories: ['ai'],
-    namespaced: true,
-    subresources: ['status', 'scale'],
-    connect: [
-      {
-        name: 'logs',
-        verbs: ['get'],
-        methods: ['GET'],
-        path: false,
-        query: [
-          { name: 'follow', description: 'Follow the log streams of every rank, including ranks that start later.', type: 'boolean' },
-          { name: 'tailLines', description: 'Lines from the end of each rank\'s log to show.', type: 'integer' },
-          { name: 'sinceSeconds', description: 'Only lines newer than this many seconds.', type: 'integer' },
-          { name: 'rank', description: 'Only this rank.', type: 'integer' },
-        ],
-        kind: 'JobLogOptions',
-        description: 'the logs of every rank, merged, each line prefixed with its rank',
-      },
-    ],
-  },
-  schemaName: `${schemaPrefix}Job`,
+export const jobs: ServedDefinition = {
+  ...aiGroup,
+  kind: 'Job',
+  resource: 'jobs',
+  singular: 'job',
+  // "job" would shadow batch/v1 jobs for kubectl; "aijob" is unambiguous.
+  shortNames: ['aijob'],
+  schema: { name: `${schemaPrefix}Job`, components: componentSchemas },
   // Workers are batch Jobs and a headless Service named after the job: DNS-1035 labels.
   validateName: isDns1035Label,
   selectableFields: ['status.phase'],
-  fieldValues: phaseFieldValues,
-  prepareForCreate: (object) => {
-    dropStatus(object);
-    setDefaults(object);
+  strategy: {
+    prepareForCreate: setDefaults,
+    prepareForUpdate: setDefaults,
+    validate: validateSpec,
+    validateUpdate: (object, old) => [
+      ...validateSpec(object),
+      ...immutable(object.spec?.framework, old.spec?.framework, 'spec.framework'),
+    ],
   },
-  prepareForUpdate: (object, old) => {
-    keepOldStatus(object, old);
-    setDefaults(object);
-  },
-  validate: validateSpec,
-  validateUpdate: (object, old) => [
-    ...validateSpec(object),
-    ...immutable(object.spec?.framework, old.spec?.framework, 'spec.framework'),
+  printerColumns: [
+    nameColumn,
+    phaseColumn,
+    column('Replicas', 'string', 'Workers wanted, and the elastic bounds: "4 (2-8)".', (o) => {
+      const elastic = fieldAt(o, ['spec', 'elastic']) as { minReplicas?: number; maxReplicas?: number } | undefined;
+      const replicas = text(fieldAt(o, ['spec', 'replicas']));
+      return elastic ? `${replicas} (${text(elastic.minReplicas)}-${text(elastic.maxReplicas)})` : replicas;
+    }),
+    column('Active', 'integer', 'Workers running.', (o) => count(fieldAt(o, ['status', 'active']))),
+    column('Succeeded', 'integer', 'Workers that succeeded.', (o) => count(fieldAt(o, ['status', 'succeeded']))),
+    ageColumn,
+    column('Failed', 'integer', 'Workers that failed.', (o) => count(fieldAt(o, ['status', 'failed'])), 1),
+    column('Framework', 'string', 'How workers find each other.', (o) => text(fieldAt(o, ['spec', 'framework'])), 1),
+    column('Image', 'string', 'Image of the first container.', firstImage, 1),
   ],
-  warnings: () => [],
-  prepareForStatusUpdate: keepOldSpec,
-  validateStatusUpdate: () => [],
   // An autoscaler (or kubectl scale) drives spec.replicas; for an elastic job validation keeps it within bounds.
   scale: {
     replicasPath: [{ field: 'spec' }, { field: 'replicas' }],
+    jsonPaths: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
     specReplicas: (object) => (typeof object.spec?.replicas === 'number' ? object.spec.replicas : 0),
     statusReplicas: (object) => (typeof object.status?.replicas === 'number' ? object.status.replicas : 0),
     selector: (object) =>
       typeof object.status?.selector === 'string' ? object.status.selector : `ai.example.io/job-name=${object.metadata.name ?? ''}`,
     withReplicas: (object, replicas) => ({ ...object, spec: { ...(object.spec ?? {}), replicas } }),
   },
+  connect: [
+    {
+      name: 'logs',
+      verbs: ['get'],
+      methods: ['GET'],
+      path: false,
+      query: [
+        { name: 'follow', description: 'Follow the log streams of every rank, including ranks that start later.', type: 'boolean' },
+        { name: 'tailLines', description: 'Lines from the end of each rank\'s log to show.', type: 'integer' },
+        { name: 'sinceSeconds', description: 'Only lines newer than this many seconds.', type: 'integer' },
+        { name: 'rank', description: 'Only this rank.', type: 'integer' },
+      ],
+      kind: 'JobLogOptions',
+      description: 'the logs of every rank, merged, each line prefixed with its rank',
+      handler: jobLogs,
+    },
+  ],
 };

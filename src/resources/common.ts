@@ -1,30 +1,10 @@
-// Rules the three resources share: status handling, dataset mounts, and the field values they expose to selectors.
-import { fieldErrors, type FieldError } from '../../api/meta/field-errors.js';
-import type { KubeObject } from '../../api/meta/types.js';
+// Rules and columns more than one of our resources shares: dataset mounts, immutable fields, phase and image.
+import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
+import { column, fieldAt, text } from '../api/meta/printers.js';
+import type { KubeObject } from '../api/meta/types.js';
+import { group, version } from '../api/v1alpha1/schemas.js';
 
-export function dropStatus(object: KubeObject): void {
-  delete object.status;
-}
-
-/** The main resource ignores status: it keeps whatever the old object had. */
-export function keepOldStatus(object: KubeObject, old: KubeObject): void {
-  if (old.status === undefined) delete object.status;
-  else object.status = old.status;
-}
-
-/** A /status write ignores spec: it keeps whatever the old object had. */
-export function keepOldSpec(object: KubeObject, old: KubeObject): void {
-  if (old.spec === undefined) delete object.spec;
-  else object.spec = old.spec;
-}
-
-export function phaseFieldValues(object: KubeObject): Record<string, string> {
-  return {
-    'metadata.name': object.metadata.name ?? '',
-    'metadata.namespace': object.metadata.namespace ?? '',
-    'status.phase': typeof object.status?.phase === 'string' ? object.status.phase : '',
-  };
-}
+export const aiGroup = { group, version, namespaced: true, categories: ['ai'] };
 
 interface DatasetMount {
   name?: unknown;
@@ -53,3 +33,10 @@ export function validateDatasetMounts(mounts: unknown, field: string): FieldErro
 export function immutable(next: unknown, old: unknown, field: string): FieldError[] {
   return JSON.stringify(next ?? null) === JSON.stringify(old ?? null) ? [] : [fieldErrors.invalid(field, next, 'field is immutable')];
 }
+
+export const phaseColumn = column('Phase', 'string', 'A summary of the state (status.phase).', (o) => text(fieldAt(o, ['status', 'phase'])));
+
+export const firstImage = (o: KubeObject): string => {
+  const containers = fieldAt(o, ['spec', 'template', 'spec', 'containers']);
+  return Array.isArray(containers) ? text((containers[0] as { image?: unknown } | undefined)?.image) : '';
+};
