@@ -240,7 +240,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   fastify.addHook('onRequest', async (request, reply) => {
     const started = performance.now();
     const path = request.url.split('?')[0]!;
-    const requestClass = classify(request.method, path, request.query as Record<string, string | string[] | undefined>);
+    const requestClass = classify(request.method, path, request.query as Record<string, string | string[] | undefined>, deps.registry.groupVersion);
     const longRunning = requestClass.longRunning;
     reply.header('Audit-Id', request.id);
     const aborted = new AbortController();

@@ -2,7 +2,6 @@
 // held from authentication to the end of the response, shared fairly between users as API Priority and Fairness
 // shares them (a flow per user, fair queuing by virtual finish time, bounded queues, a bounded wait, then 429).
 import { queryBoolean } from '../api/meta/query-bool.js';
-import { group, version } from '../api/v1alpha1/schemas.js';
 import { ApiError } from '../api/meta/errors.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -35,9 +34,8 @@ export interface RequestClass {
   list?: { resource: string; namespace?: string; limit?: number };
 }
 
-const exemptPaths = new Set(['/healthz', '/livez', '/readyz', '/version', '/metrics', '/api', '/apis', `/apis/${group}`, `/apis/${group}/${version}`]);
+const exemptPaths = new Set(['/healthz', '/livez', '/readyz', '/version', '/metrics', '/api', '/apis']);
 const exemptPrefixes = ['/healthz/', '/livez/', '/readyz/', '/openapi/'];
-const resourcePrefix = `/apis/${group}/${version}/`;
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -47,10 +45,16 @@ function first(query: Query, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** What a request is to the limiter, from its method, path and query alone (kube's RequestInfo + long-running check). */
-export function classify(method: string, path: string, query: Query): RequestClass {
+/**
+ * What a request is to the limiter, from its method, path and query alone (kube's RequestInfo + long-running check),
+ * for a server of the group-version `served`.
+ */
+export function classify(method: string, path: string, query: Query, served: { group: string; version: string }): RequestClass {
   const kind: RequestKind = method === 'GET' || method === 'HEAD' ? 'readOnly' : 'mutating';
-  if (exemptPaths.has(path) || exemptPrefixes.some((p) => path.startsWith(p))) return { kind, exempt: true };
+  const groupPath = `/apis/${served.group}`;
+  const resourcePrefix = `${groupPath}/${served.version}/`;
+  const discovery = path === groupPath || path === resourcePrefix.slice(0, -1);
+  if (discovery || exemptPaths.has(path) || exemptPrefixes.some((p) => path.startsWith(p))) return { kind, exempt: true };
   if (!path.startsWith(resourcePrefix)) return { kind, exempt: false };
   const parts = path.slice(resourcePrefix.length).split('/');
   if (parts[0] === 'watch') return { kind, exempt: false, longRunning: { verb: 'watch', resource: parts[parts[1] === 'namespaces' ? 3 : 1] ?? '', subresource: '' } };

@@ -174,6 +174,9 @@ describe('a resource defined in a test fixture, served by the server\'s own code
     });
     await json('POST', `${base}/namespaces/team-b/widgets`, { body: widget('green-one', 'green') }, 201);
     await watching;
+    // Long-running, as a watch of the served group is: no seat held, no request timeout.
+    const metrics = await send('GET', '/metrics');
+    assert.match(metrics.body, /apiserver_longrunning_requests\{[^}]*resource="widgets"[^}]*\} 1/);
     controller.abort();
     assert.equal(events[0]!.type, 'ADDED');
     assert.equal(events[0]!.object.metadata.name, 'green-one');

@@ -7,6 +7,7 @@ import { ServerMetrics } from '../../src/server/metrics.js';
 import { longTimeout } from '../../src/server/watch-stream.js';
 
 const base = '/apis/ai.example.io/v1alpha1';
+const served = { group: 'ai.example.io', version: 'v1alpha1' };
 
 describe('classify', () => {
   const cases: { name: string; method: string; path: string; query?: Record<string, string>; want: ReturnType<typeof classify> }[] = [
@@ -66,11 +67,11 @@ describe('classify', () => {
     { name: 'a status update is mutating', method: 'PUT', path: `${base}/namespaces/a/notebooks/x/status`, want: { kind: 'mutating', exempt: false } },
   ];
   for (const { name, method, path, query, want } of cases) {
-    it(name, () => assert.deepEqual(classify(method, path, query ?? {}), want));
+    it(name, () => assert.deepEqual(classify(method, path, query ?? {}, served), want));
   }
   it('reads watch and limit only as own query members', () => {
     const query = Object.create({ watch: 'true' }) as Record<string, string>;
-    assert.equal(classify('GET', `${base}/namespaces/a/notebooks`, query).longRunning, undefined);
+    assert.equal(classify('GET', `${base}/namespaces/a/notebooks`, query, served).longRunning, undefined);
   });
 });
 
