@@ -17,8 +17,8 @@ const bed = testBed({
   // The client-go program asserts the exact sequence of its own writes; a controller writing status alongside
   // would make its UpdateStatus race. The controllers have their own suite.
   serverArgs: ['--no-controllers'],
+  namespaces: ['team-a', 'team-b'],
   async setup(cluster) {
-    for (const ns of ['team-a', 'team-b']) await cluster.ok('admin', ['create', 'namespace', ns]);
     await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', 'team-a']);
     await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', 'team-b']);
   },

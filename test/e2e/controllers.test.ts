@@ -36,7 +36,7 @@ const bed = testBed({
     `--leader-elect-renew-deadline=${lease.renewDeadlineMs}ms`,
     `--leader-elect-retry-period=${lease.retryPeriodMs}ms`,
   ],
-  setup: async (c) => void (await c.ok('admin', ['create', 'namespace', ns])),
+  namespaces: [ns],
 });
 let cluster: LocalCluster;
 beforeEach(async () => void (cluster = await bed.ready()));

@@ -19,9 +19,7 @@ let cluster: LocalCluster;
 const bed = testBed({
   name: 'go-client',
   serverArgs: ['--no-controllers'],
-  async setup(cluster) {
-    await cluster.ok('admin', ['create', 'namespace', ns]);
-  },
+  namespaces: [ns],
 });
 beforeEach(async () => void (cluster = await bed.ready()));
 after(() => bed.stop());

@@ -14,10 +14,8 @@ let cluster: LocalCluster;
 const bed = testBed({
   name: 'hostile-input',
   serverArgs: ['--no-controllers'],
-  async setup(cluster) {
-    await cluster.ok('admin', ['create', 'namespace', ns]);
-    await cluster.installCrds(golden);
-  },
+  namespaces: [ns],
+  crdGroup: golden,
 });
 beforeEach(async () => void (cluster = await bed.ready()));
 after(() => bed.stop());

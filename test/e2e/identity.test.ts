@@ -18,10 +18,8 @@ let cluster: LocalCluster;
 const bed = testBed({
   name: 'identity',
   serverArgs: ['--no-controllers'],
-  async setup(cluster) {
-    await cluster.ok('admin', ['create', 'namespace', ns]);
-    await cluster.installCrds(golden);
-  },
+  namespaces: [ns],
+  crdGroup: golden,
 });
 beforeEach(async () => void (cluster = await bed.ready()));
 after(() => bed.stop());

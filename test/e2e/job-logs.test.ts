@@ -125,8 +125,8 @@ function streamUntil(
 
 const bed = testBed({
   name: 'job-logs',
+  namespaces: [ns],
   async setup(cluster) {
-    await cluster.ok('admin', ['create', 'namespace', ns]);
     await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
     await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', ns]);
   },

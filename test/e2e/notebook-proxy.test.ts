@@ -59,8 +59,8 @@ const bed = testBed({
     notebookServer = startNotebook(port);
     return [`--notebook-upstream-url=http://127.0.0.1:${port}`, `--notebook-activity-url=http://127.0.0.1:${port}/none`];
   },
+  namespaces: [ns, other],
   async setup(cluster) {
-    for (const name of [ns, other]) await cluster.ok('admin', ['create', 'namespace', name]);
     await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
     await cluster.ok('admin', ['create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob', '-n', ns]);
     await cluster.ok('admin', ['create', 'role', 'nb-reader', '--verb=get,list', '--resource=notebooks.ai.example.io', '-n', ns]);

@@ -27,8 +27,8 @@ const notebook = (name: string, labels: Record<string, string> = {}): Notebook =
 const bed = testBed({
   name: 'sdk',
   serverArgs: ['--no-controllers'],
+  namespaces: [ns],
   async setup(cluster) {
-    await cluster.ok('admin', ['create', 'namespace', ns]);
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.kubeconfig('admin'));
     ai = AiClient.fromKubeConfig(kc);

@@ -26,10 +26,8 @@ interface Outcome {
 const bed = testBed({
   name: 'server-side-apply',
   serverArgs: ['--no-controllers'],
-  async setup(cluster) {
-    await cluster.ok('admin', ['create', 'namespace', ns]);
-    await cluster.installCrds(golden);
-  },
+  namespaces: [ns],
+  crdGroup: golden,
 });
 beforeEach(async () => void (cluster = await bed.ready()));
 after(() => bed.stop());

@@ -26,7 +26,11 @@ export interface TestBedOptions {
   name: string;
   /** Flags of the suite's server, e.g. --no-controllers; a function when they name something it must start first. */
   serverArgs?: string[] | (() => Promise<string[]>);
-  /** Runs once, after the server is serving: namespaces, role bindings, CRDs. */
+  /** Namespaces made once the server is serving. */
+  namespaces?: string[];
+  /** A group in which CRDs of every resource are installed, to compare this server with kube-apiserver's CRDs. */
+  crdGroup?: string;
+  /** Runs once, after the namespaces and CRDs: role bindings, objects. */
   setup?(cluster: LocalCluster): Promise<void>;
 }
 
@@ -47,6 +51,8 @@ export function testBed(options: TestBedOptions): TestBed {
         cluster.etcdPrefix = `/e2e/${options.name}`;
         progress(`starting the server of suite ${options.name}`);
         await cluster.serve();
+        for (const namespace of options.namespaces ?? []) await cluster.ok('admin', ['create', 'namespace', namespace]);
+        if (options.crdGroup) await cluster.installCrds(options.crdGroup);
         await options.setup?.(cluster);
         return cluster;
       })();
