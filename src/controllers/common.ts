@@ -5,6 +5,7 @@ import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
 import type { Dataset, DatasetMount, Job, Notebook } from '../api/v1alpha1/types.js';
 import { ApiError } from '../api/meta/errors.js';
+import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import { managedBy, managedByLabel } from './runtime/kube-children.js';
 
@@ -74,10 +75,10 @@ export function removeCondition(conditions: Condition[] | undefined, type: strin
 }
 
 /** The datasets a workload names that are not Ready yet (missing ones included). */
-export function datasetsNotReady(datasets: Store, namespace: string, mounts: DatasetMount[]): string[] {
+export function datasetsNotReady(datasets: Informer, namespace: string, mounts: DatasetMount[]): string[] {
   return mounts
     .filter((mount) => {
-      const dataset = asStored<Dataset>(datasets.peek(namespace, mount.name));
+      const dataset = asStored<Dataset>(datasets.get(namespace, mount.name));
       return dataset?.status?.phase !== 'Ready';
     })
     .map((m) => m.name);

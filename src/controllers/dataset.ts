@@ -2,6 +2,7 @@
 // <name>-prefetch that fills it from the source; the loader reports bytes and files in its termination message.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Dataset, DatasetStatus } from '../api/v1alpha1/types.js';
+import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
@@ -17,13 +18,14 @@ export class DatasetReconciler implements Reconciler {
 
   constructor(
     private readonly datasets: Store,
+    private readonly cached: Informer,
     private readonly children: KubeChildren,
     private readonly options: DatasetOptions,
   ) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
-    const dataset = asStored<Dataset>(this.datasets.peek(namespace, name));
+    const dataset = asStored<Dataset>(this.cached.get(namespace, name));
     if (!dataset || dataset.metadata.deletionTimestamp) return;
     const spec = dataset.spec;
     const generation = dataset.metadata.generation;

@@ -5,6 +5,7 @@
 import type { V1EnvVar, V1Job, V1Pod } from '@kubernetes/client-node';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Job, JobSpec, JobStatus } from '../api/v1alpha1/types.js';
+import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
@@ -44,13 +45,14 @@ export class JobReconciler implements Reconciler {
 
   constructor(
     private readonly jobs: Store,
-    private readonly datasets: Store,
+    private readonly cached: Informer,
+    private readonly datasets: Informer,
     private readonly children: KubeChildren,
   ) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
-    const job = asStored<Job>(this.jobs.peek(namespace, name));
+    const job = asStored<Job>(this.cached.get(namespace, name));
     if (!job || job.metadata.deletionTimestamp) return;
     const spec = job.spec;
     const generation = job.metadata.generation;

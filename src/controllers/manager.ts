@@ -40,16 +40,16 @@ class Term {
   }
 
   async start(): Promise<void> {
-    const notebooks = this.registry.store('notebooks');
-    const jobs = this.registry.store('jobs');
-    const datasets = this.registry.store('datasets');
-    const nb = new Controller(new NotebookReconciler(notebooks, datasets, this.children, this.options.notebook, this.log), this.metrics, this.log);
-    const job = new Controller(new JobReconciler(jobs, datasets, this.children), this.metrics, this.log);
+    const notebooks = this.registry.informer('notebooks');
+    const jobs = this.registry.informer('jobs');
+    const datasets = this.registry.informer('datasets');
+    const nb = new Controller(new NotebookReconciler(this.registry.store('notebooks'), notebooks, datasets, this.children, this.options.notebook, this.log), this.metrics, this.log);
+    const job = new Controller(new JobReconciler(this.registry.store('jobs'), jobs, datasets, this.children), this.metrics, this.log);
     const wakeWorkloads = (namespace: string): void => {
-      for (const item of notebooks.peekAll(namespace)) nb.enqueue(`${namespace}/${item.metadata.name}`);
-      for (const item of jobs.peekAll(namespace)) job.enqueue(`${namespace}/${item.metadata.name}`);
+      for (const item of notebooks.list(namespace)) nb.enqueue(`${namespace}/${item.metadata.name}`);
+      for (const item of jobs.list(namespace)) job.enqueue(`${namespace}/${item.metadata.name}`);
     };
-    const ds = new Controller(new DatasetReconciler(datasets, this.children, this.options.dataset), this.metrics, this.log);
+    const ds = new Controller(new DatasetReconciler(this.registry.store('datasets'), datasets, this.children, this.options.dataset), this.metrics, this.log);
     this.controllers.push(nb, job, ds);
     const byLabel: Record<string, Controller> = { 'ai.example.io/notebook': nb, 'ai.example.io/job': job, 'ai.example.io/dataset': ds };
     await this.children.start((_kind, object) => {
@@ -60,10 +60,10 @@ class Term {
       }
     });
     for (const controller of this.controllers) controller.start();
-    void notebooks.follow((key) => nb.enqueue(key), this.abort.signal);
-    void jobs.follow((key) => job.enqueue(key), this.abort.signal);
+    notebooks.onChange((key) => nb.enqueue(key), this.abort.signal);
+    jobs.onChange((key) => job.enqueue(key), this.abort.signal);
     // A dataset's change reaches the workloads of its namespace from the watch cache, so when they look, they see it.
-    void datasets.follow((key) => {
+    datasets.onChange((key) => {
       ds.enqueue(key);
       wakeWorkloads(key.slice(0, key.indexOf('/')));
     }, this.abort.signal);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Notebook, NotebookSpec, NotebookStatus } from '../api/v1alpha1/types.js';
 import { lastActivityAnnotation, notebookProxyPath } from '../api/v1alpha1/annotations.js';
+import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
@@ -29,7 +30,8 @@ export class NotebookReconciler implements Reconciler {
 
   constructor(
     private readonly notebooks: Store,
-    private readonly datasets: Store,
+    private readonly cached: Informer,
+    private readonly datasets: Informer,
     private readonly children: KubeChildren,
     private readonly options: NotebookOptions,
     logger: Logger,
@@ -39,7 +41,7 @@ export class NotebookReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
-    const notebook = asStored<Notebook>(this.notebooks.peek(namespace, name));
+    const notebook = asStored<Notebook>(this.cached.get(namespace, name));
     if (!notebook || notebook.metadata.deletionTimestamp) return;
     const spec = notebook.spec;
     const status: NotebookStatus = { ...notebook.status };
@@ -173,7 +175,7 @@ export class NotebookReconciler implements Reconciler {
     const [namespace, name] = [notebook.metadata.namespace!, notebook.metadata.name!];
     const message = `stopped after ${Math.round(idleMs / 1000)} s without activity (idle.timeoutSeconds ${String(timeoutSeconds)})`;
     await this.notebooks.patch(namespace, name, (current) => ({ ...current, spec: { ...current.spec, stopped: true } satisfies Partial<NotebookSpec> }));
-    const latest = this.notebooks.peek(namespace, name) ?? notebook;
+    const latest = this.cached.get(namespace, name) ?? notebook;
     const conditions = setCondition(status.conditions, { type: 'Culled', status: 'True', reason: 'Idle', message }, latest.metadata.generation);
     await writeStatus(this.notebooks, (await this.notebooks.get(namespace, name)).object, { ...status, conditions, phase: 'Stopped' });
     this.children.event(notebook, 'Normal', 'Culled', message);

@@ -7,6 +7,7 @@ import { SmdSchema } from '../fieldmanager/schema.js';
 import type { Storage } from '../storage/interface.js';
 import { WatchCache, type WatchCacheOptions } from '../storage/watch-cache.js';
 import { decode } from './codec.js';
+import { Informer } from './informer.js';
 import { Store } from './store.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { ScaleSubresource, StatusSubresource, type Subresource } from './subresources.js';
@@ -28,6 +29,7 @@ export class Registry {
   readonly stores = new Map<string, Store>();
   private readonly subresourceMaps = new Map<string, ReadonlyMap<string, Subresource>>();
   private readonly caches: WatchCache[] = [];
+  private readonly informers = new Map<string, Informer>();
   /** The one group-version every resource is in. */
   readonly groupVersion: { group: string; version: string };
 
@@ -54,6 +56,7 @@ export class Registry {
       const prefix = `${root}/${strategy.info.group}/${strategy.info.resource}/`;
       const cache = new WatchCache(options.storage, prefix, decode, options.logger, options.cache);
       this.caches.push(cache);
+      this.informers.set(strategy.info.resource, new Informer(cache, options.logger.child({ component: 'informer', resource: strategy.info.resource })));
       const store = new Store({ prefix, strategy, storage: options.storage, cache, validator, smd, logger: options.logger, namespaces: options.namespaces, consistentListFromCache: options.consistentListFromCache });
       this.stores.set(strategy.info.resource, store);
       const subresources: Subresource[] = [new StatusSubresource(store)];
@@ -76,6 +79,13 @@ export class Registry {
     const store = this.stores.get(resource);
     if (!store) throw new Error(`no store for ${resource}`);
     return store;
+  }
+
+  /** What the controllers read a resource through: its watch cache, as an informer. */
+  informer(resource: string): Informer {
+    const informer = this.informers.get(resource);
+    if (!informer) throw new Error(`no informer for ${resource}`);
+    return informer;
   }
 
   /** Starts every watch cache and resolves once each has listed. */

@@ -231,41 +231,9 @@ export class Store {
     return cached;
   }
 
-  /** The object as the watch cache holds it now, without waiting: what controllers read on every reconcile. */
-  peek(namespace: string, name: string): KubeObject | undefined {
-    return this.cache.get(objectKey(this.prefix, namespace, name))?.object;
-  }
-
   /** How many objects a namespace (all of them when undefined) holds now, from the watch cache: a LIST's cost estimate. */
   count(namespace: string | undefined): number {
     return this.cache.count(namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`);
-  }
-
-  /** Every object of a namespace as the watch cache holds it now. */
-  peekAll(namespace: string): KubeObject[] {
-    return this.cache.list(`${this.prefix}${namespace}/`).items.map((item) => item.object);
-  }
-
-  /** Calls `onChange` with "namespace/name" of every object that changes, from the watch cache, until `signal` aborts. */
-  async follow(onChange: (key: string) => void, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      let watcher: CacheWatcher;
-      try {
-        watcher = await this.watch(undefined, { resourceVersion: '0', signal });
-      } catch (error) {
-        this.log.warn({ err: error }, 'follow: watch failed; retrying');
-        await new Promise((r) => setTimeout(r, 1_000));
-        continue;
-      }
-      for (;;) {
-        const event = await watcher.next(signal);
-        if (!event) break;
-        if (event.type === 'BOOKMARK' || event.type === 'ERROR') continue;
-        const meta = event.object.object.metadata;
-        onChange(`${meta.namespace}/${meta.name}`);
-      }
-      watcher.end();
-    }
   }
 
   async list(namespace: string | undefined, options: ListOptions = {}): Promise<ListResult> {
