@@ -43,10 +43,14 @@ export interface TestBed {
 
 export function testBed(options: TestBedOptions): TestBed {
   let starting: Promise<LocalCluster> | undefined;
+  // Kept as soon as it exists: a suite whose start failed halfway still stops the server it started, which would
+  // otherwise hold the registered port for every suite after it.
+  let started: LocalCluster | undefined;
   return {
     ready() {
       starting ??= (async () => {
         const cluster = await controlPlane();
+        started = cluster;
         cluster.serverArgs = typeof options.serverArgs === 'function' ? await options.serverArgs() : (options.serverArgs ?? []);
         cluster.etcdPrefix = `/e2e/${options.name}`;
         progress(`starting the server of suite ${options.name}`);
@@ -59,8 +63,8 @@ export function testBed(options: TestBedOptions): TestBed {
       return starting;
     },
     async stop() {
-      const cluster = await starting?.catch(() => undefined);
-      await cluster?.stop();
+      await starting?.catch(() => undefined);
+      await started?.stop();
     },
   };
 }
@@ -70,7 +74,10 @@ async function controlPlane(): Promise<LocalCluster> {
   const runDir = process.env[runDirVariable];
   if (!runDir) {
     const own = new LocalCluster(progress);
-    await own.startControlPlane();
+    await own.startControlPlane().catch(async (error: unknown) => {
+      await own.stop();
+      throw error;
+    });
     return own;
   }
   const state = join(runDir, stateFile);
