@@ -44,7 +44,7 @@ interface Proc {
   output: string[];
 }
 
-/** What another process needs to use a control plane this one started (see test/support/shared-cluster.ts). */
+/** What another process needs to use a control plane this one started (see test/support/test-bed.ts). */
 export interface ControlPlaneState {
   dir: string;
   apiserverUrl: string;
