@@ -4,10 +4,10 @@
 // exempt from all of it. Seats are held by real requests: LISTs of megabytes whose client stops reading, and
 // uploads that send one byte at a time.
 import assert from 'node:assert/strict';
-import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import { httpsCall, type HttpsAnswer } from '../support/https.js';
 import { startServer, type ServerProcess } from '../support/server.js';
 
 const base = '/apis/ai.example.io/v1alpha1';
@@ -15,33 +15,17 @@ const base = '/apis/ai.example.io/v1alpha1';
 const tooManyMessage = 'Too many requests, please try again later.';
 const timeoutMessage = 'Timeout: request did not complete within the allotted timeout';
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-function call(server: ServerProcess, token: string | undefined, method: string, path: string, body?: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      `${server.url}${path}`,
-      {
-        method,
-        agent: false,
-        rejectUnauthorized: false,
-        headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+function call(server: ServerProcess, token: string | undefined, method: string, path: string, body?: unknown): Promise<HttpsAnswer> {
+  return httpsCall(
+    `${server.url}${path}`,
+    {
+      method,
+      agent: false,
+      rejectUnauthorized: false,
+      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    },
+    body === undefined ? undefined : JSON.stringify(body),
+  );
 }
 
 interface Held {
@@ -117,7 +101,7 @@ async function until(what: string, condition: () => Promise<boolean>): Promise<v
   }
 }
 
-function assertTooMany(res: Answer): void {
+function assertTooMany(res: HttpsAnswer): void {
   assert.equal(res.status, 429, res.body);
   assert.equal(res.headers['retry-after'], '1');
   assert.deepEqual(JSON.parse(res.body), {
@@ -216,7 +200,7 @@ describe('overload: fair queuing per user (API Priority and Fairness)', () => {
     const { alice, bob, carol } = server.tenants;
     const held: Held[] = [];
     const order: string[] = [];
-    const get = (who: string, token: string, name: string): Promise<Answer> =>
+    const get = (who: string, token: string, name: string): Promise<HttpsAnswer> =>
       call(server, token, 'GET', `${base}/namespaces/big-a/notebooks/${name}`).then((res) => {
         order.push(who);
         return res;

@@ -17,16 +17,11 @@ import { servedResources } from '../../src/server/connect.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { widgetDefinitions, widgetGroup, widgetVersion } from '../fixtures/widgets.js';
+import { httpsCall, type HttpsAnswer } from '../support/https.js';
 
 const token = 'widgets-admin-token';
 const base = `/apis/${widgetGroup}/${widgetVersion}`;
 const tableAccept = 'application/json;as=Table;v=v1;g=meta.k8s.io';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
 
 describe('a resource defined in a test fixture, served by the server\'s own code', () => {
   let dir: string;
@@ -35,33 +30,18 @@ describe('a resource defined in a test fixture, served by the server\'s own code
   let app: App;
   let port: number;
 
-  const send = (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-      const req = httpsRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          method,
-          rejectUnauthorized: false,
-          headers: {
-            Authorization: `Bearer ${token}`,
-            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-            ...options.headers,
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const send = (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpsAnswer> => {
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    return httpsCall(
+      `https://127.0.0.1:${port}${path}`,
+      {
+        method,
+        rejectUnauthorized: false,
+        headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...options.headers },
+      },
+      body,
+    );
+  };
 
   const json = async (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}, want = 200): Promise<Record<string, any>> => {
     const answer = await send(method, path, options);

@@ -3,9 +3,8 @@
 // modules by scripts/install-kube.sh; then this server in delegated mode behind an APIService, registered with
 // the files the project ships (deploy/, apiservice/), with only the Service adjusted to reach loopback.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { customResourceDefinition } from '../../src/api/v1alpha1/crd.js';
 import { resources } from '../../src/resources/index.js';
 import { freePort, startEtcd, type EtcdProcess } from './etcd.js';
+import { httpsCall, type HttpsAnswer } from './https.js';
 import { Pki, type Issued } from './pki.js';
 import { requireGo, requireKubectl } from './tools.js';
 
@@ -84,7 +84,6 @@ export class LocalCluster {
     this.dir = attachTo?.dir ?? mkdtempSync(join(tmpdir(), 'ai-apiserver-cluster-'));
     this.pki = new Pki(this.dir);
     mkdirSync(join(this.dir, 'home'), { recursive: true });
-    mkdirSync(join(this.dir, 'logs'), { recursive: true });
     if (attachTo) {
       ({ apiserverUrl: this.apiserverUrl, serverPort: this.serverPort, serverEtcdEndpoint: this.serverEtcdUrl } = attachTo);
       ({ ca: this.ca, aiServing: this.aiServing, aiCa: this.aiCa, frontProxyCa: this.frontProxyCa, frontProxyClient: this.frontProxyClient } = attachTo);
@@ -386,15 +385,9 @@ export class LocalCluster {
     return proc.child.pid;
   }
 
-  /** Output of the processes whose name starts with `name`, this process's own or, when attached, the owner's. */
+  /** Output of the processes this one started whose name starts with `name`. */
   logs(name: string): string {
-    const mine = this.procs.filter((p) => p.name.startsWith(name));
-    if (mine.length > 0) return mine.map((p) => p.output.join('')).join('\n');
-    const dir = join(this.dir, 'logs');
-    return readdirSync(dir)
-      .filter((file) => file.startsWith(name))
-      .map((file) => readFileSync(join(dir, file), 'utf8').slice(-256 * 1024))
-      .join('\n');
+    return this.procs.filter((p) => p.name.startsWith(name)).map((p) => p.output.join('')).join('\n');
   }
 
   /** One request to kube-apiserver as `user`, e.g. to compare this server with a CRD on the same path shape. */
@@ -404,46 +397,20 @@ export class LocalCluster {
     path: string,
     body?: string,
     headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        `${this.apiserverUrl}${path}`,
-        {
-          method,
-          ca: this.ca.pem,
-          headers: { authorization: `Bearer ${users[user].token}`, accept: 'application/json', ...headers },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  ): Promise<HttpsAnswer> {
+    return httpsCall(
+      `${this.apiserverUrl}${path}`,
+      { method, ca: this.ca.pem, headers: { authorization: `Bearer ${users[user].token}`, accept: 'application/json', ...headers } },
+      body,
+    );
   }
 
   /** Raw HTTPS straight to this server (the replica on `port`), bypassing kube-apiserver, with an optional client certificate. */
-  direct(path: string, headers: Record<string, string>, clientCert?: Issued, port = this.serverPort): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        `https://127.0.0.1:${port}${path}`,
-        {
-          rejectUnauthorized: false,
-          headers,
-          ...(clientCert ? { cert: readFileSync(clientCert.cert), key: readFileSync(clientCert.key) } : {}),
-        },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        },
-      );
-      req.on('error', reject);
-      req.end();
+  direct(path: string, headers: Record<string, string>, clientCert?: Issued, port = this.serverPort): Promise<HttpsAnswer> {
+    return httpsCall(`https://127.0.0.1:${port}${path}`, {
+      rejectUnauthorized: false,
+      headers,
+      ...(clientCert ? { cert: readFileSync(clientCert.cert), key: readFileSync(clientCert.key) } : {}),
     });
   }
 
@@ -479,16 +446,12 @@ export class LocalCluster {
   private spawn(binary: string, args: string[], command = join(this.bin, binary), name = binary): void {
     const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
-    // Also on disk, so a suite attached to a shared control plane can read its components' logs.
-    const file = createWriteStream(join(this.dir, 'logs', `${name.replace(/[^\w.-]/g, '_')}-${child.pid ?? 'none'}.log`));
     const keep = (d: Buffer): void => {
       output.push(d.toString());
       if (output.length > 2000) output.splice(0, 1000);
-      file.write(d);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    child.once('exit', () => file.end());
     this.procs.push({ name, child, output });
   }
 

@@ -4,11 +4,11 @@
 // --test-name-pattern starts no server for a suite none of whose tests run (node:test runs `before` hooks anyway).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startEtcd, type EtcdProcess } from './etcd.js';
+import { httpsCall, type HttpsAnswer } from './https.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -28,7 +28,7 @@ export interface ServerProcess {
   logs(): string;
   kubectl(args: string[], options?: { input?: string; env?: Record<string, string> }): Promise<{ stdout: string; stderr: string; code: number }>;
   /** Raw HTTPS to the server with the kubeconfig's token. */
-  http(method: string, path: string, options?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
+  http(method: string, path: string, options?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<HttpsAnswer>;
   /** SIGTERM, and the exit code. */
   terminate(): Promise<number | null>;
   /** SIGKILL: no shutdown of any kind. */
@@ -125,22 +125,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
   const url = `https://127.0.0.1:${port}`;
 
   const http: ServerProcess['http'] = (method, path, opts = {}) =>
-    new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        `${url}${path}`,
-        { method, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}`, ...(opts.headers ?? {}) } },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (body += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      if (opts.body !== undefined) req.write(opts.body);
-      req.end();
-    });
+    httpsCall(`${url}${path}`, { method, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}`, ...(opts.headers ?? {}) } }, opts.body);
 
   const waitReady = async (): Promise<void> => {
     const deadline = Date.now() + 30_000;
