@@ -143,7 +143,7 @@ describe('server flags', () => {
     { argv: ['--max-connections', '0'], message: bad('--max-connections <n>', '0', '--max-connections must be an integer in [1, 1000000]') },
     { argv: ['--max-connections', '1000001'], message: bad('--max-connections <n>', '1000001', '--max-connections must be an integer in [1, 1000000]') },
     { argv: ['--etcd'], message: 'error: unknown option \'--etcd\'' },
-    { argv: ['serve'], message: 'error: too many arguments. Expected 0 arguments but got 1: serve.' },
+    { argv: ['serve'], message: 'error: too many arguments. Expected 0 arguments but got 1.' },
   ];
   for (const { argv, message } of refusals) {
     it(`refuse ${argv.join(' ')}: ${message.split('\n')[0]}`, () => {
