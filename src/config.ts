@@ -48,7 +48,8 @@ function combine<P extends FlagTable, T>(spec: Omit<Combined<P, T>, 'kind'>): Co
 }
 
 const integer = (min: number, max: number) => (text: string, name: string): number => {
-  const n = Number(text);
+  // Number() reads "" and " " as 0 and "1e3" as 1000; a flag's integer is digits only.
+  const n = /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
   return n;
 };

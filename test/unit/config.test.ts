@@ -119,6 +119,8 @@ describe('server flags', () => {
     { argv: ['--secure-port', '-1'], message: bad('--secure-port <port>', '-1', '--secure-port must be an integer in [0, 65535]') },
     { argv: ['--secure-port', '1.5'], message: bad('--secure-port <port>', '1.5', '--secure-port must be an integer in [0, 65535]') },
     { argv: ['--secure-port', 'https'], message: bad('--secure-port <port>', 'https', '--secure-port must be an integer in [0, 65535]') },
+    { argv: ['--secure-port', ''], message: bad('--secure-port <port>', '', '--secure-port must be an integer in [0, 65535]') },
+    { argv: ['--secure-port', '1e3'], message: bad('--secure-port <port>', '1e3', '--secure-port must be an integer in [0, 65535]') },
     { argv: ['--secure-port'], message: 'error: option \'--secure-port <port>\' argument missing' },
     { argv: ['--tls-cert-file', 'c.pem'], message: '--tls-cert-file and --tls-private-key-file go together' },
     { argv: ['--tls-private-key-file', 'k.pem'], message: '--tls-cert-file and --tls-private-key-file go together' },
