@@ -114,8 +114,45 @@ const options = {
   }),
   securePort: flag({ flags: '--secure-port <port>', help: 'HTTPS port', parse: integer(0, 65535), default: 8443 }),
   bindAddress: flag({ flags: '--bind-address <address>', help: 'address to listen on', default: '0.0.0.0' }),
-  tlsCertFile: flag({ flags: '--tls-cert-file <file>', help: 'serving certificate (PEM); a self-signed one is generated when absent' }),
+  tlsCertFile: flag({
+    flags: '--tls-cert-file <file>',
+    help: 'serving certificate (PEM), reloaded when it changes; when absent, delegated mode keeps one in --tls-secret and standalone generates a self-signed one',
+  }),
   tlsPrivateKeyFile: flag({ flags: '--tls-private-key-file <file>', help: 'private key of --tls-cert-file (PEM)' }),
+  /** Fallback for the folder watch of --tls-cert-file: how often the files are re-read anyway. */
+  tlsCertCheckIntervalMs: flag({
+    flags: '--tls-cert-check-interval <duration>',
+    help: 'how often --tls-cert-file is re-read besides when its folder reports a change',
+    parse: duration,
+    default: 60_000,
+    check: (ms, name) => (ms >= 100 ? undefined : `${name} must be at least 100ms`),
+  }),
+  /** Delegated mode without --tls-cert-file: where the replicas keep the serving certificate they share. */
+  tlsSecret: flag({
+    flags: '--tls-secret <namespace/name>',
+    help: 'Secret holding the self-managed serving certificate (delegated mode without --tls-cert-file)',
+    default: 'ai-system/ai-apiserver-tls',
+    check: (text, name) => (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(text) ? undefined : `${name} must be namespace/name`),
+  }),
+  tlsDnsNames: flag({
+    flags: '--tls-dns-names <names>',
+    help: 'comma-separated DNS names of the self-managed serving certificate (the Service\'s names)',
+    default: 'ai-apiserver.ai-system.svc,ai-apiserver.ai-system.svc.cluster.local,ai-apiserver.ai-system,ai-apiserver,localhost',
+    check: (names, name) => (dnsNames(names).length > 0 ? undefined : `${name} needs at least one name`),
+  }),
+  tlsCertLifetimeMs: flag({
+    flags: '--tls-cert-lifetime <duration>',
+    help: 'validity of each self-managed serving certificate; a new one replaces it at 80% of it',
+    parse: duration,
+    default: 365 * 24 * 3_600_000,
+    check: (ms, name) => (ms >= 10_000 ? undefined : `${name} must be at least 10s`),
+  }),
+  /** Whose caBundle follows the self-managed certificate's CAs; empty leaves every APIService alone. */
+  tlsApiService: flag({
+    flags: '--tls-apiservice <name>',
+    help: 'APIService whose caBundle is kept equal to the self-managed certificate\'s CAs; empty: none',
+    default: 'v1alpha1.ai.example.io',
+  }),
   standalone: flag({
     flags: '--standalone',
     help: 'run without kube-apiserver: bearer tokens from --token-auth-file, every authenticated user allowed',
@@ -250,6 +287,11 @@ function checkAcross(c: OptionValues<typeof options>): string | undefined {
     return '--token-auth-file and --write-kubeconfig are for --standalone; delegated mode authenticates through kube-apiserver';
   }
   return undefined;
+}
+
+/** The names of --tls-dns-names. */
+export function dnsNames(list: string): string[] {
+  return list.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function etcdServers(urls: string): string[] {

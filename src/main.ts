@@ -1,7 +1,7 @@
 // The server command: flags → config → security, storage, registry, HTTPS server; SIGTERM/SIGINT shut it down
 // gracefully.
 import { pino } from 'pino';
-import { parseConfig } from './config.js';
+import { dnsNames, parseConfig } from './config.js';
 import { loadKubeConfig } from './kube/kubeconfig.js';
 import { kubePodLogs } from './kube/pod-logs.js';
 import { ControllerManager } from './controllers/manager.js';
@@ -10,7 +10,7 @@ import { Registry } from './registry/registry.js';
 import { resources } from './resources/index.js';
 import { buildSecurity } from './security.js';
 import { buildApp } from './server/app.js';
-import { loadServingCert } from './server/certs.js';
+import { startServingCert } from './server/certs.js';
 import { writeKubeconfig } from './server/kubeconfig.js';
 import { ServerMetrics } from './server/metrics.js';
 import { instrumentStorage } from './storage/instrumented-storage.js';
@@ -43,7 +43,25 @@ async function main(): Promise<void> {
   });
   const consistentListFromCache = backend.consistentListFromCache;
   const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache });
-  const cert = await loadServingCert(config.tlsCertFile, config.tlsPrivateKeyFile);
+  const [namespace = '', name = ''] = config.tlsSecret.split('/');
+  const certs = await startServingCert({
+    ...(config.tlsCertFile && config.tlsPrivateKeyFile
+      ? { files: { certFile: config.tlsCertFile, keyFile: config.tlsPrivateKeyFile, checkIntervalMs: config.tlsCertCheckIntervalMs } }
+      : config.standalone
+        ? {}
+        : {
+            selfManaged: {
+              ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+              secret: { namespace, name },
+              apiService: config.tlsApiService,
+              dnsNames: dnsNames(config.tlsDnsNames),
+              lifetimeMs: config.tlsCertLifetimeMs,
+            },
+          }),
+    logger,
+    registry: metrics.registry,
+  });
+  const cert = certs.current;
   const app = await buildApp({
     registry,
     connect: resources.connect,
@@ -66,6 +84,9 @@ async function main(): Promise<void> {
     ...(config.standalone ? {} : { podLogs: kubePodLogs(loadKubeConfig(config.kubeconfig)) }),
   });
   security.watchClientCas((pem) => app.updateClientCas(pem));
+  certs.onChange((next) => app.updateServingCert(next));
+  // A pair that replaced the first while the app was being built.
+  if (certs.current !== cert) app.updateServingCert(certs.current);
   const cachesListed = registry.start();
   cachesListed.catch((error: unknown) => logger.error({ err: error }, 'watch caches failed to start'));
   await app.fastify.listen({ port: config.securePort, host: config.bindAddress });
@@ -105,6 +126,7 @@ async function main(): Promise<void> {
       .then(async () => {
         registry.stop();
         security.stop();
+        certs.stop();
         await backend.storage.close();
         await storageLease?.stop();
         logger.info('stopped');

@@ -1,5 +1,5 @@
 // kube-system/extension-apiserver-authentication: the CAs and header names kube-apiserver publishes for
-// aggregated servers. Re-read periodically so a rotated CA takes effect without a restart.
+// aggregated servers. Watched, so a rotated CA takes effect from the next request without a restart.
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeApi } from './kube-api.js';
@@ -51,14 +51,13 @@ export function parseAuthenticationConfig(data: Record<string, string>): Authent
 export class AuthenticationConfigSource {
   private current: AuthenticationConfig = { clientCaPem: '', clientCas: [] };
   private lastRaw = '';
-  private timer: NodeJS.Timeout | undefined;
+  private stopWatch: (() => void) | undefined;
   private readonly log: Logger;
 
   constructor(
     private readonly api: KubeApi,
     logger: Logger,
     private readonly onChange: (config: AuthenticationConfig) => void,
-    private readonly intervalMs = 10_000,
   ) {
     this.log = logger.child({ component: 'authentication-config' });
   }
@@ -67,27 +66,62 @@ export class AuthenticationConfigSource {
     return this.current;
   }
 
-  /** Reads the ConfigMap once (failing if it cannot), then keeps re-reading it. */
-  async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => {
-      this.refresh().catch((error: unknown) => this.log.warn({ err: error }, 'could not re-read extension-apiserver-authentication'));
-    }, this.intervalMs);
-    this.timer.unref();
+  /**
+   * Resolves once the ConfigMap is read (rejects when it does not exist), then follows its changes through a watch,
+   * so a rotated CA counts from the next request on rather than after a polling interval.
+   */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let started = false;
+      this.stopWatch = this.api.watchConfigMap(
+        'kube-system',
+        'extension-apiserver-authentication',
+        (data, resourceVersion) => {
+          if (!data) {
+            if (!started) {
+              started = true;
+              this.stop();
+              reject(new Error('configmap kube-system/extension-apiserver-authentication not found'));
+            } else this.log.warn('extension-apiserver-authentication was deleted; keeping the configuration last read');
+            return;
+          }
+          this.apply(data, resourceVersion);
+          if (!started) {
+            started = true;
+            resolve();
+          }
+        },
+        (error) => {
+          this.log.warn({ err: error }, 'could not follow extension-apiserver-authentication; retrying');
+          if (!started && this.failedBeforeStart(error)) {
+            started = true;
+            this.stop();
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        },
+      );
+    });
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopWatch?.();
   }
 
-  private async refresh(): Promise<void> {
-    const data = await this.api.configMapData('kube-system', 'extension-apiserver-authentication');
-    if (!data) throw new Error('configmap kube-system/extension-apiserver-authentication not found');
+  /** A refusal (403, 401) cannot heal by retrying at startup: the server exits with it, as it did when polling. */
+  private failedBeforeStart(error: unknown): boolean {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'number' && code >= 400 && code < 500;
+  }
+
+  private apply(data: Record<string, string>, resourceVersion: string): void {
     const raw = JSON.stringify(data);
     if (raw === this.lastRaw) return;
     this.current = parseAuthenticationConfig(data);
     this.lastRaw = raw;
-    this.log.info({ requestHeader: this.current.requestHeader !== undefined, allowedNames: this.current.requestHeader?.allowedNames }, 'authentication config loaded');
+    this.log.info(
+      { requestHeader: this.current.requestHeader !== undefined, allowedNames: this.current.requestHeader?.allowedNames, resourceVersion, from: 'watch' },
+      'authentication config loaded',
+    );
     this.onChange(this.current);
   }
 }

@@ -8,6 +8,8 @@ import {
   type V1SubjectAccessReviewSpec,
 } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
+import { Transport } from '../kube/transport.js';
+import { watchObject } from '../kube/watch-object.js';
 
 export interface TokenReviewResult {
   authenticated: boolean;
@@ -17,8 +19,16 @@ export interface TokenReviewResult {
 export interface KubeApi {
   tokenReview(token: string): Promise<TokenReviewResult>;
   subjectAccessReview(spec: V1SubjectAccessReviewSpec): Promise<{ allowed: boolean; denied?: boolean; reason?: string }>;
-  /** The data of a ConfigMap, undefined when it does not exist. */
-  configMapData(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /**
+   * Follows a ConfigMap (a list and watch of that one name): `onChange` gets its data and resourceVersion after every
+   * change, undefined when it does not exist; failures go to `onError` and are retried. Returns the stop function.
+   */
+  watchConfigMap(
+    namespace: string,
+    name: string,
+    onChange: (data: Record<string, string> | undefined, resourceVersion: string) => void,
+    onError: (error: unknown) => void,
+  ): () => void;
   /** A namespace's phase, undefined when it does not exist. */
   namespacePhase(name: string): Promise<string | undefined>;
 }
@@ -48,8 +58,13 @@ export function kubeApi(kubeconfig?: string): KubeApi {
       });
       return { allowed: review.status?.allowed === true, denied: review.status?.denied, reason: review.status?.reason };
     },
-    configMapData: async (namespace, name) =>
-      (await orUndefinedOn404(() => core.readNamespacedConfigMap({ namespace, name })))?.data ?? undefined,
+    watchConfigMap: (namespace, name, onChange, onError) =>
+      watchObject<{ data?: Record<string, string>; metadata?: { resourceVersion?: string } }>(new Transport(kc), {
+        collection: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
+        name,
+        onChange: (configMap) => onChange(configMap ? (configMap.data ?? {}) : undefined, configMap?.metadata?.resourceVersion ?? ''),
+        onError,
+      }),
     namespacePhase: async (name) => {
       const ns = await orUndefinedOn404(() => core.readNamespace({ name }));
       return ns ? (ns.status?.phase ?? 'Active') : undefined;

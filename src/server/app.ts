@@ -70,6 +70,8 @@ export interface App {
   fastify: HttpsFastify;
   /** Swaps the client CAs the handshake asks for, after kube-apiserver rotated them. */
   updateClientCas(pem: string): void;
+  /** Swaps the serving pair in place: new handshakes get it, open connections keep theirs. */
+  updateServingCert(cert: ServingCert): void;
   /** Fails /readyz, ends every watch, waits for in-flight requests, stops listening. */
   shutdown(delaySeconds: number): Promise<void>;
 }
@@ -361,9 +363,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.podLogs ? { podLogs: deps.podLogs } : {}),
   });
 
+  let serving = deps.cert;
+  let clientCas = deps.clientCaPem;
   return {
     fastify,
-    updateClientCas: (pem: string) => fastify.server.setSecureContext({ key: deps.cert.key, cert: deps.cert.cert, ca: pem }),
+    updateClientCas: (pem: string) => {
+      clientCas = pem;
+      fastify.server.setSecureContext({ key: serving.key, cert: serving.cert, ca: clientCas });
+    },
+    updateServingCert: (cert: ServingCert) => {
+      serving = cert;
+      // setSecureContext replaces the whole context: the client CAs go with every new pair.
+      fastify.server.setSecureContext({ key: serving.key, cert: serving.cert, ...(clientCas ? { ca: clientCas } : {}) });
+    },
     shutdown: async (delaySeconds: number) => {
       shuttingDown = true;
       if (delaySeconds > 0) await new Promise((r) => setTimeout(r, delaySeconds * 1000));
