@@ -183,12 +183,35 @@ const ourSchemas: Record<string, JsonSchema> = {
     },
   },
   Job: topLevel('Job', 'Job is a distributed, optionally elastic, training job.'),
+  LocalSecretReference: {
+    type: 'object',
+    description: 'A Secret in the namespace of the object that names it.',
+    required: ['name'],
+    properties: {
+      name: str('Name of the Secret.'),
+    },
+    'x-kubernetes-map-type': 'atomic',
+  },
   DatasetSource: {
     type: 'object',
     description: 'Where the data comes from.',
     required: ['uri'],
     properties: {
-      uri: { type: 'string', pattern: '^(s3|https?|pvc)://.+', description: 's3://bucket/path, http(s)://host/path or pvc://claim/path.' },
+      uri: {
+        type: 'string',
+        pattern: '^(s3|https?|pvc)://.+',
+        description: 's3://bucket/prefix (every object under the prefix), http(s)://host/path (one file) or pvc://claim/path (a file or folder of another claim in the namespace).',
+      },
+      secretRef: described(
+        ourRef('LocalSecretReference'),
+        'For s3:// sources: a Secret holding the credentials under the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and, optionally, AWS_SESSION_TOKEN), handed to the loader as environment variables. Without it the loader uses the default credentials of its pod.',
+      ),
+      endpoint: {
+        type: 'string',
+        pattern: '^https?://.+',
+        description: 'For s3:// sources: the URL of an S3-compatible store (MinIO, Ceph RGW, ...), addressed path-style. AWS S3 when empty.',
+      },
+      region: str('For s3:// sources: the region of the bucket. us-east-1 when empty.'),
     },
   },
   DatasetSpec: {

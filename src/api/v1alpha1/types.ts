@@ -166,10 +166,22 @@ export interface Job {
   status?: JobStatus;
 }
 
+/** A Secret in the namespace of the object that names it. */
+export interface LocalSecretReference {
+  /** Name of the Secret. */
+  name: string;
+}
+
 /** Where the data comes from. */
 export interface DatasetSource {
-  /** s3://bucket/path, http(s)://host/path or pvc://claim/path. */
+  /** s3://bucket/prefix (every object under the prefix), http(s)://host/path (one file) or pvc://claim/path (a file or folder of another claim in the namespace). */
   uri: string;
+  /** For s3:// sources: a Secret holding the credentials under the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and, optionally, AWS_SESSION_TOKEN), handed to the loader as environment variables. Without it the loader uses the default credentials of its pod. */
+  secretRef?: LocalSecretReference;
+  /** For s3:// sources: the URL of an S3-compatible store (MinIO, Ceph RGW, ...), addressed path-style. AWS S3 when empty. */
+  endpoint?: string;
+  /** For s3:// sources: the region of the bucket. us-east-1 when empty. */
+  region?: string;
 }
 
 /** The desired state of a Dataset. */

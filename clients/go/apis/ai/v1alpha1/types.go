@@ -182,10 +182,22 @@ type JobList struct {
 	Items           []Job `json:"items"`
 }
 
+// LocalSecretReference: A Secret in the namespace of the object that names it.
+type LocalSecretReference struct {
+	// Name of the Secret.
+	Name string `json:"name"`
+}
+
 // DatasetSource: Where the data comes from.
 type DatasetSource struct {
-	// s3://bucket/path, http(s)://host/path or pvc://claim/path.
+	// s3://bucket/prefix (every object under the prefix), http(s)://host/path (one file) or pvc://claim/path (a file or folder of another claim in the namespace).
 	URI string `json:"uri"`
+	// For s3:// sources: a Secret holding the credentials under the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and, optionally, AWS_SESSION_TOKEN), handed to the loader as environment variables. Without it the loader uses the default credentials of its pod.
+	SecretRef *LocalSecretReference `json:"secretRef,omitempty"`
+	// For s3:// sources: the URL of an S3-compatible store (MinIO, Ceph RGW, ...), addressed path-style. AWS S3 when empty.
+	Endpoint string `json:"endpoint,omitempty"`
+	// For s3:// sources: the region of the bucket. us-east-1 when empty.
+	Region string `json:"region,omitempty"`
 }
 
 // DatasetSpec: The desired state of a Dataset.

@@ -11,7 +11,10 @@ package v1alpha1
 // DatasetSourceApplyConfiguration represents a declarative configuration of the DatasetSource type for use
 // with apply.
 type DatasetSourceApplyConfiguration struct {
-	URI *string `json:"uri,omitempty"`
+	URI       *string                                 `json:"uri,omitempty"`
+	SecretRef *LocalSecretReferenceApplyConfiguration `json:"secretRef,omitempty"`
+	Endpoint  *string                                 `json:"endpoint,omitempty"`
+	Region    *string                                 `json:"region,omitempty"`
 }
 
 // DatasetSourceApplyConfiguration constructs a declarative configuration of the DatasetSource type for use with
@@ -25,5 +28,29 @@ func DatasetSource() *DatasetSourceApplyConfiguration {
 // If called multiple times, the URI field is set to the value of the last call.
 func (b *DatasetSourceApplyConfiguration) WithURI(value string) *DatasetSourceApplyConfiguration {
 	b.URI = &value
+	return b
+}
+
+// WithSecretRef sets the SecretRef field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SecretRef field is set to the value of the last call.
+func (b *DatasetSourceApplyConfiguration) WithSecretRef(value *LocalSecretReferenceApplyConfiguration) *DatasetSourceApplyConfiguration {
+	b.SecretRef = value
+	return b
+}
+
+// WithEndpoint sets the Endpoint field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Endpoint field is set to the value of the last call.
+func (b *DatasetSourceApplyConfiguration) WithEndpoint(value string) *DatasetSourceApplyConfiguration {
+	b.Endpoint = &value
+	return b
+}
+
+// WithRegion sets the Region field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Region field is set to the value of the last call.
+func (b *DatasetSourceApplyConfiguration) WithRegion(value string) *DatasetSourceApplyConfiguration {
+	b.Region = &value
 	return b
 }
