@@ -30,7 +30,11 @@ const layers: Layer[] = [
   { name: 'registry', paths: ['src/registry/'], mayImport: ['api/schema-validator', 'fieldmanager', 'storage'] },
   { name: 'auth', paths: ['src/auth/'], mayImport: ['api/meta', 'kube'] },
   { name: 'sdk', paths: ['src/sdk/'], mayImport: ['api/v1alpha1', 'kube'] },
-  { name: 'controllers', paths: ['src/controllers/'], mayImport: ['registry', 'kube'] },
+  // The dataset loader is a program of its own (the image's second entrypoint); the controller that runs it shares
+  // only its contract (environment, mounts, exit codes, report).
+  { name: 'loader/contract', paths: ['src/loader/contract.ts'], mayImport: [] },
+  { name: 'loader', paths: ['src/loader/'], mayImport: ['loader/contract'] },
+  { name: 'controllers', paths: ['src/controllers/'], mayImport: ['registry', 'kube', 'loader/contract'] },
   { name: 'server', paths: ['src/server/'], mayImport: ['registry', 'auth'] },
   // Above the server: a resource's definition names its connect handlers (notebooks/proxy, jobs/logs), which are the
   // server's; the layers below get definitions handed to them rather than importing the list.
