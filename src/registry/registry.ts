@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { SchemaValidator } from '../api/schema-validator.js';
 import type { JsonSchema } from '../api/v1alpha1/schemas.js';
 import { SmdSchema } from '../fieldmanager/schema.js';
+import { CachedStorage } from '../storage/cached-storage.js';
 import type { Storage } from '../storage/interface.js';
 import { WatchCache, type WatchCacheOptions } from '../storage/watch-cache.js';
 import { decode } from './codec.js';
@@ -21,7 +22,10 @@ export interface RegistryOptions {
   logger: Logger;
   cache?: WatchCacheOptions;
   namespaces?: NamespaceLifecycle;
-  /** See StoreOptions.consistentListFromCache. */
+  /**
+   * Serve consistent LISTs (resourceVersion "") from the watch cache after a progress check against storage (see
+   * CachedStorageOptions.consistentReadsFromCache); otherwise they are read from storage. On by default.
+   */
   consistentListFromCache?: boolean;
 }
 
@@ -57,7 +61,8 @@ export class Registry {
       const cache = new WatchCache(options.storage, prefix, decode, options.logger, options.cache);
       this.caches.push(cache);
       this.informers.set(strategy.info.resource, new Informer(cache, options.logger.child({ component: 'informer', resource: strategy.info.resource })));
-      const store = new Store({ prefix, strategy, storage: options.storage, cache, validator, smd, logger: options.logger, namespaces: options.namespaces, consistentListFromCache: options.consistentListFromCache });
+      const storage = new CachedStorage(options.storage, cache, { consistentReadsFromCache: options.consistentListFromCache ?? true, logger: options.logger });
+      const store = new Store({ prefix, strategy, storage, validator, smd, logger: options.logger, namespaces: options.namespaces });
       this.stores.set(strategy.info.resource, store);
       const subresources: Subresource[] = [new StatusSubresource(store)];
       if (strategy.scale) subresources.push(new ScaleSubresource(store, strategy.scale, smd, options.logger.child({ component: 'store', resource: strategy.info.resource })));

@@ -1,10 +1,11 @@
 // Where the registry turns storage's typed failures into API errors (metav1 Status).
 import { ApiError, apiErrors, type ResourceRef } from '../api/meta/errors.js';
-import { StorageError } from '../storage/interface.js';
+import { StorageError, TooLargeRevisionError } from '../storage/interface.js';
 
 /** The one boundary where storage failures become API errors. */
 export function fromStorageError(error: unknown, ref: ResourceRef, name: string): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof TooLargeRevisionError) return apiErrors.tooLargeResourceVersion(error.wanted, error.current);
   if (!(error instanceof StorageError)) return apiErrors.internal(error instanceof Error ? error.message : String(error));
   switch (error.code) {
     case 'NotFound':

@@ -1,6 +1,7 @@
 // The generic store: every verb implemented once, with kube-apiserver's semantics (k8s.io/apiserver's
-// registry/generic/registry.Store). A resource only supplies a Strategy; this file never names one.
-import { randomUUID, randomInt } from 'node:crypto';
+// registry/generic/registry.Store). A resource only supplies a Strategy; this file never names one. Where a read is
+// served from (the watch cache or storage) is its CachedStorage's choice; the store states what is asked.
+import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
@@ -8,13 +9,14 @@ import { validateObjectMeta, validateObjectMetaUpdate } from '../api/meta/object
 import { toMetaTime } from '../api/meta/time.js';
 import type { DeleteOptions, KubeObject, ObjectMeta } from '../api/meta/types.js';
 import type { SchemaValidator } from '../api/schema-validator.js';
-import { skipUpdate, StorageError, type Storage, type StoredValue } from '../storage/interface.js';
-import { CacheNotFreshError, type CacheWatcher, type WatchCache } from '../storage/watch-cache.js';
+import type { CachedStorage, ObjectPage } from '../storage/cached-storage.js';
+import { skipUpdate, StorageError, type StoredValue } from '../storage/interface.js';
+import type { CacheWatcher } from '../storage/watch-cache.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
 import { ApiError, apiErrors, type ResourceRef } from '../api/meta/errors.js';
 import { fromStorageError } from './storage-errors.js';
-import { parseFieldSelector, type FieldSelector } from './field-selector.js';
-import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
+import { generateName, generateNameAttempts } from './generate-name.js';
+import { parseResourceVersion, selectorFilter, validateListOptions, validateWatchOptions } from './list-options.js';
 import { decode, decodeObject, encode, maxStoredObjectBytes, objectKey, objectTooLarge } from './codec.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { FieldManager } from '../fieldmanager/field-manager.js';
@@ -95,18 +97,13 @@ export interface StoreOptions {
   /** Storage key prefix of this resource, e.g. "/registry/ai.example.io/notebooks/". */
   prefix: string;
   strategy: Strategy;
-  storage: Storage;
-  cache: WatchCache;
+  /** The resource's storage behind its watch cache, which chooses where each read is served from. */
+  storage: CachedStorage;
   validator: SchemaValidator;
   /** The schemas as server-side apply reads them. */
   smd: SmdSchema;
   logger: Logger;
   namespaces?: NamespaceLifecycle;
-  /**
-   * Serve consistent LISTs (resourceVersion "") from the watch cache after a progress check against etcd. Only
-   * safe where etcd's progress notifications are (etcd ≥ 3.5.13); otherwise they are read from etcd.
-   */
-  consistentListFromCache?: boolean;
 }
 
 /**
@@ -126,30 +123,22 @@ const pauseFor = (values: number): Pause => (values > slicedValues ? () => nextT
  */
 const afterDecoding = (): Promise<void> => nextTurn();
 
-const generateNameChars = 'bcdfghjklmnpqrstvwxz2456789';
-const maxGenerateNamePrefix = 58;
-const generateNameAttempts = 8;
-
 export class Store {
   readonly ref: ResourceRef;
   readonly strategy: Strategy;
-  private readonly storage: Storage;
-  private readonly cache: WatchCache;
+  private readonly storage: CachedStorage;
   private readonly validator: SchemaValidator;
   private readonly prefix: string;
   private readonly apiVersion: string;
   private readonly log: Logger;
   private readonly namespaces: NamespaceLifecycle | undefined;
-  private readonly consistentListFromCache: boolean;
   /** Field ownership per endpoint: the main resource resets status, /status resets spec (as for custom resources). */
   readonly fieldManagers: { main: FieldManager; status: FieldManager };
 
   constructor(options: StoreOptions) {
     this.namespaces = options.namespaces;
-    this.consistentListFromCache = options.consistentListFromCache ?? true;
     this.strategy = options.strategy;
     this.storage = options.storage;
-    this.cache = options.cache;
     this.validator = options.validator;
     this.prefix = options.prefix;
     const info = options.strategy.info;
@@ -186,7 +175,7 @@ export class Store {
     delete meta.selfLink;
     const generated = !meta.name && !!meta.generateName;
     this.strategy.prepareForCreate(object);
-    const provisionalName = meta.name || (meta.generateName ? this.generateName(meta.generateName) : '');
+    const provisionalName = meta.name || (meta.generateName ? generateName(meta.generateName) : '');
     if (generated) meta.name = provisionalName;
     const errors = [...this.validator.validate(this.strategy.schemaName, object), ...this.strategy.validate(object)];
     await pause?.();
@@ -208,7 +197,7 @@ export class Store {
         return { object: decodeObject(stored.value, stored.modRevision), warnings };
       } catch (error) {
         if (generated && error instanceof StorageError && error.code === 'AlreadyExists' && attempt < generateNameAttempts) {
-          meta.name = this.generateName(meta.generateName!);
+          meta.name = generateName(meta.generateName!);
           continue;
         }
         throw fromStorageError(error, this.ref, meta.name!);
@@ -218,48 +207,47 @@ export class Store {
 
   /** GET: resourceVersion "" reads storage (linearizable); "0" or N are served from the watch cache. */
   async get(namespace: string, name: string, resourceVersion = '', signal?: AbortSignal): Promise<ReadObject> {
-    const key = objectKey(this.prefix, namespace, name);
     const revision = parseResourceVersion(resourceVersion);
-    if (revision === undefined) {
-      const stored = await this.read(key, name);
-      if (!stored) throw apiErrors.notFound(this.ref, name);
-      return decode(stored.key, stored.value, stored.modRevision);
+    let read: ReadObject | undefined;
+    try {
+      read = await this.storage.readObject(objectKey(this.prefix, namespace, name), revision, signal);
+    } catch (error) {
+      throw fromStorageError(error, this.ref, name);
     }
-    await this.cacheAt(revision, signal);
-    const cached = this.cache.get(key);
-    if (!cached) throw apiErrors.notFound(this.ref, name);
-    return cached;
+    if (!read) throw apiErrors.notFound(this.ref, name);
+    return read;
   }
 
   /** How many objects a namespace (all of them when undefined) holds now, from the watch cache: a LIST's cost estimate. */
   count(namespace: string | undefined): number {
-    return this.cache.count(namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`);
+    return this.storage.count(this.keyPrefix(namespace));
   }
 
   async list(namespace: string | undefined, options: ListOptions = {}): Promise<ListResult> {
-    const { labels, fields } = this.selectors(options.labelSelector, options.fieldSelector);
-    const match = (object: KubeObject): boolean => labels.matches(object.metadata.labels) && fields.matches(this.strategy.fieldValues(object));
-    const keyPrefix = namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`;
+    const filter = selectorFilter(this.strategy, options.labelSelector, options.fieldSelector);
+    const keyPrefix = this.keyPrefix(namespace);
     const rv = options.resourceVersion ?? '';
     const rvMatch = options.resourceVersionMatch ?? '';
-    this.validateListOptions(rv, rvMatch, options.continue);
+    validateListOptions(rv, rvMatch, options.continue);
     const limit = options.limit && options.limit > 0 ? options.limit : 0;
-    const unfiltered = labels.empty && fields.empty;
-
-    if (options.continue) {
-      const { revision, startKey } = decodeContinue(options.continue, keyPrefix);
-      return this.listFromStorage(keyPrefix, match, unfiltered, limit, revision, startKey, true);
+    const from = options.continue ? decodeContinue(options.continue, keyPrefix) : undefined;
+    let page: ObjectPage;
+    try {
+      page = await this.storage.listObjects(keyPrefix, {
+        ...(from ? { from } : { revision: parseResourceVersion(rv), exact: rvMatch === 'Exact' }),
+        limit,
+        filter,
+        signal: options.signal,
+      });
+    } catch (error) {
+      // The snapshot a continue token reads was compacted away: kube tells the client how to go on.
+      if (from && error instanceof StorageError && error.code === 'Gone') throw apiErrors.continueExpired();
+      throw fromStorageError(error, this.ref, '');
     }
-    const revision = parseResourceVersion(rv);
-    if (rvMatch === 'Exact') return this.listFromStorage(keyPrefix, match, unfiltered, limit, revision!, undefined, false);
-    if (revision === undefined && (limit > 0 || !this.consistentListFromCache)) {
-      return this.listFromStorage(keyPrefix, match, unfiltered, limit, undefined, undefined, false);
-    }
-    // Served from memory: "0" as is, N once the cache reached N, "" once it reached etcd's current revision.
-    if (revision === undefined) await this.consistentCache(options.signal);
-    else await this.cacheAt(revision, options.signal);
-    const { items, revision: cacheRevision } = this.cache.list(keyPrefix, match);
-    return { items, resourceVersion: String(cacheRevision) };
+    const result: ListResult = { items: page.items, resourceVersion: String(page.revision) };
+    if (page.next) result.continue = encodeContinue(page.next.revision, page.next.startKey, keyPrefix);
+    if (page.remaining !== undefined) result.remainingItemCount = page.remaining;
+    return result;
   }
 
   async update(namespace: string, name: string, body: unknown, options: WriteOptions = {}): Promise<WriteResult> {
@@ -376,33 +364,16 @@ export class Store {
 
   /** A watch served from the cache. The caller reads events from the watcher and ends it when done. */
   async watch(namespace: string | undefined, options: WatchOptions = {}): Promise<CacheWatcher> {
-    const { labels, fields } = this.selectors(options.labelSelector, options.fieldSelector);
-    const match = (object: KubeObject): boolean => labels.matches(object.metadata.labels) && fields.matches(this.strategy.fieldValues(object));
-    const rv = options.resourceVersion ?? '';
-    const rvMatch = options.resourceVersionMatch ?? '';
-    if (options.sendInitialEvents !== undefined) {
-      const errors: FieldError[] = [];
-      if (options.sendInitialEvents && !options.allowWatchBookmarks) {
-        errors.push(fieldErrors.forbidden('allowWatchBookmarks', 'allowWatchBookmarks required when sendInitialEvents is true'));
-      }
-      if (rvMatch !== 'NotOlderThan') {
-        errors.push(fieldErrors.forbidden('resourceVersionMatch', "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
-      }
-      if (errors.length > 0) throw listOptionsInvalid(errors);
-    } else if (rvMatch !== '') {
-      throw listOptionsInvalid([fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch')]);
-    }
-    const revision = parseResourceVersion(rv);
-    // Without trustworthy progress notifications a watch from "now" starts at the cache's latest state.
-    if (revision === undefined) {
-      if (this.consistentListFromCache) await this.consistentCache(options.signal);
-      else await this.cacheAt(0, options.signal);
-    } else await this.cacheAt(revision, options.signal);
-    const keyPrefix = namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`;
+    const filter = selectorFilter(this.strategy, options.labelSelector, options.fieldSelector);
+    validateWatchOptions(options.resourceVersionMatch ?? '', options.sendInitialEvents, options.allowWatchBookmarks);
+    const revision = parseResourceVersion(options.resourceVersion ?? '');
     try {
-      return this.cache.watch(keyPrefix, revision ?? 0, labels.empty && fields.empty ? undefined : match, {
+      return await this.storage.watchObjects(this.keyPrefix(namespace), {
+        revision,
+        filter,
         bookmarks: options.allowWatchBookmarks === true,
         sendInitialEvents: options.sendInitialEvents === true,
+        signal: options.signal,
       });
     } catch (error) {
       throw fromStorageError(error, this.ref, '');
@@ -470,11 +441,7 @@ export class Store {
         if (outcome === skipUpdate) return { object: decodeObject(current.value, current.modRevision), warnings };
         return { object: { ...result!, metadata: { ...result!.metadata, resourceVersion: String(current.modRevision) } }, warnings };
       }
-      const cached = this.cache.get(key);
-      const stored = await this.storage.guaranteedUpdate(key, tryUpdate, {
-        suggestion: cached ? { key, value: Buffer.from(cached.json), modRevision: cached.revision, createRevision: 0 } : undefined,
-        signal: options.signal,
-      });
+      const stored = await this.storage.guaranteedUpdate(key, tryUpdate, { signal: options.signal });
       await pause?.();
       const object = decodeObject(stored.value, stored.modRevision);
       warnings.push(...this.strategy.warnings(object));
@@ -636,84 +603,6 @@ export class Store {
     return { object, warnings, pause };
   }
 
-  private generateName(prefix: string): string {
-    let suffix = '';
-    for (let i = 0; i < 5; i++) suffix += generateNameChars[randomInt(generateNameChars.length)];
-    return prefix.slice(0, maxGenerateNamePrefix) + suffix;
-  }
-
-  private selectors(labelSelector?: string, fieldSelector?: string): { labels: LabelSelector; fields: FieldSelector } {
-    try {
-      return {
-        labels: parseLabelSelector(labelSelector),
-        fields: parseFieldSelector(fieldSelector, ['metadata.name', 'metadata.namespace', ...this.strategy.selectableFields]),
-      };
-    } catch (error) {
-      if (error instanceof SelectorParseError) throw apiErrors.badRequest(error.message);
-      throw error;
-    }
-  }
-
-  private validateListOptions(rv: string, rvMatch: string, continueToken?: string): void {
-    const errors: FieldError[] = [];
-    if (rvMatch !== '' && rvMatch !== 'Exact' && rvMatch !== 'NotOlderThan') {
-      errors.push(fieldErrors.notSupported('resourceVersionMatch', rvMatch, ['Exact', 'NotOlderThan', '']));
-    }
-    if (rvMatch !== '' && rv === '') errors.push(fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided'));
-    if (rvMatch !== '' && continueToken) errors.push(fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
-    if (rvMatch === 'Exact' && rv === '0') errors.push(fieldErrors.forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'));
-    if (continueToken && rv !== '' && rv !== '0') {
-      errors.push(fieldErrors.forbidden('resourceVersion', 'specifying resource version is not allowed when using continue'));
-    }
-    if (errors.length > 0) throw listOptionsInvalid(errors);
-    parseResourceVersion(rv);
-  }
-
-  private async listFromStorage(
-    keyPrefix: string,
-    match: (object: KubeObject) => boolean,
-    unfiltered: boolean,
-    limit: number,
-    revision: number | undefined,
-    startKey: string | undefined,
-    continuing: boolean,
-  ): Promise<ListResult> {
-    const items: ReadObject[] = [];
-    let readRevision = revision;
-    let nextKey = startKey;
-    for (;;) {
-      let page;
-      try {
-        page = await this.storage.list(keyPrefix, { revision: readRevision, limit: limit > 0 ? limit - items.length : 0, startKey: nextKey });
-      } catch (error) {
-        if (error instanceof StorageError && error.code === 'Gone') {
-          throw continuing ? apiErrors.continueExpired() : apiErrors.resourceExpired(`too old resource version: ${revision}`);
-        }
-        if (error instanceof StorageError && error.code === 'FutureRevision') {
-          throw apiErrors.tooLargeResourceVersion(revision ?? 0, await this.storage.currentRevision());
-        }
-        throw fromStorageError(error, this.ref, '');
-      }
-      readRevision = page.revision;
-      for (const stored of page.items) {
-        const read = decode(stored.key, stored.value, stored.modRevision);
-        if (match(read.object)) items.push(read);
-      }
-      const last = page.items[page.items.length - 1];
-      if (!page.more || !last) return { items, resourceVersion: String(readRevision) };
-      nextKey = `${last.key}\0`;
-      if (limit > 0 && items.length >= limit) {
-        const result: ListResult = {
-          items,
-          resourceVersion: String(readRevision),
-          continue: encodeContinue(readRevision, nextKey, keyPrefix),
-        };
-        if (unfiltered && page.remaining !== undefined) result.remainingItemCount = page.remaining;
-        return result;
-      }
-    }
-  }
-
   private async read(key: string, name: string): Promise<StoredValue | undefined> {
     try {
       return await this.storage.get(key);
@@ -722,37 +611,10 @@ export class Store {
     }
   }
 
-  private async cacheAt(revision: number, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.cache.waitUntilFresh(revision, signal);
-    } catch (error) {
-      if (error instanceof CacheNotFreshError) throw apiErrors.tooLargeResourceVersion(error.wanted, error.current);
-      throw fromStorageError(error, this.ref, '');
-    }
+  /** The keys of a namespace's objects, or of all of them when undefined. */
+  private keyPrefix(namespace: string | undefined): string {
+    return namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`;
   }
-
-  private async consistentCache(signal?: AbortSignal): Promise<void> {
-    try {
-      await this.cache.consistentRevision(signal);
-    } catch (error) {
-      if (error instanceof CacheNotFreshError) {
-        this.log.warn({ wanted: error.wanted, current: error.current }, 'watch cache did not catch up for a consistent read');
-        throw apiErrors.timeout(`the watch cache did not reach resource version ${error.wanted} in time`);
-      }
-      throw fromStorageError(error, this.ref, '');
-    }
-  }
-}
-
-function listOptionsInvalid(errors: FieldError[]): ApiError {
-  return apiErrors.invalid({ group: 'meta.k8s.io', resource: 'listoptions', kind: 'ListOptions' }, '', errors);
-}
-
-/** "" → undefined (latest); otherwise a non-negative integer, else 400 as kube-apiserver answers. */
-export function parseResourceVersion(rv: string): number | undefined {
-  if (rv === '') return undefined;
-  if (!/^\d+$/.test(rv)) throw apiErrors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
-  return Number(rv);
 }
 
 function sameContent(a: KubeObject, b: KubeObject): boolean {

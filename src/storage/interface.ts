@@ -118,6 +118,20 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * A read at a revision its source has not reached: the watch cache did not get there in time, or the backend has not
+ * written it yet. kube-apiserver answers it as "Too large resource version", which clients retry.
+ */
+export class TooLargeRevisionError extends Error {
+  constructor(
+    readonly wanted: number,
+    readonly current: number,
+  ) {
+    super(`Too large resource version: ${wanted}, current: ${current}`);
+    this.name = 'TooLargeRevisionError';
+  }
+}
+
 /** The first key after every key that starts with `prefix` (etcd's range_end for a prefix). */
 export function prefixEnd(prefix: string): Buffer {
   const bytes = Buffer.from(prefix);

@@ -4,7 +4,7 @@
 // every watcher with 410, so no client ever silently misses an event.
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta/types.js';
-import { StorageError, type Storage, type StorageEvent, type Watch } from './interface.js';
+import { StorageError, TooLargeRevisionError, type Storage, type StorageEvent, type Watch } from './interface.js';
 
 export interface CachedObject {
   key: string;
@@ -50,16 +50,6 @@ export type WatcherEvent =
   | { type: 'BOOKMARK'; revision: number; initialEventsEnd: boolean }
   | { type: 'ERROR'; error: StorageError };
 
-export class CacheNotFreshError extends Error {
-  constructor(
-    readonly wanted: number,
-    readonly current: number,
-  ) {
-    super(`Too large resource version: ${wanted}, current: ${current}`);
-    this.name = 'CacheNotFreshError';
-  }
-}
-
 interface Waiter {
   revision: number;
   resolve(): void;
@@ -91,7 +81,8 @@ export class WatchCache {
   constructor(
     private readonly storage: Storage,
     readonly prefix: string,
-    private readonly decode: Decoder,
+    /** How stored values become objects; the storage reads served beside the cache decode with it too. */
+    readonly decode: Decoder,
     logger: Logger,
     options: WatchCacheOptions = {},
   ) {
@@ -162,7 +153,7 @@ export class WatchCache {
       signal?.throwIfAborted();
       if (this.stopped) throw new StorageError('Unreachable', this.prefix, 'watch cache stopped');
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new CacheNotFreshError(revision, this.revision);
+      if (remaining <= 0) throw new TooLargeRevisionError(revision, this.revision);
       this.storageWatch?.requestProgress();
       await new Promise<void>((resolve) => {
         const waiter: Waiter = { revision, resolve };
