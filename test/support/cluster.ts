@@ -78,6 +78,8 @@ export class LocalCluster {
   serverArgs: string[] = [];
   /** Where this server keeps its objects in etcd: suites sharing one control plane each use their own. */
   etcdPrefix = '/registry';
+  /** No certificate files for this server: it keeps its own in its Secret and sets the APIService's caBundle. */
+  selfManagedCert = false;
 
   constructor(private readonly log: (line: string) => void = () => undefined, attachTo?: ControlPlaneState) {
     this.ownsControlPlane = attachTo === undefined;
@@ -328,8 +330,7 @@ export class LocalCluster {
       ...storage,
       `--secure-port=${port}`,
       '--bind-address=127.0.0.1',
-      `--tls-cert-file=${this.aiServing.cert}`,
-      `--tls-private-key-file=${this.aiServing.key}`,
+      ...(this.selfManagedCert ? [] : [`--tls-cert-file=${this.aiServing.cert}`, `--tls-private-key-file=${this.aiServing.key}`]),
       `--kubeconfig=${this.kubeconfig('server')}`,
       '--notebook-activity-interval=2',
       ...this.serverArgs,

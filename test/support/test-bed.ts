@@ -32,6 +32,12 @@ export interface TestBedOptions {
   crdGroup?: string;
   /** Runs once, after the namespaces and CRDs: role bindings, objects. */
   setup?(cluster: LocalCluster): Promise<void>;
+  /**
+   * The server runs without certificate files, keeping its own in Secret ai-system/ai-apiserver-tls and setting the
+   * APIService's caBundle; the Secret is removed before it starts, and after it stops the Secret is removed and the
+   * registration the other suites rely on applied again.
+   */
+  selfManagedCert?: boolean;
 }
 
 export interface TestBed {
@@ -53,6 +59,8 @@ export function testBed(options: TestBedOptions): TestBed {
         started = cluster;
         cluster.serverArgs = typeof options.serverArgs === 'function' ? await options.serverArgs() : (options.serverArgs ?? []);
         cluster.etcdPrefix = `/e2e/${options.name}`;
+        cluster.selfManagedCert = options.selfManagedCert ?? false;
+        if (cluster.selfManagedCert) await removeServingSecret(cluster);
         progress(`starting the server of suite ${options.name}`);
         await cluster.serve();
         for (const namespace of options.namespaces ?? []) await cluster.ok('admin', ['create', 'namespace', namespace]);
@@ -65,8 +73,16 @@ export function testBed(options: TestBedOptions): TestBed {
     async stop() {
       await starting?.catch(() => undefined);
       await started?.stop();
+      if (started?.selfManagedCert && process.env[runDirVariable]) {
+        await removeServingSecret(started);
+        await started.register();
+      }
     },
   };
+}
+
+async function removeServingSecret(cluster: LocalCluster): Promise<void> {
+  await cluster.ok('admin', ['delete', 'secret', '-n', 'ai-system', 'ai-apiserver-tls', '--ignore-not-found', '--wait']);
 }
 
 /** The run's shared control plane (started by a daemon if no suite has yet), or one of this process's own. */
