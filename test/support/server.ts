@@ -45,6 +45,8 @@ export interface ServerOptions {
   /** Runs against the server's etcd before the server starts. */
   beforeStart?: (etcd: EtcdProcess) => Promise<void>;
   backend?: Backend;
+  /** An etcd the test runs itself (a cluster's members): the server uses these instead of starting its own. */
+  etcdServers?: string[];
 }
 
 export interface LazyServer {
@@ -75,7 +77,7 @@ export function lazyServer(options: ServerOptions & { setup?: (server: ServerPro
 
 export async function startServer(options: ServerOptions = {}): Promise<ServerProcess> {
   const backend = options.backend ?? 'etcd';
-  const etcd = backend === 'etcd' ? await startEtcd() : undefined;
+  const etcd = backend === 'etcd' && !options.etcdServers ? await startEtcd() : undefined;
   if (etcd && options.beforeStart) {
     try {
       await options.beforeStart(etcd);
@@ -86,7 +88,11 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
   }
   const home = mkdtempSync(join(tmpdir(), 'ai-apiserver-e2e-'));
   const sqlitePath = backend === 'sqlite' ? join(home, 'data', 'state.db') : undefined;
-  const storageArgs = etcd ? ['--etcd-servers', etcd.endpoint] : ['--storage', `sqlite:${sqlitePath}`];
+  const storageArgs = options.etcdServers
+    ? ['--etcd-servers', options.etcdServers.join(',')]
+    : etcd
+      ? ['--etcd-servers', etcd.endpoint]
+      : ['--storage', `sqlite:${sqlitePath}`];
   const kubeconfig = join(home, 'kubeconfig');
   const tokenFile = join(home, 'tokens.csv');
   const token = `e2e-${Math.random().toString(36).slice(2)}`;

@@ -1,9 +1,11 @@
-// The etcd backend on the `etcd3` client, made safe for an API server: no client-side retries of writes (a retried
-// txn can apply twice), no circuit breaker (one member down for 5 s would be a 5 s outage), paginated ranges at a
-// fixed revision, and watches on raw gRPC streams that resume from the last *delivered* revision.
-import { Etcd3, GRPCDeadlineExceededError, GRPCOutOfRangeError, GRPCUnavailableError, type IOptions } from 'etcd3';
+// The etcd backend on the `etcd3` client, made safe for an API server: no blind client-side retries of writes (a
+// retried txn must not apply twice), paginated ranges at a fixed revision, and watches on raw gRPC streams that
+// resume from the last *delivered* revision. With several members it rides out the loss of one: a member that
+// cannot be reached is skipped for a while, and a call that failed on the way is tried again on another member
+// (see call()).
+import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCOutOfRangeError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import type { IKeyValue, IResponseHeader, IWatchResponse } from 'etcd3/lib/rpc.js';
-import { noop } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, noop } from 'cockatiel';
 import type { Logger } from 'pino';
 import { guaranteedUpdateLoop } from '../guaranteed-update.js';
 import {
@@ -24,8 +26,17 @@ export interface EtcdStorageOptions {
   endpoints: string[];
   /** First delay before a broken watch stream is re-created; it doubles up to 2 s (or to this, if larger). */
   watchRetryInitialMs?: number;
-  /** Deadline of one unary call. */
+  /** Deadline of one storage call, every attempt at it included. */
   requestTimeoutMs?: number;
+  /**
+   * With several members, the deadline of one attempt: a request a follower forwarded to a leader that then died
+   * is never answered (etcd gives up only after its own 7 s), so it is sent again, to any member, after this.
+   */
+  attemptTimeoutMs?: number;
+  /** With several members, how long a member that could not be reached is skipped before it is tried again. */
+  memberRetryMs?: number;
+  /** Client TLS: the CA that signed the members' certificates, and this client's certificate and key. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
   /** Keys per range call when reading a whole prefix. */
   pageSize?: number;
   logger: Logger;
@@ -37,9 +48,15 @@ export class EtcdStorage implements Storage {
   private readonly log: Logger;
   private readonly watches = new Set<EtcdWatch>();
   private readonly watchRetryInitialMs: number;
+  private readonly timeoutMs: number;
+  /** Undefined with one member: there is nowhere else to send a call, so it fails as it is (and at once). */
+  private readonly attemptTimeoutMs: number | undefined;
 
   constructor(options: EtcdStorageOptions) {
-    const timeout = options.requestTimeoutMs ?? 10_000;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    const several = options.endpoints.length > 1;
+    this.attemptTimeoutMs = several ? Math.min(options.attemptTimeoutMs ?? 2_000, this.timeoutMs) : undefined;
+    const memberRetryMs = options.memberRetryMs ?? 1_000;
     const clientOptions: IOptions = {
       hosts: options.endpoints,
       dialTimeout: 3_000,
@@ -49,9 +66,26 @@ export class EtcdStorage implements Storage {
         // gRPC's default reconnect backoff grows to 120 s: far too long to stay away from a restarted etcd.
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2_000,
+        // A member whose node vanished sends no reset: pings find a dead watch stream within 15 s (etcd accepts a
+        // ping every 5 s, --grpc-keepalive-min-time).
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
       },
-      faultHandling: { global: noop, host: () => noop },
-      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+      ...(options.tls ? { credentials: { rootCertificate: options.tls.ca, certChain: options.tls.cert, privateKey: options.tls.key } } : {}),
+      // etcd3's own retry would send a txn twice blindly, and its breaker (3 failures, 5 s open) would shut the one
+      // member out for 5 s. With several members a member the client cannot reach is skipped (the pool moves on to
+      // the next) from its first transport failure until a probe after memberRetryMs, doubling while it stays down.
+      faultHandling: {
+        global: noop,
+        host: () =>
+          several
+            ? circuitBreaker(handleWhen(isTransportFailure), {
+                halfOpenAfter: new ExponentialBackoff({ initialDelay: memberRetryMs, maxDelay: 30_000 }),
+                breaker: new ConsecutiveBreaker(1),
+              })
+            : noop,
+      },
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
     };
     this.client = new Etcd3(clientOptions);
     this.pageSize = options.pageSize ?? 1000;
@@ -61,7 +95,7 @@ export class EtcdStorage implements Storage {
 
   /** etcd's server version, e.g. "3.6.16". */
   async serverVersion(): Promise<string> {
-    const status = await this.call('', () => this.client.maintenance.status());
+    const status = await this.call('', (o) => this.client.maintenance.status(o));
     return status.version;
   }
 
@@ -75,12 +109,12 @@ export class EtcdStorage implements Storage {
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.call('', () => this.client.kv.range({ key: Buffer.from('\0'), count_only: true }));
+    const res = await this.call('', (o) => this.client.kv.range({ key: Buffer.from('\0'), count_only: true }, o));
     return headerRevision(res.header);
   }
 
   async get(key: string): Promise<StoredValue | undefined> {
-    const res = await this.call(key, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const res = await this.call(key, (o) => this.client.kv.range({ key: Buffer.from(key) }, o));
     const kv = res.kvs[0];
     return kv ? toStored(kv) : undefined;
   }
@@ -93,8 +127,8 @@ export class EtcdStorage implements Storage {
     const items: StoredValue[] = [];
     for (;;) {
       const pageLimit = Math.min(this.pageSize, wanted - items.length);
-      const res = await this.call(prefix, () =>
-        this.client.kv.range({ key: start, range_end: end, limit: pageLimit, revision: revision || undefined }),
+      const res = await this.call(prefix, (o) =>
+        this.client.kv.range({ key: start, range_end: end, limit: pageLimit, revision: revision || undefined }, o),
       );
       // Later pages read the same snapshot as the first, so one list never mixes revisions.
       if (revision === 0) revision = headerRevision(res.header);
@@ -110,14 +144,25 @@ export class EtcdStorage implements Storage {
 
   async create(key: string, value: Buffer): Promise<StoredValue> {
     const k = Buffer.from(key);
-    const res = await this.call(key, () =>
-      this.client.kv.txn({
-        compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_put: { key: k, value } }],
-        failure: [],
-      }),
-    );
-    if (!res.succeeded) throw new StorageError('AlreadyExists', key, `key ${key} already exists`);
+    let retried = false;
+    const res = await this.call(key, (o, attempt) => {
+      retried = attempt > 1;
+      return this.client.kv.txn(
+        {
+          compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key: k, value } }],
+          failure: [{ request_range: { key: k } }],
+        },
+        o,
+      );
+    });
+    if (!res.succeeded) {
+      // A lost answer was retried: the key holding exactly these bytes (they carry the new object's uid) is the
+      // first attempt's create having applied, not somebody else's object.
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      if (retried && kv?.value.equals(value)) return toStored(kv);
+      throw new StorageError('AlreadyExists', key, `key ${key} already exists`);
+    }
     const revision = headerRevision(res.header);
     return { key, value, modRevision: revision, createRevision: revision };
   }
@@ -125,35 +170,51 @@ export class EtcdStorage implements Storage {
   guaranteedUpdate(key: string, tryUpdate: TryUpdate, options: GuaranteedUpdateOptions = {}): Promise<StoredValue> {
     return guaranteedUpdateLoop(key, tryUpdate, options, (k) => this.get(k), async (current, next) => {
       const k = Buffer.from(key);
-      const res = await this.call(key, () =>
-        this.client.kv.txn({
-          compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }],
-          success: [{ request_put: { key: k, value: next } }],
-          failure: [{ request_range: { key: k } }],
-        }),
-      );
+      let retried = false;
+      const res = await this.call(key, (o, attempt) => {
+        retried = attempt > 1;
+        return this.client.kv.txn(
+          {
+            compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: current.modRevision }],
+            success: [{ request_put: { key: k, value: next } }],
+            failure: [{ request_range: { key: k } }],
+          },
+          o,
+        );
+      });
       if (res.succeeded) {
         return { stored: { key, value: next, modRevision: headerRevision(res.header), createRevision: current.createRevision } };
       }
       const kv = res.responses[0]?.response_range?.kvs[0];
+      // The compare guards a retry from applying twice; finding our own bytes at a newer revision is the lost
+      // answer's write having applied.
+      if (retried && kv && kv.value.equals(next) && Number(kv.mod_revision) > current.modRevision) return { stored: toStored(kv) };
       return { current: kv ? toStored(kv) : undefined };
     });
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<{ deleted: StoredValue; revision: number }> {
     const k = Buffer.from(key);
-    const res = await this.call(key, () =>
-      this.client.kv.txn({
-        compare:
-          expectedModRevision === undefined
-            ? [{ key: k, target: 'Create', result: 'Greater', create_revision: 0 }]
-            : [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedModRevision }],
-        success: [{ request_delete_range: { key: k, prev_kv: true } }],
-        failure: [{ request_range: { key: k } }],
-      }),
-    );
+    let retried = false;
+    const res = await this.call(key, (o, attempt) => {
+      retried = attempt > 1;
+      return this.client.kv.txn(
+        {
+          compare:
+            expectedModRevision === undefined
+              ? [{ key: k, target: 'Create', result: 'Greater', create_revision: 0 }]
+              : [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedModRevision }],
+          success: [{ request_delete_range: { key: k, prev_kv: true } }],
+          failure: [{ request_range: { key: k } }],
+        },
+        o,
+      );
+    });
     if (!res.succeeded) {
       const exists = (res.responses[0]?.response_range?.kvs.length ?? 0) > 0;
+      // Gone after an attempt whose answer was lost: most likely that attempt deleted it, but what it deleted is
+      // not known, so the caller is told to ask again rather than told the key never existed.
+      if (!exists && retried) throw new StorageError('Timeout', key, `the outcome of deleting ${key} is unknown: its answer was lost`);
       if (!exists) throw new StorageError('NotFound', key, `key ${key} not found`);
       throw new StorageError('Conflict', key, `key ${key} was modified`);
     }
@@ -172,7 +233,7 @@ export class EtcdStorage implements Storage {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.call('', () => this.client.kv.compact({ revision, physical: true }));
+    await this.call('', (o) => this.client.kv.compact({ revision, physical: true }, o));
   }
 
   async close(): Promise<void> {
@@ -180,11 +241,30 @@ export class EtcdStorage implements Storage {
     this.client.close();
   }
 
-  private async call<T>(key: string, operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw toStorageError(error, key);
+  /**
+   * Runs one call; with several members, again (on whichever member the pool picks, never one it is skipping)
+   * while it fails in a way another attempt can mend: a member unreachable or dead mid-call, no leader yet, a
+   * leader change, or no answer within attemptTimeoutMs. Every call here is safe to send twice: reads trivially,
+   * and each txn compares a revision, so a second attempt after the first applied fails its compare and finds
+   * what the first wrote (the callers check for that). The whole call stays within requestTimeoutMs.
+   */
+  private async call<T>(key: string, operation: (options: { deadline: number }, attempt: number) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    let pauseMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      const attemptDeadline = this.attemptTimeoutMs === undefined ? deadline : Math.min(deadline, Date.now() + this.attemptTimeoutMs);
+      try {
+        return await operation({ deadline: attemptDeadline }, attempt);
+      } catch (error) {
+        if (this.attemptTimeoutMs === undefined || !isRetriable(error) || Date.now() + pauseMs >= deadline) {
+          throw toStorageError(error, key);
+        }
+        this.log.debug({ err: error, key, attempt }, 'etcd call failed; trying again');
+        // A member found unreachable is now skipped, so the next attempt goes elsewhere at once; anything else
+        // (an election under way) is given time, up to half a second between attempts.
+        pauseMs = isTransportFailure(error) ? 0 : Math.min(Math.max(pauseMs * 2, 50), 500);
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
     }
   }
 }
@@ -322,6 +402,21 @@ class EtcdWatch implements Watch {
   }
 }
 
+/** The member could not be reached, or went away mid-call: nothing it says, so nothing about the cluster. */
+function isTransportFailure(error: unknown): boolean {
+  return error instanceof GRPCUnavailableError && !error.message.includes('etcdserver:');
+}
+
+/** Failures another attempt can mend; never an answer etcd gave about the data (compacted, future revision…). */
+function isRetriable(error: unknown): boolean {
+  // Cancelled: this client cancels no unary call, but etcd3 closes a member's channels after a failure on it, and
+  // calls on them end so.
+  if (error instanceof GRPCUnavailableError || error instanceof GRPCDeadlineExceededError || error instanceof GRPCCancelledError) return true;
+  if (isBrokenCircuitError(error)) return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /etcdserver: (too many requests|leader changed|no leader|request timed out)|raft proposal dropped/.test(message);
+}
+
 function headerRevision(header: IResponseHeader): number {
   return Number(header.revision);
 }
@@ -345,7 +440,7 @@ function toStorageError(error: unknown, key: string): StorageError {
     return new StorageError('Gone', key, message, undefined, { cause: error });
   }
   if (error instanceof GRPCDeadlineExceededError) return new StorageError('Timeout', key, message, undefined, { cause: error });
-  if (error instanceof GRPCUnavailableError || /ECONNREFUSED|UNAVAILABLE|No connection established/i.test(message)) {
+  if (error instanceof GRPCUnavailableError || isBrokenCircuitError(error) || /ECONNREFUSED|UNAVAILABLE|No connection established/i.test(message)) {
     return new StorageError('Unreachable', key, message, undefined, { cause: error });
   }
   return new StorageError('Internal', key, message, undefined, { cause: error });
