@@ -134,7 +134,7 @@ export class S3Source {
       if (error.name === 'PreconditionFailed' || status === 412) return new LoadError(`${where}: the object changed`, false, { cause: 'PreconditionFailed' });
       const explained = Object.hasOwn(known, error.name) ? known[error.name] : undefined;
       const transient = status >= 500 || status === 429 || error.name === 'SlowDown' || error.name === 'RequestTimeout';
-      return new LoadError(`${where}: ${explained ? `${explained} (${said})` : `${said} (HTTP ${status})`}`, transient);
+      return new LoadError(`${where}: ${explained ? `${explained} (${said})` : `${said} (HTTP ${status})`}`, !transient);
     }
     const name = (error as { name?: unknown } | null)?.name;
     if (name === 'CredentialsProviderError') {

@@ -1,0 +1,148 @@
+// The dataset loader as a process against a real S3-compatible server: moto's, started by the test. Every object
+// under a prefix, with paths relative to it and over more than one page of listing; then, with request
+// authentication enforced (moto checks each request's access key, its signature and the user's IAM policies once
+// told to through /moto-api/reset-auth), the right credentials, wrong ones, a policy that does not reach the bucket,
+// a missing bucket and a missing prefix, each with a clear message. Prefixes containing '/' are loaded before
+// authentication is enforced: moto re-encodes the query string when it recomputes a signature, so the SDK's
+// correctly encoded Prefix=a%2Fb never matches there (real S3 and S3-compatible stores accept it).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { runLoader, startMoto, type Moto } from '../support/loader.js';
+
+const mib = 1024 * 1024;
+const scratch = mkdtempSync(join(tmpdir(), 'loader-s3-'));
+let moto: Moto;
+let users: Record<'reader' | 'outsider', { id: string; secret: string }>;
+
+const corpus: Record<string, Buffer> = {
+  'corpus/a.txt': Buffer.from('alpha\n'),
+  'corpus/deep/b.bin': randomBytes(5 * mib + 3),
+  'corpus/deep/c.json': Buffer.from('{"c":1}\n'),
+};
+const manyCount = 1003;
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** Users with access keys: reader may do anything in S3; outsider only in a bucket that is not the datasets'. */
+const iamSetup = `
+import boto3, json, sys
+iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='setup', aws_secret_access_key='setup')
+out = {}
+for user, resource in [('reader', '*'), ('outsider', 'arn:aws:s3:::elsewhere/*')]:
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName='s3', PolicyDocument=json.dumps(
+        {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': resource}]}))
+    key = iam.create_access_key(UserName=user)['AccessKey']
+    out[user] = {'id': key['AccessKeyId'], 'secret': key['SecretAccessKey']}
+print(json.dumps(out))
+`;
+
+before(async () => {
+  moto = await startMoto();
+  const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'setup', secretAccessKey: 'setup' } });
+  await s3.send(new CreateBucketCommand({ Bucket: 'datasets' }));
+  const put = (key: string, body: Buffer): Promise<unknown> => s3.send(new PutObjectCommand({ Bucket: 'datasets', Key: key, Body: body }));
+  for (const [key, body] of Object.entries(corpus)) await put(key, body);
+  await put('corpus/folder/', Buffer.alloc(0));
+  await put('corpus2/not-under-corpus.txt', Buffer.from('sibling\n'));
+  for (let i = 0; i < manyCount; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, manyCount - i) }, (_, j) => put(`many/part-${String(i + j).padStart(5, '0')}`, Buffer.from(`${i + j}\n`))));
+  }
+  s3.destroy();
+  users = JSON.parse(execFileSync(moto.python, ['-c', iamSetup, moto.endpoint], { encoding: 'utf8' })) as typeof users;
+});
+
+after(async () => {
+  await moto?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+function tree(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+    .sort();
+}
+
+function env(source: string, user: { id: string; secret: string } = users.reader): Record<string, string> {
+  return {
+    SOURCE_URI: source,
+    DATA_DIR: mkdtempSync(join(scratch, 'claim-')),
+    S3_ENDPOINT: moto.endpoint,
+    AWS_ACCESS_KEY_ID: user.id,
+    AWS_SECRET_ACCESS_KEY: user.secret,
+    LOADER_BACKOFF_MS: '20',
+  };
+}
+
+describe('s3:// sources', () => {
+  it('a prefix holding more objects than one listing page returns', async () => {
+    const settings = env('s3://datasets/many/');
+    const run = await runLoader(settings);
+    assert.equal(run.code, 0, run.message + run.stderr);
+    const report = JSON.parse(run.message) as { bytes: number; files: number };
+    assert.equal(report.files, manyCount);
+    assert.equal(tree(settings.DATA_DIR!).length, manyCount + 1);
+    assert.equal(readFileSync(join(settings.DATA_DIR!, 'part-01002'), 'utf8'), '1002\n');
+  });
+
+  it('a key naming one object loads that object under its own name', async () => {
+    const settings = env('s3://datasets/corpus/deep/c.json');
+    const run = await runLoader(settings);
+    assert.equal(run.code, 0, run.message + run.stderr);
+    assert.deepEqual(tree(settings.DATA_DIR!), ['.dataset.json', 'c.json']);
+  });
+
+});
+
+describe('s3:// credentials, with authentication enforced', () => {
+  before(async () => moto.enforceAuth());
+
+  it('every object under the prefix, at its path relative to the prefix; siblings sharing the letters and folder markers are not', async () => {
+    const settings = env('s3://datasets/corpus');
+    const run = await runLoader(settings);
+    assert.equal(run.code, 0, run.message + run.stderr);
+    const bytes = Object.values(corpus).reduce((sum, b) => sum + b.length, 0);
+    assert.deepEqual(JSON.parse(run.message), { bytes, files: 3 });
+    assert.deepEqual(tree(settings.DATA_DIR!), ['.dataset.json', 'a.txt', 'deep/b.bin', 'deep/c.json']);
+    for (const [key, body] of Object.entries(corpus)) assert.equal(sha256(readFileSync(join(settings.DATA_DIR!, key.slice('corpus/'.length)))), sha256(body), key);
+  });
+
+  const refusals: { name: string; source: string; user?: () => { id: string; secret: string }; message: RegExp }[] = [
+    {
+      name: 'a wrong secret key',
+      source: 's3://datasets/corpus',
+      user: () => ({ id: users.reader.id, secret: 'not-the-secret' }),
+      message: /^s3:\/\/datasets\/corpus: the secret access key does not match the access key ID: check the Secret named in spec\.source\.secretRef \(SignatureDoesNotMatch: .+\)$/,
+    },
+    {
+      name: 'an access key the store does not know',
+      source: 's3://datasets/corpus',
+      user: () => ({ id: 'AKIAUNKNOWN000000000', secret: users.reader.secret }),
+      message: /^s3:\/\/datasets\/corpus: the access key ID is not known to the store: check the Secret named in spec\.source\.secretRef \(InvalidAccessKeyId: .+\)$/,
+    },
+    {
+      name: 'credentials whose policy does not reach the bucket',
+      source: 's3://datasets/corpus',
+      user: () => users.outsider,
+      message: /^s3:\/\/datasets\/corpus: access denied: the credentials may not read this bucket or prefix \(AccessDenied: .+\)$/,
+    },
+    { name: 'a missing bucket', source: 's3://no-such-bucket/x', message: /^s3:\/\/no-such-bucket\/x: bucket no-such-bucket does not exist \(NoSuchBucket: .+\)$/ },
+    { name: 'a prefix with no objects', source: 's3://datasets/absent', message: /^s3:\/\/datasets\/absent: no objects under this prefix in bucket datasets$/ },
+  ];
+  for (const tc of refusals) {
+    it(`${tc.name}: exit code 2 and a clear termination message, nothing written`, async () => {
+      const settings = env(tc.source, tc.user?.());
+      const run = await runLoader(settings);
+      assert.equal(run.code, 2, run.message + run.stderr);
+      assert.match(run.message, tc.message);
+      assert.deepEqual(tree(settings.DATA_DIR!), []);
+    });
+  }
+});
