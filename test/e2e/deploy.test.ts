@@ -2,6 +2,9 @@
 // or one replica on SQLite with its data on a claim and no etcd.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
@@ -10,11 +13,17 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Manifest {
   kind: string;
-  metadata: { name: string };
+  metadata: { name: string; annotations?: Record<string, string> };
   spec?: {
     replicas?: number;
     strategy?: { type: string };
-    template?: { spec: { containers: { args: string[] }[]; volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] } };
+    template?: {
+      spec: {
+        containers: { args: string[]; volumeMounts?: { name: string; mountPath: string }[] }[];
+        volumes: { name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName: string } }[];
+      };
+    };
+    caBundle?: string;
   };
 }
 
@@ -46,4 +55,35 @@ it('deploy/single-replica/: one replica on SQLite on a claim, recreated rather t
   assert.ok(manifests.some((m) => m.kind === 'PersistentVolumeClaim' && m.metadata.name === claim));
   assert.ok(!manifests.some((m) => m.kind === 'StatefulSet' || m.kind === 'PodDisruptionBudget'));
   assert.ok(manifests.some((m) => m.kind === 'APIService'));
+});
+
+it('deploy/ mounts no certificate and ships no caBundle: the server makes both; the cert-manager component mounts cert-manager\'s', () => {
+  for (const manifests of [render('deploy'), render('deploy/single-replica')]) {
+    const spec = server(manifests).spec?.template?.spec;
+    assert.ok(!spec?.containers[0]!.args.some((a) => a.startsWith('--tls-')), spec?.containers[0]!.args.join(' '));
+    assert.ok(!(spec?.volumes ?? []).some((v) => v.secret));
+    assert.equal(manifests.find((m) => m.kind === 'APIService')?.spec?.caBundle, undefined);
+  }
+  // A component is added from a kustomization of one's own, beside the repository's.
+  for (const base of ['deploy', 'deploy/single-replica']) {
+    const dir = mkdtempSync(join(tmpdir(), 'ai-apiserver-kustomize-'));
+    try {
+      const from = relative(dir, repo);
+      writeFileSync(join(dir, 'kustomization.yaml'), `resources: [${join(from, base)}]\ncomponents: [${join(from, 'deploy/cert-manager')}]\n`);
+      const manifests = render(dir);
+      const spec = server(manifests).spec?.template?.spec;
+      const args = spec?.containers[0]!.args ?? [];
+      assert.ok(args.includes('--tls-cert-file=/etc/ai-apiserver/tls/tls.crt') && args.includes('--tls-private-key-file=/etc/ai-apiserver/tls/tls.key'), args.join(' '));
+      assert.ok(args.length > 2, 'the base\'s own args are kept');
+      const secretName = spec?.volumes?.find((v) => v.name === 'tls')?.secret?.secretName;
+      assert.ok(spec?.containers[0]!.volumeMounts?.some((m) => m.name === 'tls' && m.mountPath === '/etc/ai-apiserver/tls'));
+      if (base === 'deploy/single-replica') assert.ok(spec?.volumes?.some((v) => v.name === 'data'), 'the data volume is kept');
+      const certificate = manifests.find((m) => m.kind === 'Certificate' && (m.spec as { secretName?: string } | undefined)?.secretName === secretName);
+      assert.ok(certificate, `a Certificate writes Secret ${secretName}`);
+      const apiService = manifests.find((m) => m.kind === 'APIService');
+      assert.equal(apiService?.metadata.annotations?.['cert-manager.io/inject-ca-from'], `ai-system/${certificate.metadata.name}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });
