@@ -44,3 +44,6 @@ export function parseLoaderReport(message: string): LoaderReport | undefined {
   }
   return undefined;
 }
+
+/** The loader's entrypoint in the server's image, which the prefetch Job runs as its command. */
+export const loaderCommand = ['/usr/local/bin/ai-dataset-loader'] as const;
