@@ -96,15 +96,26 @@ const options = {
         flags: '--storage <backend>',
         help: `sqlite:PATH keeps objects in an embedded SQLite file (one replica only); the default, at sqlite:${defaultSqlitePath}, when --etcd-servers is not given`,
       }),
+      etcdCafile: flag({ flags: '--etcd-cafile <file>', help: 'CA (PEM) that signed the etcd members\' serving certificates; --etcd-servers are then https:// URLs' }),
+      etcdCertfile: flag({ flags: '--etcd-certfile <file>', help: 'client certificate (PEM) presented to etcd' }),
+      etcdKeyfile: flag({ flags: '--etcd-keyfile <file>', help: 'private key of --etcd-certfile (PEM)' }),
     },
-    check: ({ etcdServers: urls, storage: spec }) => {
+    check: ({ etcdServers: urls, storage: spec, etcdCafile, etcdCertfile, etcdKeyfile }) => {
       if (spec !== undefined && urls !== undefined) return '--storage and --etcd-servers are alternatives: give one of them';
       if (urls !== undefined && etcdServers(urls).length === 0) return '--etcd-servers needs at least one URL';
       if (spec !== undefined && sqlitePath(spec) === '') return '--storage must be sqlite:PATH (for etcd, give --etcd-servers)';
+      const tls = etcdCafile !== undefined || etcdCertfile !== undefined || etcdKeyfile !== undefined;
+      if (tls && urls === undefined) return '--etcd-cafile, --etcd-certfile and --etcd-keyfile go with --etcd-servers';
+      if ((etcdCertfile === undefined) !== (etcdKeyfile === undefined)) return '--etcd-certfile and --etcd-keyfile go together';
+      if (tls && etcdCafile === undefined) return '--etcd-certfile needs --etcd-cafile';
+      if (tls && urls !== undefined && !etcdServers(urls).every((url) => url.startsWith('https://'))) return '--etcd-cafile needs https:// URLs in --etcd-servers';
       return undefined;
     },
-    value: ({ etcdServers: urls, storage: spec }): StorageOptions =>
-      urls !== undefined ? { kind: 'etcd', servers: etcdServers(urls) } : { kind: 'sqlite', path: spec === undefined ? defaultSqlitePath : sqlitePath(spec) },
+    value: ({ etcdServers: urls, storage: spec, etcdCafile, etcdCertfile, etcdKeyfile }): StorageOptions => {
+      if (urls === undefined) return { kind: 'sqlite', path: spec === undefined ? defaultSqlitePath : sqlitePath(spec) };
+      if (etcdCafile === undefined) return { kind: 'etcd', servers: etcdServers(urls) };
+      return { kind: 'etcd', servers: etcdServers(urls), tls: { caFile: etcdCafile, certFile: etcdCertfile, keyFile: etcdKeyfile } };
+    },
   }),
   etcdPrefix: flag({
     flags: '--etcd-prefix <prefix>',

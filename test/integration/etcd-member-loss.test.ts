@@ -136,13 +136,17 @@ async function choose(cluster: EtcdCluster, victim: Victim): Promise<{ member: E
   return { member, role: member === leader ? 'leader' : 'follower', watchStreams };
 }
 
-async function memberLoss(victim: Victim): Promise<void> {
-  const cluster = await startEtcdCluster(3);
+async function memberLoss(victim: Victim, options: { tls?: boolean } = {}): Promise<void> {
+  const cluster = await startEtcdCluster({ size: 3, tls: options.tls });
   let server: ServerProcess | undefined;
   const http: ReturnType<typeof client>[] = [];
   const watches: ReturnType<typeof openWatch>[] = [];
   try {
-    server = await startServer({ etcdServers: cluster.endpoints });
+    const tls = cluster.clientTls;
+    server = await startServer({
+      etcdServers: cluster.endpoints,
+      extraArgs: tls ? ['--etcd-cafile', tls.ca, '--etcd-certfile', tls.cert, '--etcd-keyfile', tls.key] : [],
+    });
     const api = client(server);
     http.push(api);
     const start = JSON.parse((await api.call('GET', '/apis/ai.example.io/v1alpha1/notebooks')).body) as { metadata: { resourceVersion: string } };
@@ -219,7 +223,7 @@ async function memberLoss(victim: Victim): Promise<void> {
       await until(
         async () => {
           const status = await cluster.status(chosen.member).catch(() => undefined);
-          return status !== undefined && status.leaderId !== '0' && status.revision >= target;
+          return status !== undefined && status.hasLeader && status.revision >= target;
         },
         () => `${chosen.member.name} did not catch up to revision ${target}`,
       );
@@ -311,7 +315,7 @@ async function memberLoss(victim: Victim): Promise<void> {
       watchEventsBeyondAcknowledgedWrites: extraEvents,
       memberRejoinedInMs: rejoinedAt - restartedAt,
     };
-    console.log(`etcd member loss (${victim}): ${JSON.stringify(figures)}`);
+    console.log(`etcd member loss (${victim}${options.tls ? ', client TLS' : ''}): ${JSON.stringify(figures)}`);
   } catch (error) {
     if (server) console.log(server.logs().split('\n').slice(-20).map((line) => line.slice(0, 400)).join('\n'));
     throw error;
@@ -327,4 +331,6 @@ describe('etcd member loss under write load', () => {
   it('SIGKILL of the leader: no acknowledged write lost, watches complete and open, only retriable errors', () => memberLoss('leader'));
   it('SIGKILL of a follower: the same', () => memberLoss('follower'));
   it('SIGKILL of the member serving the server\'s watch streams: the same', () => memberLoss('watch member'));
+  it('with client TLS (--etcd-cafile, --etcd-certfile, --etcd-keyfile; members require a client certificate), SIGKILL of the leader: the same', () =>
+    memberLoss('leader', { tls: true }));
 });

@@ -1,11 +1,13 @@
 // Starts a real 3-member etcd cluster on loopback (each member its own client and peer port and throwaway data
-// dir), with what a member-loss test needs to see: who leads, how many watch streams each member serves, and
-// SIGKILL and restart of one member on its own data dir.
+// dir), optionally with client TLS (https client URLs that require a client certificate), with what a member-loss
+// test needs to see: who leads, how many watch streams each member serves, and SIGKILL and restart of one member
+// on its own data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdBinary, freePort } from './etcd.js';
+import { Pki } from './pki.js';
 
 export interface EtcdMember {
   name: string;
@@ -19,16 +21,18 @@ export interface EtcdMember {
 }
 
 export interface EtcdMemberStatus {
-  memberId: string;
-  leaderId: string;
+  isLeader: boolean;
+  hasLeader: boolean;
+  /** The revision this member has applied. */
   revision: number;
-  raftIndex: number;
 }
 
 export interface EtcdCluster {
   members: EtcdMember[];
   endpoints: string[];
-  /** The member's own view, from its Maintenance.Status (the gRPC gateway's JSON). */
+  /** With client TLS: the CA that signed the members' certificates, and a client certificate and key (files). */
+  clientTls?: { ca: string; cert: string; key: string };
+  /** The member's own view, from its metrics (served on plain HTTP, TLS or not). */
   status(member: EtcdMember): Promise<EtcdMemberStatus>;
   /** The member every running member names as leader, once they agree. */
   leader(timeoutMs?: number): Promise<EtcdMember>;
@@ -37,32 +41,46 @@ export interface EtcdCluster {
   destroy(): Promise<void>;
 }
 
-async function waitHealthy(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitHealthy(metrics: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`etcd at ${endpoint} exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`etcd at ${metrics} exited with ${child.exitCode}`);
     try {
-      const res = await fetch(`${endpoint}/health`);
-      if (res.ok) return;
+      if ((await fetch(`${metrics}/health`, { signal: AbortSignal.timeout(5_000) })).ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`etcd at ${endpoint} not healthy after ${timeoutMs} ms`);
+  throw new Error(`etcd at ${metrics} not healthy after ${timeoutMs} ms`);
 }
 
-export async function startEtcdCluster(size = 3, binary = etcdBinary()): Promise<EtcdCluster> {
-  const ports: { client: number; peer: number }[] = [];
-  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() });
+export async function startEtcdCluster(options: { size?: number; tls?: boolean; binary?: string } = {}): Promise<EtcdCluster> {
+  const { size = 3, binary = etcdBinary() } = options;
+  const ports: { client: number; peer: number; metrics: number }[] = [];
+  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort(), metrics: await freePort() });
+  const metricsUrl = (i: number): string => `http://127.0.0.1:${ports[i]!.metrics}`;
   const names = ports.map((_, i) => `member-${i}`);
+  const scheme = options.tls ? 'https' : 'http';
+  let pkiDir: string | undefined;
+  let memberCert: { cert: string; key: string; ca: string } | undefined;
+  let clientTls: EtcdCluster['clientTls'];
+  if (options.tls) {
+    pkiDir = mkdtempSync(join(tmpdir(), 'ai-apiserver-etcd-pki-'));
+    const pki = new Pki(pkiDir);
+    const ca = pki.ca('etcd-ca', 'etcd-ca');
+    const server = pki.issue('etcd-member', ca, { cn: 'etcd-member', usage: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+    const client = pki.issue('etcd-client', ca, { cn: 'ai-apiserver', usage: 'client' });
+    memberCert = { cert: server.cert, key: server.key, ca: ca.cert };
+    clientTls = { ca: ca.cert, cert: client.cert, key: client.key };
+  }
   const initialCluster = names.map((name, i) => `${name}=http://127.0.0.1:${ports[i]!.peer}`).join(',');
   const token = `ai-apiserver-${process.pid}-${Date.now()}`;
   const dataDirs = names.map(() => mkdtempSync(join(tmpdir(), 'ai-apiserver-etcd-member-')));
   const children: (ChildProcess | undefined)[] = names.map(() => undefined);
 
   const launch = (i: number, state: 'new' | 'existing'): ChildProcess => {
-    const endpoint = `http://127.0.0.1:${ports[i]!.client}`;
+    const endpoint = `${scheme}://127.0.0.1:${ports[i]!.client}`;
     const peer = `http://127.0.0.1:${ports[i]!.peer}`;
     const child = spawn(
       binary,
@@ -76,8 +94,12 @@ export async function startEtcdCluster(size = 3, binary = etcdBinary()): Promise
         '--initial-cluster', initialCluster,
         '--initial-cluster-state', state,
         '--initial-cluster-token', token,
+        '--listen-metrics-urls', metricsUrl(i),
         '--log-level', 'error',
         '--quota-backend-bytes', String(2 * 1024 ** 3),
+        ...(memberCert
+          ? ['--cert-file', memberCert.cert, '--key-file', memberCert.key, '--trusted-ca-file', memberCert.ca, '--client-cert-auth']
+          : []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },
     );
@@ -96,7 +118,7 @@ export async function startEtcdCluster(size = 3, binary = etcdBinary()): Promise
 
   const members: EtcdMember[] = names.map((name, i) => ({
     name,
-    endpoint: `http://127.0.0.1:${ports[i]!.client}`,
+    endpoint: `${scheme}://127.0.0.1:${ports[i]!.client}`,
     get running() {
       const child = children[i];
       return child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -105,34 +127,43 @@ export async function startEtcdCluster(size = 3, binary = etcdBinary()): Promise
     restart: async () => {
       // A member restarted on its data dir rejoins from its own WAL; the initial-cluster flags are then ignored.
       const child = launch(i, 'existing');
-      await waitHealthy(`http://127.0.0.1:${ports[i]!.client}`, child, 30_000);
+      await waitHealthy(metricsUrl(i), child, 30_000);
     },
   }));
 
   const destroy = async (): Promise<void> => {
     await Promise.all(names.map((_, i) => stopChild(i, 'SIGKILL')));
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...dataDirs, ...(pkiDir ? [pkiDir] : [])]) rmSync(dir, { recursive: true, force: true });
   };
 
   try {
     // The members find each other while starting, so they are launched together and awaited together.
     const started = names.map((_, i) => launch(i, 'new'));
-    await Promise.all(started.map((child, i) => waitHealthy(members[i]!.endpoint, child, 30_000)));
+    await Promise.all(started.map((child, i) => waitHealthy(metricsUrl(i), child, 30_000)));
   } catch (error) {
     await destroy();
     throw error;
   }
 
+  const metrics = async (member: EtcdMember): Promise<(name: string) => number> => {
+    const res = await fetch(`${metricsUrl(members.indexOf(member))}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`metrics of ${member.name}: HTTP ${res.status}`);
+    const text = await res.text();
+    return (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  };
   const status = async (member: EtcdMember): Promise<EtcdMemberStatus> => {
-    const res = await fetch(`${member.endpoint}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5_000) });
-    if (!res.ok) throw new Error(`status of ${member.name}: HTTP ${res.status}`);
-    const body = (await res.json()) as { header: { member_id: string; revision: string }; leader: string; raftIndex: string };
-    return { memberId: body.header.member_id, leaderId: body.leader, revision: Number(body.header.revision), raftIndex: Number(body.raftIndex) };
+    const value = await metrics(member);
+    return {
+      isLeader: value('etcd_server_is_leader') === 1,
+      hasLeader: value('etcd_server_has_leader') === 1,
+      revision: value('etcd_debugging_mvcc_current_revision'),
+    };
   };
 
   return {
     members,
     endpoints: members.map((m) => m.endpoint),
+    clientTls,
     status,
     async leader(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
@@ -141,11 +172,9 @@ export async function startEtcdCluster(size = 3, binary = etcdBinary()): Promise
         try {
           const running = members.filter((m) => m.running);
           const statuses = await Promise.all(running.map((m) => status(m)));
-          const leaders = new Set(statuses.map((s) => s.leaderId));
-          const leaderId = statuses[0]?.leaderId;
-          const leader = running.find((_, i) => statuses[i]!.memberId === leaderId);
-          if (leaders.size === 1 && leaderId !== '0' && leader) return leader;
-          last = `members name leaders ${[...leaders].join(', ')}`;
+          const leaders = running.filter((_, i) => statuses[i]!.isLeader);
+          if (leaders.length === 1 && statuses.every((s) => s.hasLeader)) return leaders[0]!;
+          last = `leaders: ${leaders.map((m) => m.name).join(', ') || 'none'}; members with a leader: ${statuses.filter((s) => s.hasLeader).length} of ${running.length}`;
         } catch (error) {
           last = (error as Error).message;
         }
@@ -154,9 +183,7 @@ export async function startEtcdCluster(size = 3, binary = etcdBinary()): Promise
       }
     },
     async watchStreams(member) {
-      const text = await (await fetch(`${member.endpoint}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-      const line = /^etcd_debugging_mvcc_watch_stream_total (\S+)$/m.exec(text);
-      return line ? Number(line[1]) : 0;
+      return (await metrics(member))('etcd_debugging_mvcc_watch_stream_total');
     },
     destroy,
   };

@@ -69,6 +69,16 @@ describe('server flags', () => {
 
   const parses: { name: string; argv: string[]; want: Partial<Config> }[] = [
     { name: '--etcd-servers keeps objects in etcd, its list trimmed', argv: ['--etcd-servers', 'http://a:2379, http://b:2379,'], want: { storage: { kind: 'etcd', servers: ['http://a:2379', 'http://b:2379'] } } },
+    {
+      name: '--etcd-cafile, --etcd-certfile and --etcd-keyfile: TLS to etcd with a client certificate',
+      argv: ['--etcd-servers', 'https://a:2379,https://b:2379', '--etcd-cafile', 'ca.crt', '--etcd-certfile', 'c.crt', '--etcd-keyfile', 'c.key'],
+      want: { storage: { kind: 'etcd', servers: ['https://a:2379', 'https://b:2379'], tls: { caFile: 'ca.crt', certFile: 'c.crt', keyFile: 'c.key' } } },
+    },
+    {
+      name: '--etcd-cafile alone: TLS to etcd without a client certificate',
+      argv: ['--etcd-servers', 'https://a:2379', '--etcd-cafile', 'ca.crt'],
+      want: { storage: { kind: 'etcd', servers: ['https://a:2379'], tls: { caFile: 'ca.crt', certFile: undefined, keyFile: undefined } } },
+    },
     { name: '--storage sqlite:PATH keeps objects in that file', argv: ['--storage', 'sqlite:/var/lib/ai.db'], want: { storage: { kind: 'sqlite', path: '/var/lib/ai.db' } } },
     { name: '--etcd-prefix', argv: ['--etcd-prefix=/ai'], want: { etcdPrefix: '/ai' } },
     { name: '--secure-port at its lower bound', argv: ['--secure-port', '0'], want: { securePort: 0 } },
@@ -125,6 +135,10 @@ describe('server flags', () => {
     { argv: ['--storage', 'sqlite:'], message: '--storage must be sqlite:PATH (for etcd, give --etcd-servers)' },
     { argv: ['--storage', 'sqlite:a.db', '--etcd-servers', 'http://a:2379'], message: '--storage and --etcd-servers are alternatives: give one of them' },
     { argv: ['--etcd-prefix', 'registry'], message: '--etcd-prefix must start with "/"' },
+    { argv: ['--etcd-cafile', 'ca.crt'], message: '--etcd-cafile, --etcd-certfile and --etcd-keyfile go with --etcd-servers' },
+    { argv: ['--etcd-servers', 'https://a:2379', '--etcd-cafile', 'ca.crt', '--etcd-certfile', 'c.crt'], message: '--etcd-certfile and --etcd-keyfile go together' },
+    { argv: ['--etcd-servers', 'https://a:2379', '--etcd-certfile', 'c.crt', '--etcd-keyfile', 'c.key'], message: '--etcd-certfile needs --etcd-cafile' },
+    { argv: ['--etcd-servers', 'https://a:2379,http://b:2379', '--etcd-cafile', 'ca.crt'], message: '--etcd-cafile needs https:// URLs in --etcd-servers' },
     { argv: ['--secure-port', '65536'], message: bad('--secure-port <port>', '65536', '--secure-port must be an integer in [0, 65535]') },
     { argv: ['--secure-port', '-1'], message: bad('--secure-port <port>', '-1', '--secure-port must be an integer in [0, 65535]') },
     { argv: ['--secure-port', '1.5'], message: bad('--secure-port <port>', '1.5', '--secure-port must be an integer in [0, 65535]') },
@@ -171,6 +185,9 @@ describe('server flags', () => {
     const options: [string, string][] = [
       ['--etcd-servers <urls>', 'comma-separated etcd client URLs; objects are kept in etcd (any number of replicas)'],
       ['--storage <backend>', 'sqlite:PATH keeps objects in an embedded SQLite file (one replica only); the default, at sqlite:data/ai-apiserver.db, when --etcd-servers is not given'],
+      ['--etcd-cafile <file>', 'CA (PEM) that signed the etcd members\' serving certificates; --etcd-servers are then https:// URLs'],
+      ['--etcd-certfile <file>', 'client certificate (PEM) presented to etcd'],
+      ['--etcd-keyfile <file>', 'private key of --etcd-certfile (PEM)'],
       ['--etcd-prefix <prefix>', 'prefix of every key written to the store (default: "/registry")'],
       ['--secure-port <port>', 'HTTPS port (default: 8443)'],
       ['--bind-address <address>', 'address to listen on (default: "0.0.0.0")'],
