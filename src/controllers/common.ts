@@ -5,6 +5,7 @@ import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
 import type { Dataset, DatasetMount, Job, Notebook } from '../api/v1alpha1/types.js';
 import { ApiError } from '../api/meta/errors.js';
+import { StatusError } from '../kube/status-error.js';
 import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import { managedBy, managedByLabel } from './runtime/kube-children.js';
@@ -106,4 +107,27 @@ export async function writeStatus(store: Store, object: ObjectHead & { status?: 
     if (error instanceof ApiError && error.code === 404) return false;
     throw error;
   }
+}
+
+/**
+ * Condition on an object whose children kube-apiserver refused (say the server's role lacks a verb), with its
+ * Status's reason and message, as kube's ReplicaSet controller reports ReplicaFailure; gone once they are written.
+ */
+export const childFailure = 'ChildFailure';
+
+/** A copy of `status` without ChildFailure, its conditions untouched when it has none, so nothing is rewritten. */
+export function withoutChildFailure<S extends { conditions?: Condition[] }>(status: S | undefined): S {
+  const copy = { ...status } as S;
+  if (copy.conditions?.some((c) => c.type === childFailure)) copy.conditions = removeCondition(copy.conditions, childFailure);
+  return copy;
+}
+
+/** Sets ChildFailure on the object named by `key` when a child write was refused with a Status. */
+export async function reportChildFailure(store: Store, cached: Informer, key: string, error: unknown): Promise<void> {
+  if (!(error instanceof StatusError)) return;
+  const [namespace, name] = splitKey(key);
+  const object = cached.get(namespace, name) as (ObjectHead & { status?: { conditions?: Condition[] } }) | undefined;
+  if (!object || object.metadata.deletionTimestamp) return;
+  const conditions = setCondition(object.status?.conditions, { type: childFailure, status: 'True', reason: error.reason ?? 'Failure', message: error.message }, object.metadata.generation);
+  await writeStatus(store, object, { ...object.status, conditions });
 }

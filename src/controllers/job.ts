@@ -9,7 +9,7 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, setCondition, splitKey, writeStatus } from './common.js';
+import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export const masterPort = 23456;
@@ -56,7 +56,7 @@ export class JobReconciler implements Reconciler {
     if (!job || job.metadata.deletionTimestamp) return;
     const spec = job.spec;
     const generation = job.metadata.generation;
-    const status: JobStatus = { ...job.status };
+    const status: JobStatus = withoutChildFailure(job.status);
     const replicas = spec.replicas ?? spec.elastic?.maxReplicas ?? 1;
     status.replicas = replicas;
     status.selector = `ai.example.io/job=${name}`;
@@ -160,5 +160,9 @@ export class JobReconciler implements Reconciler {
     }
     if (status.phase !== 'Pending') status.conditions = removeCondition(status.conditions, 'Pending');
     await writeStatus(this.jobs, job, status);
+  }
+
+  failed(key: string, error: unknown): Promise<void> {
+    return reportChildFailure(this.jobs, this.cached, key, error);
   }
 }

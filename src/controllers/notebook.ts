@@ -12,7 +12,7 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, setCondition, splitKey, writeStatus, type Stored } from './common.js';
+import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus, type Stored } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export interface NotebookOptions {
@@ -44,7 +44,7 @@ export class NotebookReconciler implements Reconciler {
     const notebook = asStored<Notebook>(this.cached.get(namespace, name));
     if (!notebook || notebook.metadata.deletionTimestamp) return;
     const spec = notebook.spec;
-    const status: NotebookStatus = { ...notebook.status };
+    const status: NotebookStatus = withoutChildFailure(notebook.status);
     const generation = notebook.metadata.generation;
     const labels = childLabels(notebook);
     const owner = [ownerReference(notebook)];
@@ -154,6 +154,10 @@ export class NotebookReconciler implements Reconciler {
     }
     await writeStatus(this.notebooks, notebook, status);
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  }
+
+  failed(key: string, error: unknown): Promise<void> {
+    return reportChildFailure(this.notebooks, this.cached, key, error);
   }
 
   private async lastActivity(namespace: string, name: string): Promise<Date | undefined> {

@@ -12,6 +12,8 @@ export interface Reconciler {
   readonly name: string;
   /** Makes the world match the object named by `key` ("namespace/name"). Idempotent; may run any number of times. */
   reconcile(key: string): Promise<ReconcileResult | void>;
+  /** Tells the object named by `key` why its last reconcile failed, before the retry. */
+  failed?(key: string, error: unknown): Promise<void>;
 }
 
 export class Controller {
@@ -58,6 +60,7 @@ export class Controller {
       } catch (error) {
         this.metrics.errors.inc(labels);
         this.log.warn({ err: error, key }, 'reconcile failed; retrying with backoff');
+        await this.reconciler.failed?.(key, error).catch((e: unknown) => this.log.warn({ err: e, key }, 'reporting the failure on the object failed'));
         this.queue.addRateLimited(key);
       } finally {
         this.metrics.latency.observe(labels, (performance.now() - started) / 1000);

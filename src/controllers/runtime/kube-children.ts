@@ -15,6 +15,7 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { StatusError, statusFromResponse } from '../../kube/status-error.js';
 
 export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedBy = 'ai-apiserver';
@@ -111,7 +112,17 @@ export class KubeChildren {
     const live = this.get(kind, desired.metadata!.namespace!, desired.metadata!.name!);
     const { apiVersion: _a, kind: _k, ...wanted } = desired as unknown as Record<string, unknown>;
     if (live && covers(live, wanted)) return false;
-    await this.objects.patch(desired, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    try {
+      await this.objects.patch(desired, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    } catch (error) {
+      // kube-apiserver's own Status (e.g. `statefulsets.apps "lab" is forbidden: User … cannot create resource …`)
+      // is what the log and the owner's condition show, rather than client-node's dump of the whole response.
+      if (error instanceof ApiException) {
+        const body = error.body as unknown;
+        throw new StatusError(statusFromResponse(error.code, typeof body === 'string' ? body : JSON.stringify(body ?? '')));
+      }
+      throw error;
+    }
     return true;
   }
 
