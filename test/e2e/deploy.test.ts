@@ -87,3 +87,72 @@ it('deploy/ mounts no certificate and ships no caBundle: the server makes both; 
     }
   }
 });
+
+interface EtcdSet {
+  spec: {
+    replicas: number;
+    serviceName: string;
+    podManagementPolicy?: string;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      spec: {
+        affinity?: { podAntiAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[] } };
+        containers: { command: string[]; readinessProbe?: { httpGet?: { path: string } }; livenessProbe?: { httpGet?: { path: string } } }[];
+      };
+    };
+    volumeClaimTemplates?: { metadata: { name: string } }[];
+  };
+}
+
+const etcdParts = (manifests: Manifest[]) => {
+  const set = manifests.find((m) => m.kind === 'StatefulSet' && m.metadata.name === 'etcd') as unknown as EtcdSet & Manifest;
+  const headless = manifests.find((m) => m.kind === 'Service' && m.metadata.name === set.spec.serviceName) as unknown as {
+    metadata: { namespace: string };
+    spec: { clusterIP?: string; publishNotReadyAddresses?: boolean };
+  };
+  const flags = new Map(set.spec.template.spec.containers[0]!.command.filter((a) => a.startsWith('--')).map((a) => [a.split('=')[0]!, a.slice(a.indexOf('=') + 1)] as const));
+  const serverArgs = server(manifests).spec?.template?.spec.containers[0]!.args ?? [];
+  const etcdServers = serverArgs.find((a) => a.startsWith('--etcd-servers='))?.slice('--etcd-servers='.length).split(',') ?? [];
+  return { set, headless, flags, serverArgs, etcdServers };
+};
+
+it('deploy/: etcd is three members the server lists every one of, each on its own node, drained one at a time', () => {
+  const manifests = render('deploy');
+  const { set, headless, flags, etcdServers } = etcdParts(manifests);
+  assert.equal(set.spec.replicas, 3);
+  // Members wait for each other's quorum before any is ready: they start together and are found while not ready.
+  assert.equal(set.spec.podManagementPolicy, 'Parallel');
+  assert.equal(headless.spec.clusterIP, 'None');
+  assert.equal(headless.spec.publishNotReadyAddresses, true);
+  const pods = Array.from({ length: set.spec.replicas }, (_, i) => `etcd-${i}.${set.spec.serviceName}.${headless.metadata.namespace}.svc`);
+  assert.deepEqual(etcdServers, pods.map((pod) => `http://${pod}:2379`));
+  assert.equal(flags.get('--initial-cluster'), pods.map((pod, i) => `etcd-${i}=http://${pod}:2380`).join(','));
+  const required = set.spec.template.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  assert.ok(required.some((term) => term.topologyKey === 'kubernetes.io/hostname' && JSON.stringify(term.labelSelector.matchLabels) === JSON.stringify(set.spec.selector.matchLabels)));
+  const budget = manifests.find((m) => m.kind === 'PodDisruptionBudget' && m.metadata.name === 'etcd') as unknown as { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
+  assert.equal(budget.spec.maxUnavailable, 1);
+  assert.deepEqual(budget.spec.selector.matchLabels, set.spec.selector.matchLabels);
+  assert.ok(flags.has('--auto-compaction-mode') && flags.has('--auto-compaction-retention') && flags.has('--quota-backend-bytes'), [...flags.keys()].join(' '));
+  assert.equal(set.spec.template.spec.containers[0]!.readinessProbe?.httpGet?.path, '/readyz');
+  assert.equal(set.spec.template.spec.containers[0]!.livenessProbe?.httpGet?.path, '/livez');
+  assert.ok(set.spec.volumeClaimTemplates?.some((claim) => claim.metadata.name === 'data'));
+  assert.ok(manifests.some((m) => m.kind === 'Service' && m.metadata.name === 'etcd-client'));
+});
+
+it('the etcd-tls component: members serve https:// to clients with a certificate, and the server has its CA and certificate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ai-apiserver-kustomize-'));
+  try {
+    const from = relative(dir, repo);
+    writeFileSync(join(dir, 'kustomization.yaml'), `resources: [${join(from, 'deploy')}]\ncomponents: [${join(from, 'deploy/etcd-tls')}]\n`);
+    const manifests = render(dir);
+    const { flags, serverArgs, etcdServers } = etcdParts(manifests);
+    const plain = etcdParts(render('deploy'));
+    assert.deepEqual(etcdServers, plain.etcdServers.map((url) => url.replace(/^http:/, 'https:')));
+    assert.equal(flags.get('--listen-client-urls'), 'https://0.0.0.0:2379');
+    assert.ok(flags.has('--client-cert-auth') && flags.has('--cert-file') && flags.has('--key-file') && flags.has('--trusted-ca-file'), [...flags.keys()].join(' '));
+    for (const flag of ['--etcd-cafile=', '--etcd-certfile=', '--etcd-keyfile=']) assert.ok(serverArgs.some((a) => a.startsWith(flag)), serverArgs.join(' '));
+    assert.ok(server(manifests).spec?.template?.spec.volumes.some((v) => v.secret?.secretName === 'etcd-client-tls'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
