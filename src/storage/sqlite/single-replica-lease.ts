@@ -60,5 +60,12 @@ export async function holdSingleReplicaLease(
         'The embedded SQLite store serves exactly one replica; to run several, store objects in etcd with --etcd-servers',
     );
   }
-  return lease;
+  // Releasing the Lease on shutdown ends its holding too: that is no loss, and must not exit the process with 1.
+  return {
+    start: () => lease.start(),
+    stop: () => {
+      held = false;
+      return lease.stop();
+    },
+  };
 }
