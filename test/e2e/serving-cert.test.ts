@@ -74,6 +74,15 @@ function servedSerial(port: number): Promise<string> {
   });
 }
 
+/** kube-apiserver's open watches scoped to one named ConfigMap (a watch with a metadata.name field selector). */
+async function namedConfigMapWatches(): Promise<number> {
+  const res = await cluster.request('admin', 'GET', '/metrics', undefined, { accept: 'text/plain' });
+  return res.body
+    .split('\n')
+    .filter((l) => l.startsWith('apiserver_longrunning_requests{') && l.includes('resource="configmaps"') && l.includes('scope="resource"') && l.includes('verb="WATCH"'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 async function throughAggregator(): Promise<boolean> {
   return (await cluster.request('admin', 'GET', notebooksPath)).status === 200;
 }
@@ -182,6 +191,8 @@ describe('a self-managed serving certificate', () => {
     assert.ok(answered > 20, `${answered} requests answered`);
     assert.equal(cluster.pidOf(`ai-apiserver:${cluster.serverPort}`), pid, 'no restart');
     assert.ok((await metric('ai_apiserver_serving_certificate_reloads_total{source="secret",result="success"}')) >= 1);
+    // The first pair, written when the Secret was missing, and at least one rotation, by this one replica.
+    assert.ok((await metric('ai_apiserver_serving_certificate_rotations_total')) >= 2);
     assert.ok((await metric('ai_apiserver_serving_certificate_expiration_timestamp_seconds')) * 1000 > firstExpiry, 'the expiry of the pair served now');
     process.stderr.write(`# ${answered} requests through kube-apiserver during the rotation, none failed\n`);
   });
@@ -212,5 +223,12 @@ describe('the front-proxy and client CAs', () => {
       await cluster.ok('admin', ['patch', 'configmap', '-n', 'kube-system', 'extension-apiserver-authentication', '--type=merge', '-p', JSON.stringify({ data: { 'requestheader-client-ca-file': original.data['requestheader-client-ca-file'] } })]);
     }
     await eventually(async () => !/zed/.test(await asZed()), 'the CA no longer trusted once removed', 60_000, 50);
+
+    // What kube-apiserver counts: the server holds a watch of one named ConfigMap, which ends when it stops.
+    const watching = await namedConfigMapWatches();
+    assert.ok(watching >= 1, `${watching} watches of a named ConfigMap`);
+    await cluster.stopServer();
+    await eventually(async () => (await namedConfigMapWatches()) === watching - 1 || undefined, 'the server\'s ConfigMap watch gone with it', 60_000);
+    await cluster.startServer();
   });
 });
