@@ -44,7 +44,7 @@ async function start(args: string[]): Promise<{ ms: number; rssMiB: number }> {
   const child = spawn(
     process.execPath,
     [...args, '--standalone', `--storage=sqlite:${join(dir, 'db')}`, `--secure-port=${port}`, '--bind-address=127.0.0.1'],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
