@@ -96,7 +96,7 @@ interface EtcdSet {
     selector: { matchLabels: Record<string, string> };
     template: {
       spec: {
-        affinity?: { podAntiAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[] } };
+        topologySpreadConstraints?: { maxSkew: number; topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Record<string, string> } }[];
         containers: { command: string[]; readinessProbe?: { httpGet?: { path: string } }; livenessProbe?: { httpGet?: { path: string } } }[];
       };
     };
@@ -116,7 +116,7 @@ const etcdParts = (manifests: Manifest[]) => {
   return { set, headless, flags, serverArgs, etcdServers };
 };
 
-it('deploy/: etcd is three members the server lists every one of, each on its own node, drained one at a time', () => {
+it('deploy/: etcd is three members the server lists every one of, spread strictly over nodes, drained one at a time', () => {
   const manifests = render('deploy');
   const { set, headless, flags, etcdServers } = etcdParts(manifests);
   assert.equal(set.spec.replicas, 3);
@@ -127,8 +127,17 @@ it('deploy/: etcd is three members the server lists every one of, each on its ow
   const pods = Array.from({ length: set.spec.replicas }, (_, i) => `etcd-${i}.${set.spec.serviceName}.${headless.metadata.namespace}.svc`);
   assert.deepEqual(etcdServers, pods.map((pod) => `http://${pod}:2379`));
   assert.equal(flags.get('--initial-cluster'), pods.map((pod, i) => `etcd-${i}=http://${pod}:2380`).join(','));
-  const required = set.spec.template.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
-  assert.ok(required.some((term) => term.topologyKey === 'kubernetes.io/hostname' && JSON.stringify(term.labelSelector.matchLabels) === JSON.stringify(set.spec.selector.matchLabels)));
+  const spread = set.spec.template.spec.topologySpreadConstraints ?? [];
+  assert.ok(
+    spread.some(
+      (c) =>
+        c.topologyKey === 'kubernetes.io/hostname' &&
+        c.maxSkew === 1 &&
+        c.whenUnsatisfiable === 'DoNotSchedule' &&
+        JSON.stringify(c.labelSelector.matchLabels) === JSON.stringify(set.spec.selector.matchLabels),
+    ),
+    JSON.stringify(spread),
+  );
   const budget = manifests.find((m) => m.kind === 'PodDisruptionBudget' && m.metadata.name === 'etcd') as unknown as { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
   assert.equal(budget.spec.maxUnavailable, 1);
   assert.deepEqual(budget.spec.selector.matchLabels, set.spec.selector.matchLabels);

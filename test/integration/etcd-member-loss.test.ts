@@ -190,6 +190,8 @@ async function memberLoss(victim: Victim, options: { tls?: boolean } = {}): Prom
               fatal ??= `a ${verb} of ${namespace}/${name} was refused with ${answer.status}: ${answer.body}`;
               return;
             }
+            // The test is over (or failed): a writer still refused stops rather than keep the file's process alive.
+            if (!writing) return;
             await sleep(Math.min(Number(answer.retryAfter ?? '1') * 1000, 1000));
           }
         }
@@ -218,7 +220,7 @@ async function memberLoss(victim: Victim, options: { tls?: boolean } = {}): Prom
       );
       restartedAt = Date.now();
       await chosen.member.restart();
-      // Rejoined: it answers, names the same leader as the others, and holds what was written while it was away.
+      // Rejoined: it answers, has a leader, and holds everything acknowledged while it was away.
       const target = written[written.length - 1]!.revision;
       await until(
         async () => {

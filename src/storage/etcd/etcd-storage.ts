@@ -233,7 +233,17 @@ export class EtcdStorage implements Storage {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.call('', (o) => this.client.kv.compact({ revision, physical: true }, o));
+    let retried = false;
+    try {
+      await this.call('', (o, attempt) => {
+        retried = attempt > 1;
+        return this.client.kv.compact({ revision, physical: true }, o);
+      });
+    } catch (error) {
+      // A compaction sent again finds the first attempt's done.
+      if (retried && error instanceof StorageError && error.code === 'Gone') return;
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
