@@ -83,6 +83,16 @@ async function namedConfigMapWatches(): Promise<number> {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+function verifiedHandshake(port: number, ca: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: 'ai-apiserver.ai-system.svc', ca }, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+}
+
 async function throughAggregator(): Promise<boolean> {
   return (await cluster.request('admin', 'GET', notebooksPath)).status === 200;
 }
@@ -169,6 +179,20 @@ describe('a self-managed serving certificate', () => {
         else failures.push(`${new Date().toISOString()} ${res.status} ${res.body.slice(0, 300)}`);
       }
     })();
+    // kube-apiserver keeps its connections; this loop opens a new one each time, verified as kube-aggregator verifies
+    // (the APIService's caBundle of the moment, the Service's name), so every pair served meets every bundle published.
+    let verified = 0;
+    const refused: string[] = [];
+    const handshakes = (async () => {
+      while (!stop) {
+        const apiService = await cluster.request('admin', 'GET', `/apis/apiregistration.k8s.io/v1/apiservices/${apiServiceName}`);
+        const bundle = Buffer.from((JSON.parse(apiService.body) as { spec: { caBundle: string } }).spec.caBundle, 'base64').toString('utf8');
+        await verifiedHandshake(cluster.serverPort, bundle).then(
+          () => verified++,
+          (error: Error) => refused.push(`${new Date().toISOString()} ${error.message}`),
+        );
+      }
+    })();
     try {
       const rotated = await eventually(async () => {
         const now = (await secret())!;
@@ -185,16 +209,18 @@ describe('a self-managed serving certificate', () => {
       await eventually(async () => Date.now() > firstExpiry + 3_000, 'the old pair expired', 60_000);
     } finally {
       stop = true;
-      await loop;
+      await Promise.all([loop, handshakes]);
     }
     assert.deepEqual(failures, []);
+    assert.deepEqual(refused, []);
+    assert.ok(verified > 20, `${verified} handshakes verified`);
     assert.ok(answered > 20, `${answered} requests answered`);
     assert.equal(cluster.pidOf(`ai-apiserver:${cluster.serverPort}`), pid, 'no restart');
     assert.ok((await metric('ai_apiserver_serving_certificate_reloads_total{source="secret",result="success"}')) >= 1);
     // The first pair, written when the Secret was missing, and at least one rotation, by this one replica.
     assert.ok((await metric('ai_apiserver_serving_certificate_rotations_total')) >= 2);
     assert.ok((await metric('ai_apiserver_serving_certificate_expiration_timestamp_seconds')) * 1000 > firstExpiry, 'the expiry of the pair served now');
-    process.stderr.write(`# ${answered} requests through kube-apiserver during the rotation, none failed\n`);
+    process.stderr.write(`# ${answered} requests through kube-apiserver and ${verified} verified handshakes during the rotation, none failed\n`);
   });
 });
 
