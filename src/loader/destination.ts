@@ -48,10 +48,22 @@ export class Destination {
     return { final, partial, state: `${partial}.json` };
   }
 
-  /** Starts a load: the manifest goes first (the claim is about to change), the journal is read. */
+  /**
+   * Starts a load: the manifest goes (the claim is about to change), its entries kept in the journal first, so that
+   * loading the same source again (the Job deleted to run it again) fetches only what changed; the journal is read.
+   */
   async begin(): Promise<void> {
     await mkdir(this.root, { recursive: true });
-    await rm(join(this.root, manifestName), { force: true });
+    const manifest = join(this.root, manifestName);
+    try {
+      const previous = JSON.parse(await readFile(manifest, 'utf8')) as { entries?: Committed[] };
+      const lines = (previous.entries ?? []).filter((e) => typeof e.source === 'string').map((e) => `${JSON.stringify(e)}\n`);
+      await appendFile(join(this.root, journalName), lines.join(''));
+    } catch (error) {
+      // No manifest, or one cut short: nothing to skip.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
+    }
+    await rm(manifest, { force: true });
     await syncDir(this.root);
     this.journal = new Map();
     let text = '';
@@ -113,7 +125,7 @@ export class Destination {
       completedAt: new Date().toISOString(),
       bytes,
       files: files.length,
-      entries: files.map((f) => ({ path: f.path, bytes: f.bytes, ...(f.etag ? { etag: f.etag } : {}) })),
+      entries: files.map((f) => ({ path: f.path, source: f.source, bytes: f.bytes, ...(f.etag ? { etag: f.etag } : {}) })),
     };
     const temp = join(this.root, `.${manifestName}.partial`);
     await writeFile(temp, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -46,6 +46,13 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
   const range = req.headers.range;
   const ifRange = req.headers['if-range'] as string | undefined;
   const record = (status: number): void => void seen.push({ path, status, ...(range ? { range } : {}), ...(ifRange ? { ifRange } : {}) });
+  if (path === '/stalls.bin') {
+    // Half the file, then nothing more for as long as the client waits.
+    record(200);
+    res.writeHead(200, { 'Content-Length': 2 * mib, ETag: '"st"' });
+    res.write(Buffer.alloc(mib, 1));
+    return;
+  }
   if (path === '/forbidden.bin') {
     record(403);
     res.writeHead(403).end('no');
@@ -186,6 +193,24 @@ describe('http(s) sources', () => {
     assert.equal(requests[1]!.status, 200);
     assert.equal(sha256(readFileSync(join(data, 'moving.bin'))), sha256(now));
     assert.deepEqual(JSON.parse(run.message), { bytes: now.length, files: 1 });
+  });
+
+  it('SIGTERM mid-download: a transient failure saying so, the partial file kept for the next pod, nothing complete-looking', async () => {
+    const data = claim();
+    const run = await runLoader({ ...fast, SOURCE_URI: `${base}/stalls.bin`, DATA_DIR: data, LOADER_PROGRESS_MS: '100' }, (child) => {
+      // Signalled once the loader reports its first progress: the stalled body has begun to arrive.
+      let seenProgress = false;
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (!seenProgress && chunk.toString().includes('"msg":"progress"') && /"bytes":[1-9]/.test(chunk.toString())) {
+          seenProgress = true;
+          child.kill('SIGTERM');
+        }
+      });
+    });
+    assert.equal(run.code, 1, run.message + run.stderr);
+    assert.equal(run.message, 'interrupted by SIGTERM');
+    assert.deepEqual(tree(data), ['.stalls.bin.partial', '.stalls.bin.partial.json']);
+    assert.ok(readFileSync(join(data, '.stalls.bin.partial')).length > 0);
   });
 
   it('a 404 fails at once with a clear message and the permanent exit code', async () => {

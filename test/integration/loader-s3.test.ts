@@ -160,6 +160,13 @@ describe('s3:// credentials, with authentication enforced', () => {
     assert.deepEqual(JSON.parse(run.message), { bytes, files: 3 });
     assert.deepEqual(tree(settings.DATA_DIR!), ['.dataset.json', 'a.txt', 'deep/b.bin', 'deep/c.json']);
     for (const [key, body] of Object.entries(corpus)) assert.equal(sha256(readFileSync(join(settings.DATA_DIR!, key.slice('corpus/'.length)))), sha256(body), key);
+
+    // Loading the same source again into the same claim (its Job deleted to run it again) fetches nothing unchanged.
+    const again = await runLoader({ ...settings, LOG_LEVEL: 'debug' });
+    assert.equal(again.code, 0, again.message + again.stderr);
+    assert.deepEqual(JSON.parse(again.message), { bytes, files: 3 });
+    assert.deepEqual(again.logs.filter((l) => l.msg === 'already loaded by an earlier attempt').map((l) => l.path).sort(), ['a.txt', 'deep/b.bin', 'deep/c.json']);
+    assert.deepEqual(tree(settings.DATA_DIR!), ['.dataset.json', 'a.txt', 'deep/b.bin', 'deep/c.json']);
   });
 
   const refusals: { name: string; source: string; user?: () => { id: string; secret: string }; message: RegExp }[] = [

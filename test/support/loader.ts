@@ -17,8 +17,11 @@ export interface LoaderRun {
   stderr: string;
 }
 
-/** Runs src/loader/main.ts to its end with env added to this process's (minus any AWS_* of the machine's). */
-export async function runLoader(env: Record<string, string>): Promise<LoaderRun> {
+/**
+ * Runs src/loader/main.ts to its end with env added to this process's (minus any AWS_* of the machine's);
+ * `started` gets the process as soon as it is spawned (to signal it).
+ */
+export async function runLoader(env: Record<string, string>, started?: (child: ChildProcess) => void): Promise<LoaderRun> {
   const scratch = mkdtempSync(join(tmpdir(), 'loader-run-'));
   const termination = join(scratch, 'termination-log');
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
@@ -27,6 +30,7 @@ export async function runLoader(env: Record<string, string>): Promise<LoaderRun>
     env: { ...inherited, TERMINATION_MESSAGE_PATH: termination, AWS_EC2_METADATA_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
