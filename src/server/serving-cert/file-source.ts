@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServingCertMetrics } from './metrics.js';
-import { leafOf, refusePair, validityOf, type ServingCert } from './pki.js';
+import { refusePair, summary, type ServingCert } from './pki.js';
 
 export interface FileSourceOptions {
   certFile: string;
@@ -50,7 +50,7 @@ export class FileServingCert {
     if (refusal) throw new Error(`${this.options.certFile}: ${refusal}`);
     this.currentPair = pair;
     this.options.metrics.served(pair);
-    this.log.info({ certFile: this.options.certFile, ...describe(pair) }, 'serving certificate loaded');
+    this.log.info({ certFile: this.options.certFile, ...summary(pair) }, 'serving certificate loaded');
     for (const dir of new Set([dirname(this.options.certFile), dirname(this.options.keyFile)])) {
       try {
         const watcher = watch(dir, () => this.soon());
@@ -99,13 +99,13 @@ export class FileServingCert {
       this.refused(refusal, pair.cert + pair.key);
       return;
     }
-    const previous = describe(this.currentPair);
+    const previous = summary(this.currentPair);
     this.currentPair = pair;
     this.lastRefused = '';
     for (const listener of this.listeners) listener(pair);
     this.options.metrics.served(pair);
     this.options.metrics.reloads.inc({ source: 'file', result: 'success' });
-    this.log.info({ certFile: this.options.certFile, ...describe(pair), previousSerial: previous.serial }, 'serving certificate reloaded from its files');
+    this.log.info({ certFile: this.options.certFile, ...summary(pair), previousSerial: previous.serial }, 'serving certificate reloaded from its files');
   }
 
   /** Logged and counted once per content refused, not at every periodic check that finds it again. */
@@ -115,9 +115,4 @@ export class FileServingCert {
     this.options.metrics.reloads.inc({ source: 'file', result: 'failure' });
     this.log.error({ certFile: this.options.certFile, keyFile: this.options.keyFile, reason }, 'new serving certificate refused; still serving the previous one');
   }
-}
-
-export function describe(pair: ServingCert): { serial: string; notAfter: string } {
-  const leaf = leafOf(pair.cert);
-  return { serial: leaf.serialNumber, notAfter: validityOf(leaf).notAfter.toISOString() };
 }

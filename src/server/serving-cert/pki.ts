@@ -79,6 +79,12 @@ export function validityOf(cert: X509Certificate): Validity {
   return { notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
 }
 
+/** What a log line says of a pair: its serial and expiry. */
+export function summary(pair: { cert: string }): { serial: string; notAfter: string } {
+  const leaf = leafOf(pair.cert);
+  return { serial: leaf.serialNumber, notAfter: validityOf(leaf).notAfter.toISOString() };
+}
+
 /** When a certificate is due for replacement: at rotationFraction of its validity. */
 export function rotationDue(validity: Validity): Date {
   const start = validity.notBefore.getTime();

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { StatusError } from '../../kube/status-error.js';
 import type { Transport } from '../../kube/transport.js';
 import { watchObject } from '../../kube/watch-object.js';
-import { describe } from './file-source.js';
 import type { ServingCertMetrics } from './metrics.js';
 import {
   bundleHolds,
@@ -22,6 +21,7 @@ import {
   pruneCaBundle,
   refusePair,
   rotationDue,
+  summary,
   validityOf,
   type ServingCert,
 } from './pki.js';
@@ -237,7 +237,7 @@ export class SelfManagedServingCert {
 
   private wrote(pair: ServingCert, why: string): void {
     this.options.metrics.rotations.inc();
-    this.log.info({ ...describe(pair), cas: parsePemBundle(pair.ca).length, why }, 'issued a serving certificate and wrote it to the Secret');
+    this.log.info({ ...summary(pair), cas: parsePemBundle(pair.ca).length, why }, 'issued a serving certificate and wrote it to the Secret');
   }
 
   private serve(pair: ServingCert, how: 'adopted' | 'rotated'): void {
@@ -249,7 +249,7 @@ export class SelfManagedServingCert {
       this.options.metrics.reloads.inc({ source: 'secret', result: 'success' });
       for (const listener of this.listeners) listener(pair);
     }
-    this.log.info({ ...describe(pair), previousSerial: previous ? describe(previous).serial : undefined, how }, 'serving the certificate of the Secret');
+    this.log.info({ ...summary(pair), previousSerial: previous ? summary(previous).serial : undefined, how }, 'serving the certificate of the Secret');
   }
 
   /** Runs reconcile now, or once more after the run in progress; runs never overlap. */
