@@ -70,7 +70,7 @@ export class DatasetReconciler implements Reconciler {
       const done = loader?.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
       if (done?.type === 'Complete') {
         status.phase = 'Ready';
-        const report = loaderOutcome(this.loaderPods(namespace, name)).report;
+        const report = loaderOutcome(this.loaderPods(namespace, name, loader)).report;
         if (report) {
           status.bytes = report.bytes;
           status.files = report.files;
@@ -79,11 +79,11 @@ export class DatasetReconciler implements Reconciler {
       } else if (done?.type === 'Failed') {
         status.phase = 'Failed';
         // The Job's own message only counts failed pods; the loader's last words say what went wrong.
-        const failure = loaderOutcome(this.loaderPods(namespace, name)).failure;
+        const failure = loaderOutcome(this.loaderPods(namespace, name, loader)).failure;
         status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'PrefetchFailed', message: failure ?? done.message ?? `loading ${spec.source.uri} failed` }, generation);
       } else {
         status.phase = 'Loading';
-        const failure = loaderOutcome(this.loaderPods(namespace, name)).failure;
+        const failure = loaderOutcome(this.loaderPods(namespace, name, loader)).failure;
         const message = `loading ${spec.source.uri}${failure ? `; retrying after: ${failure}` : ''}`;
         status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'Loading', message }, generation);
       }
@@ -96,8 +96,10 @@ export class DatasetReconciler implements Reconciler {
     return reportChildFailure(this.datasets, this.cached, key, error);
   }
 
-  private loaderPods(namespace: string, name: string): V1Pod[] {
-    return this.children.list<V1Pod>('Pod', namespace, { 'ai.example.io/dataset': name });
+  /** The pods of this prefetch Job: not those of one deleted to run the load again, which may linger a moment. */
+  private loaderPods(namespace: string, name: string, job: V1Job | undefined): V1Pod[] {
+    const uid = job?.metadata?.uid;
+    return this.children.list<V1Pod>('Pod', namespace, { 'ai.example.io/dataset': name }).filter((pod) => pod.metadata?.ownerReferences?.some((o) => o.uid === uid));
   }
 }
 
