@@ -60,10 +60,11 @@ export async function download(destination: Destination, wanted: Wanted, openObj
     const previous = await destination.readPartialState(state);
     have = previous?.source === wanted.source && previous.validator ? await sizeOf(partial) : 0;
     const before = have;
+    let receiving = false;
     try {
       const opened = await openObject(have, have > 0 ? previous?.validator : undefined, signal);
       if (opened === 'complete') {
-        if (previous?.total !== have) throw new LoadError(`the source has no bytes after ${have}, but announced ${previous?.total ?? 'no'} size`, false);
+        if (previous?.total !== have) throw new LoadError(`the source has no bytes after ${have}, short of the ${previous?.total ?? 'unknown'} it announced`, false);
       } else {
         if (opened.start !== 0 && opened.start !== have) throw new LoadError(`asked for bytes from ${have}, got bytes from ${opened.start}`, false);
         if (opened.start === 0 && have > 0) log.info({ path: wanted.path, kept: have }, 'the object changed or cannot be resumed: starting it again');
@@ -74,6 +75,7 @@ export async function download(destination: Destination, wanted: Wanted, openObj
         // Each chunk is written before the next is read (backpressure), and a body that fails midway leaves every
         // byte received before the failure in the partial file for the next attempt.
         const file = await open(partial, opened.start === 0 ? 'w' : 'a');
+        receiving = true;
         try {
           for await (const chunk of opened.body as AsyncIterable<Buffer>) {
             signal.throwIfAborted();
@@ -98,7 +100,7 @@ export async function download(destination: Destination, wanted: Wanted, openObj
       if (signal.aborted) throw error;
       if (!isTransient(error)) throw error;
       failures = have > before ? 1 : failures + 1;
-      const reason = prematureEnd(error) ? `size mismatch: the connection ended after ${have} bytes of ${announced ?? 'an unannounced size'}` : oneLine(error);
+      const reason = receiving && prematureEnd(error) ? `size mismatch: the connection ended after ${have} bytes of ${announced ?? 'an unannounced size'}` : oneLine(error);
       if (failures >= options.attempts) throw new LoadError(`${reason}; gave up after ${failures} attempt${failures === 1 ? '' : 's'}`, false);
       const delay = Math.min(30_000, options.backoffMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
       log.warn({ path: wanted.path, bytes: have, attempt: failures, retryInMs: Math.round(delay), err: reason }, 'download interrupted');
