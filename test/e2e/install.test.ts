@@ -8,10 +8,12 @@
 // pod's ServiceAccount from the TokenRequest API, the cluster's CA from ConfigMap kube-root-ca.crt, and the
 // namespace. The files are bind-mounted from a tmpfs in a private mount namespace (unshare --mount, which needs
 // root), where an overlay over a mountPath's nearest existing parent lets /etc/ai-apiserver/tls exist without the
-// host's /etc changing. Only what must be local is substituted: --etcd-servers names the test's etcd and
-// --secure-port the port the test bed's APIService reaches; one flag is added, --notebook-upstream-url, because the
-// notebooks' Service names do not resolve here. The server runs from the source tree (node --import tsx), not from
-// the image. The suite also plays kube-proxy: the Service becomes an ExternalName of localhost (Endpoints may not
+// host's /etc changing; the security context applies too (setpriv: the user, fsGroup owning the volumes, no new
+// privileges, no capabilities; a read-only root: every other mount read-only). Only what must be local is
+// substituted: --etcd-servers names the test's etcd and --secure-port the port the test bed's APIService reaches;
+// one flag is added, --notebook-upstream-url, because the notebooks' Service names do not resolve here. The server
+// runs from the source tree (node --import tsx, its cache off), not from the image; seccomp is not applied. kube-apiserver
+// itself checks the pods against the namespace's Pod Security Standard when the ReplicaSet creates them. The suite also plays kube-proxy: the Service becomes an ExternalName of localhost (Endpoints may not
 // hold loopback addresses) on that port, as the test bed's is, and the APIService names that port.
 //
 // The README's "Install in a cluster" commands run as written, in a copy of deploy/ and apiservice/, with KUBECONFIG
@@ -64,10 +66,12 @@ interface Container {
   env?: EnvVar[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
   readinessProbe?: { httpGet?: { path: string; scheme?: string } };
+  securityContext?: { runAsUser?: number; runAsGroup?: number; allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
 }
 interface PodSpec {
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; fsGroup?: number };
   containers: Container[];
   volumes?: Volume[];
 }
@@ -167,6 +171,11 @@ class Pod {
     return this.output;
   }
 
+  /** The server process's /proc status or mountinfo, as its own namespaces show them. */
+  proc(file: 'status' | 'mountinfo'): string {
+    return readFileSync(`/proc/${this.child.pid}/${file}`, 'utf8');
+  }
+
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
@@ -233,7 +242,7 @@ async function startPod(manifests: Manifest[], token?: string): Promise<Pod> {
   const root = mkdtempSync(join(work, 'pod-'));
   const stage = join(root, 'stage');
   mkdirSync(stage);
-  const mounts: { volume: string; target: string; readOnly: boolean }[] = [];
+  const mounts: { volume: string; target: string; readOnly: boolean; writable: boolean }[] = [];
   const addVolume = (files: Record<string, string | Buffer>): string => {
     const volume = `v${mounts.length}`;
     for (const [path, content] of Object.entries(files)) {
@@ -247,15 +256,32 @@ async function startPod(manifests: Manifest[], token?: string): Promise<Pod> {
   for (const mount of container.volumeMounts ?? []) {
     assert.equal(mount.subPath, undefined, 'subPath mounts are not played here');
     const volume = spec.volumes?.find((v) => v.name === mount.name) ?? assert.fail(`no volume ${mount.name}`);
-    mounts.push({ volume: addVolume(await volumeFiles(namespace, volume)), target: mount.mountPath, readOnly: mount.readOnly ?? false });
+    const writable = volume.persistentVolumeClaim !== undefined || volume.emptyDir !== undefined;
+    mounts.push({ volume: addVolume(await volumeFiles(namespace, volume)), target: mount.mountPath, readOnly: mount.readOnly ?? false, writable });
   }
   assert.notEqual(spec.automountServiceAccountToken, false, 'the server needs its ServiceAccount token');
   const ca = await eventually(() => cluster.ok('admin', ['get', 'configmap', 'kube-root-ca.crt', '-n', namespace, '-o', 'jsonpath={.data.ca\\.crt}']), (pem) => pem.includes('BEGIN CERTIFICATE'), 'ConfigMap kube-root-ca.crt');
   const tokenVolume = addVolume({ token: token ?? (await requestToken(namespace, spec.serviceAccountName ?? 'default')), 'ca.crt': ca, namespace });
-  mounts.push({ volume: tokenVolume, target: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true });
+  mounts.push({ volume: tokenVolume, target: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true, writable: false });
+
+  // The security context, as the container runtime applies it: the user and groups (fsGroup owning the volumes),
+  // no privilege escalation, no capabilities, and a read-only root: every mount but the volumes' is made read-only.
+  const security = { ...spec.securityContext, ...container.securityContext };
+  const user = security.runAsUser ?? 0;
+  if (spec.securityContext?.runAsNonRoot) assert.notEqual(user, 0, 'runAsNonRoot with no runAsUser: the image\'s user is not known here');
+  const fsGroup = spec.securityContext?.fsGroup;
+  const setpriv = [
+    'setpriv',
+    `--reuid=${user}`,
+    `--regid=${security.runAsGroup ?? user}`,
+    ...(fsGroup === undefined ? ['--clear-groups'] : [`--groups=${fsGroup}`]),
+    ...(container.securityContext?.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []),
+    ...(container.securityContext?.capabilities?.drop?.includes('ALL') ? ['--inh-caps=-all', '--bounding-set=-all'] : []),
+  ];
 
   const apiserver = new URL(cluster.apiserverUrl);
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, KUBERNETES_SERVICE_HOST: apiserver.hostname, KUBERNETES_SERVICE_PORT: apiserver.port };
+  // tsx stands in for the image's compiled dist/: without its cache it writes nothing, as the image's node does not.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TSX_DISABLE_CACHE: '1', KUBERNETES_SERVICE_HOST: apiserver.hostname, KUBERNETES_SERVICE_PORT: apiserver.port };
   for (const variable of container.env ?? []) {
     const field = variable.valueFrom?.fieldRef?.fieldPath;
     if (variable.value !== undefined) env[variable.name] = variable.value;
@@ -281,12 +307,15 @@ async function startPod(manifests: Manifest[], token?: string): Promise<Pod> {
       const layer = `${stage}/.overlay-${i}`;
       return [`mkdir -p ${quote(`${layer}/upper`)} ${quote(`${layer}/work`)}`, `mount -t overlay overlay -o ${quote(`lowerdir=${parent},upperdir=${layer}/upper,workdir=${layer}/work`)} ${quote(parent)}`];
     }),
-    ...mounts.flatMap(({ volume, target, readOnly }) => [
+    ...mounts.flatMap(({ volume, target, readOnly, writable }) => [
+      ...(fsGroup === undefined ? [] : [`chgrp -R ${fsGroup} ${quote(`${stage}/${volume}`)}`]),
+      ...(fsGroup !== undefined && writable ? [`chmod 2775 ${quote(`${stage}/${volume}`)}`] : []),
       `mkdir -p ${quote(target)}`,
       `mount --bind ${quote(`${stage}/${volume}`)} ${quote(target)}`,
       ...(readOnly ? [`mount -o remount,bind,ro ${quote(target)}`] : []),
     ]),
-    `exec ${argv.map(quote).join(' ')}`,
+    ...(security.readOnlyRootFilesystem ? ['/', ...parents].map((m) => `mount -o remount,bind,ro ${quote(m)}`) : []),
+    `exec ${[...setpriv, ...argv].map(quote).join(' ')}`,
   ].join('\n');
   const child = spawn('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', script], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const started = new Pod(child, stage, tokenVolume);
@@ -404,7 +433,12 @@ describe('deploy/ as the README installs it', () => {
     const available = await cluster.ok('admin', ['get', 'apiservice', 'v1alpha1.ai.example.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}']);
     assert.equal(available, 'True');
     // What the installation is: the objects as applied, read back from kube-apiserver.
-    assert.equal((await getJson(['get', 'deployment', 'ai-apiserver', '-n', 'ai-system'])).spec.template.spec.serviceAccountName, 'ai-apiserver');
+    const template = (await getJson(['get', 'deployment', 'ai-apiserver', '-n', 'ai-system'])).spec.template.spec;
+    assert.equal(template.serviceAccountName, 'ai-apiserver');
+    // The server ran as the pod's user, on a read-only root.
+    assert.match(pod!.proc('status'), new RegExp(`^Uid:\\t${template.securityContext.runAsUser}\\t`, 'm'));
+    const root = pod!.proc('mountinfo').split('\n').map((line) => line.split(' ')).find((fields) => fields[4] === '/');
+    assert.match(root?.[5] ?? '', /^ro\b/, JSON.stringify(root));
     await cluster.ok('admin', ['get', 'statefulset', 'etcd', '-n', 'ai-system']);
     await cluster.ok('admin', ['get', 'poddisruptionbudget', 'ai-apiserver', '-n', 'ai-system']);
     // The certificate path: the server made its serving certificate's Secret and put its CA in the APIService.
