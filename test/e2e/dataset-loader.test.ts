@@ -27,6 +27,7 @@ let webhook: Server;
 let moto: Moto;
 let filesUrl = '';
 let cluster: LocalCluster;
+let reader: { id: string; secret: string };
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -89,6 +90,7 @@ before(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: 'corpora' }));
   await s3.send(new PutObjectCommand({ Bucket: 'corpora', Key: 'text/a.txt', Body: 'alpha\n' }));
   s3.destroy();
+  reader = moto.createUser('reader', '*');
 });
 beforeEach(async () => void (cluster = await bed.ready()));
 after(async () => {
@@ -183,7 +185,7 @@ describe('dataset loader through the control plane', () => {
     assert.equal(ready.status.files, 1);
   });
 
-  it('an s3 dataset gets its credentials from the named Secret by secretKeyRef; a wrong one fails the Job at once and the status says why', async () => {
+  it('an s3 dataset gets its credentials from the named Secret by secretKeyRef; a wrong one fails the Job at once and the status says why; with the Secret fixed, deleting the Job loads it', async () => {
     await moto.enforceAuth();
     await cluster.ok('admin', ['create', 'secret', 'generic', 'store-keys', '-n', ns, '--from-literal=AWS_ACCESS_KEY_ID=AKIAWRONGWRONGWRONG0', '--from-literal=AWS_SECRET_ACCESS_KEY=wrong']);
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], datasetYaml('corpus', `    uri: s3://corpora/text\n    endpoint: ${moto.endpoint}\n    secretRef:\n      name: store-keys\n`));
@@ -197,5 +199,15 @@ describe('dataset loader through the control plane', () => {
     assert.match(ready.message, /^s3:\/\/corpora\/text: the access key ID is not known to the store: check the Secret named in spec\.source\.secretRef \(InvalidAccessKeyId: .+\)$/);
     const job = await getJson(['get', 'job.batch', 'corpus-prefetch', '-n', ns]);
     assert.equal(job.status.failed, 1, 'a permanent failure is not retried');
+
+    // As the README says: fix the Secret, delete the Job, and the controller makes it again.
+    const fixed = await cluster.ok('admin', ['create', 'secret', 'generic', 'store-keys', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${reader.id}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${reader.secret}`, '--dry-run=client', '-o', 'yaml']);
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], fixed);
+    await cluster.ok('admin', ['delete', 'job.batch', 'corpus-prefetch', '-n', ns, '--wait=true']);
+    await eventually(() => getJson(['get', 'job.batch', 'corpus-prefetch', '-n', ns]), (j) => j.metadata.uid !== job.metadata.uid, 'the prefetch Job made again');
+    await runPrefetchPod('corpus');
+    const loaded = await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready');
+    assert.equal(loaded.status.bytes, 'alpha\n'.length);
+    assert.equal(loaded.status.files, 1);
   });
 });

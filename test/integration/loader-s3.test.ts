@@ -7,7 +7,6 @@
 // received and encodes it once more (%2F → %252F), so the SDK's Prefix=a%2Fb, encoded as SigV4 requires, never
 // matches there.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
@@ -31,20 +30,6 @@ const manyCount = 1003;
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-/** Users with access keys: reader may do anything in S3; outsider only in a bucket that is not the datasets'. */
-const iamSetup = `
-import boto3, json, sys
-iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='setup', aws_secret_access_key='setup')
-out = {}
-for user, resource in [('reader', '*'), ('outsider', 'arn:aws:s3:::elsewhere/*')]:
-    iam.create_user(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName='s3', PolicyDocument=json.dumps(
-        {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': resource}]}))
-    key = iam.create_access_key(UserName=user)['AccessKey']
-    out[user] = {'id': key['AccessKeyId'], 'secret': key['SecretAccessKey']}
-print(json.dumps(out))
-`;
-
 before(async () => {
   moto = await startMoto();
   const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'setup', secretAccessKey: 'setup' } });
@@ -57,7 +42,8 @@ before(async () => {
     await Promise.all(Array.from({ length: Math.min(50, manyCount - i) }, (_, j) => put(`many/part-${String(i + j).padStart(5, '0')}`, Buffer.from(`${i + j}\n`))));
   }
   s3.destroy();
-  users = JSON.parse(execFileSync(moto.python, ['-c', iamSetup, moto.endpoint], { encoding: 'utf8' })) as typeof users;
+  // reader may do anything in S3; outsider only in a bucket that is not the datasets'.
+  users = { reader: moto.createUser('reader', '*'), outsider: moto.createUser('outsider', 'arn:aws:s3:::elsewhere/*') };
 });
 
 after(async () => {

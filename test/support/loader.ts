@@ -52,12 +52,23 @@ export async function runLoader(env: Record<string, string>, started?: (child: C
 
 export interface Moto {
   endpoint: string;
-  /** The venv's python, which has boto3 (a dependency of moto) for setting up IAM users. */
-  python: string;
   /** From now on every request must be signed by a known access key whose policies allow it. */
   enforceAuth(): Promise<void>;
+  /** An IAM user allowed s3:* on `resource`, and its access key; before enforceAuth (after it, IAM wants a signer too). */
+  createUser(name: string, resource: string): { id: string; secret: string };
   stop(): Promise<void>;
 }
+
+const createUserScript = `
+import boto3, json, sys
+endpoint, user, resource = sys.argv[1:4]
+iam = boto3.client('iam', endpoint_url=endpoint, region_name='us-east-1', aws_access_key_id='setup', aws_secret_access_key='setup')
+iam.create_user(UserName=user)
+iam.put_user_policy(UserName=user, PolicyName='s3', PolicyDocument=json.dumps(
+    {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': resource}]}))
+key = iam.create_access_key(UserName=user)['AccessKey']
+print(json.dumps({'id': key['AccessKeyId'], 'secret': key['SecretAccessKey']}))
+`;
 
 /** moto's S3-compatible server (installed by scripts/install-moto.sh) on a free loopback port. */
 export async function startMoto(): Promise<Moto> {
@@ -80,10 +91,13 @@ export async function startMoto(): Promise<Moto> {
   }
   return {
     endpoint,
-    python: join(bin, '..', 'python'),
     async enforceAuth() {
       const res = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
       if (!res.ok) throw new Error(`moto reset-auth: ${res.status} ${await res.text()}`);
+    },
+    createUser(name, resource) {
+      // Through boto3, a dependency of moto already in its environment.
+      return JSON.parse(execFileSync(join(bin, '..', 'python'), ['-c', createUserScript, endpoint, name, resource], { encoding: 'utf8' })) as { id: string; secret: string };
     },
     async stop() {
       if (child.exitCode !== null) return;
