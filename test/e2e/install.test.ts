@@ -82,11 +82,25 @@ interface Manifest {
   spec?: { template?: { spec: PodSpec } };
 }
 
+/** A notebook with no workspace: the claims of this suite are the install's, one workspace and one dataset. */
+const bareNotebook = (name: string): string => notebookYaml(name).replace(/^  workspace:\n    size: 1Gi\n/m, '');
+
+// The volumes the claims here bind to: deploy/ claims three for etcd and one for single-replica's store, and the
+// test bed's are shared by every suite of the run.
+const volumes = Array.from({ length: 8 }, (_, i) => `install-pv-${i}`);
+
 const bed = testBed({
   name: 'install',
   namespaces: [tenant],
   async setup(cluster) {
     await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', tenant]);
+    const pv = (name: string): object => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name },
+      spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce', 'ReadWriteMany'], storageClassName: '', hostPath: { path: `/tmp/kwok-volumes/${name}` } },
+    });
+    await cluster.ok('admin', ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: volumes.map(pv) }));
   },
 });
 let cluster: LocalCluster;
@@ -110,7 +124,10 @@ beforeEach(async () => {
 
 after(async () => {
   await pod?.stop();
-  if (cluster) await restoreTestBed();
+  if (cluster) {
+    await restoreTestBed();
+    await cluster.kubectl('admin', ['delete', 'pv', ...volumes, '--ignore-not-found', '--wait=false']);
+  }
   await bed.stop();
   await new Promise((resolve) => upstream.close(resolve));
   rmSync(work, { recursive: true, force: true });
@@ -554,7 +571,7 @@ spec:
       const expected = (JSON.parse(refusal.body) as { message: string }).message;
       assert.match(expected, /cannot create resource "statefulsets" in API group "apps"/);
 
-      await cluster.ok('alice', ['apply', '-n', tenant, '-f', '-'], notebookYaml('denied'));
+      await cluster.ok('alice', ['apply', '-n', tenant, '-f', '-'], bareNotebook('denied'));
       const nb = await eventually(() => getJson(['get', 'nb', 'denied', '-n', tenant]), (o) => o.status?.conditions?.some((c: any) => c.type === 'ChildFailure'), 'condition ChildFailure on notebook denied');
       const condition = (nb.status.conditions as { type: string; status: string; reason: string; message: string }[]).find((c) => c.type === 'ChildFailure')!;
       assert.deepEqual([condition.status, condition.reason, condition.message], ['True', 'Forbidden', expected]);
@@ -591,7 +608,7 @@ spec:
       );
       // Until the server reads the new token, it cannot ask kube-apiserver whether alice may (503); then the
       // notebook's StatefulSet is written with it too.
-      await eventually(() => cluster.kubectl('alice', ['apply', '-n', tenant, '-f', '-'], notebookYaml('after-rotation')), (r) => r.code === 0, 'alice\'s create authorized by the server', 240_000);
+      await eventually(() => cluster.kubectl('alice', ['apply', '-n', tenant, '-f', '-'], bareNotebook('after-rotation')), (r) => r.code === 0, 'alice\'s create authorized by the server', 240_000);
       await eventually(() => getJson(['get', 'nb', 'after-rotation', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled after the rotation', 240_000);
     } finally {
       await cluster.kubectl('admin', ['delete', 'secret', 'install-token-1', 'install-token-2', '-n', 'ai-system', '--ignore-not-found']);
@@ -618,7 +635,7 @@ describe('deploy/single-replica/', () => {
     assert.match(pod.logs(), /sqlite/);
     const lease = await eventually(() => getJson(['get', 'lease', 'ai-apiserver-sqlite-store', '-n', 'ai-system']), (l) => pod!.logs().includes(`"identity":"${l.spec?.holderIdentity}"`), 'the embedded store\'s Lease held by this server');
     assert.ok(lease.spec.renewTime);
-    await cluster.ok('alice', ['apply', '-n', tenant, '-f', '-'], notebookYaml('on-sqlite'));
+    await cluster.ok('alice', ['apply', '-n', tenant, '-f', '-'], bareNotebook('on-sqlite'));
     await eventually(() => getJson(['get', 'nb', 'on-sqlite', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'notebook on-sqlite Running');
     assert.doesNotMatch(pod.logs(), refusedServer, 'kube-apiserver refused the server something');
   });
