@@ -29,8 +29,10 @@ export interface EtcdStorageOptions {
   /** Deadline of one storage call, every attempt at it included. */
   requestTimeoutMs?: number;
   /**
-   * With several members, the deadline of one attempt: a request a follower forwarded to a leader that then died
-   * is never answered (etcd gives up only after its own 7 s), so it is sent again, to any member, after this.
+   * With several members, the deadline of a first attempt, doubling with each next one: a request a follower
+   * forwarded to a leader that then died is never answered (etcd gives up only after its own 7 s), so it is sent
+   * again, to any member, after this. The doubling keeps an overloaded etcd from being sent every slow write
+   * many times over.
    */
   attemptTimeoutMs?: number;
   /** With several members, how long a member that could not be reached is skipped before it is tried again. */
@@ -55,7 +57,7 @@ export class EtcdStorage implements Storage {
   constructor(options: EtcdStorageOptions) {
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
     const several = options.endpoints.length > 1;
-    this.attemptTimeoutMs = several ? Math.min(options.attemptTimeoutMs ?? 2_000, this.timeoutMs) : undefined;
+    this.attemptTimeoutMs = several ? Math.min(options.attemptTimeoutMs ?? 1_000, this.timeoutMs) : undefined;
     const memberRetryMs = options.memberRetryMs ?? 1_000;
     const clientOptions: IOptions = {
       hosts: options.endpoints,
@@ -254,15 +256,18 @@ export class EtcdStorage implements Storage {
   /**
    * Runs one call; with several members, again (on whichever member the pool picks, never one it is skipping)
    * while it fails in a way another attempt can mend: a member unreachable or dead mid-call, no leader yet, a
-   * leader change, or no answer within attemptTimeoutMs. Every call here is safe to send twice: reads trivially,
-   * and each txn compares a revision, so a second attempt after the first applied fails its compare and finds
-   * what the first wrote (the callers check for that). The whole call stays within requestTimeoutMs.
+   * leader change, or no answer within the attempt's deadline (attemptTimeoutMs, twice that after an attempt that
+   * ran out of time, and so on). Every call here is safe to send twice: reads trivially, and each txn compares a
+   * revision, so a second attempt after the first applied fails its compare and finds what the first wrote (the
+   * callers check for that). The whole call stays within requestTimeoutMs.
    */
   private async call<T>(key: string, operation: (options: { deadline: number }, attempt: number) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.timeoutMs;
     let pauseMs = 0;
+    let timedOut = 0;
     for (let attempt = 1; ; attempt++) {
-      const attemptDeadline = this.attemptTimeoutMs === undefined ? deadline : Math.min(deadline, Date.now() + this.attemptTimeoutMs);
+      const attemptDeadline =
+        this.attemptTimeoutMs === undefined ? deadline : Math.min(deadline, Date.now() + this.attemptTimeoutMs * 2 ** Math.min(timedOut, 10));
       try {
         return await operation({ deadline: attemptDeadline }, attempt);
       } catch (error) {
@@ -270,6 +275,7 @@ export class EtcdStorage implements Storage {
           throw toStorageError(error, key);
         }
         this.log.debug({ err: error, key, attempt }, 'etcd call failed; trying again');
+        if (error instanceof GRPCDeadlineExceededError) timedOut++;
         // A member found unreachable is now skipped, so the next attempt goes elsewhere at once; anything else
         // (an election under way) is given time, up to half a second between attempts.
         pauseMs = isTransportFailure(error) ? 0 : Math.min(Math.max(pauseMs * 2, 50), 500);
