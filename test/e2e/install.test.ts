@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, beforeEach, describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { LocalCluster } from '../support/cluster.js';
 import { httpsCall } from '../support/https.js';
 import { notebookYaml } from '../support/manifests.js';
@@ -100,7 +100,7 @@ const bed = testBed({
       metadata: { name },
       spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce', 'ReadWriteMany'], storageClassName: '', hostPath: { path: `/tmp/kwok-volumes/${name}` } },
     });
-    await cluster.ok('admin', ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: volumes.map(pv) }));
+    await cluster.ok('admin', ['apply', '-f', '-'], volumes.map((name) => stringify(pv(name))).join('---\n'));
   },
 });
 let cluster: LocalCluster;
