@@ -121,8 +121,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: readyz fails, watches end, in-flight requests finish');
-    (controllers?.stop() ?? Promise.resolve())
-      .then(() => app.shutdown(config.shutdownDelaySeconds))
+    // Both at once: /readyz must fail from the first moment for the load balancer to drop this replica within the
+    // shutdown delay, and the Lease is released meanwhile so another replica's controllers take over at once.
+    Promise.all([controllers?.stop(), app.shutdown(config.shutdownDelaySeconds)])
       .then(async () => {
         registry.stop();
         security.stop();

@@ -1,6 +1,7 @@
 // The Fastify application: HTTPS with ALPN http/1.1, kube-apiserver's error shapes for everything (Fastify's own
 // errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -72,11 +73,29 @@ export interface App {
   updateClientCas(pem: string): void;
   /** Swaps the serving pair in place: new handshakes get it, open connections keep theirs. */
   updateServingCert(cert: ServingCert): void;
-  /** Fails /readyz, ends every watch, waits for in-flight requests, stops listening. */
+  /**
+   * kube-apiserver's graceful termination (with --shutdown-send-retry-after): /readyz fails at once and every answer
+   * closes its connection; after `delaySeconds` (for load balancers to drop this replica) new requests get 429 with
+   * Retry-After, which client-go retries elsewhere, watches end cleanly, and once the requests in flight have
+   * finished the server stops listening.
+   */
   shutdown(delaySeconds: number): Promise<void>;
 }
 
 const maxHeaderBytes = 1 << 20;
+
+// k8s.io/apiserver's WithRetryAfter: probes and metrics are still answered while the server drains, and so is
+// kube-apiserver itself.
+const exemptFromShutdownRefusalPaths = ['/readyz', '/livez', '/healthz', '/metrics'];
+
+function exemptFromShutdownRefusal(path: string, userAgent: string | undefined): boolean {
+  return exemptFromShutdownRefusalPaths.some((prefix) => path.startsWith(prefix)) || (userAgent ?? '').startsWith('kube-apiserver/');
+}
+
+/** WithRetryAfter's answer once the shutdown delay has elapsed, as a Status. */
+function shuttingDownError(): ApiError {
+  return new ApiError(429, 'TooManyRequests', 'The apiserver is shutting down, please try again later.', { retryAfterSeconds: 5 });
+}
 
 const unauthenticatedPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
 const jsonTypes = ['application/json', 'application/merge-patch+json', 'application/json-patch+json'];
@@ -157,11 +176,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: deps.maxRequestBodyBytes,
     requestIdHeader: 'audit-id',
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // Requests that still arrive while closing get the 429 of the shutdown's refusal, which client-go retries,
+    // rather than Fastify's 503 without Retry-After, which it does not.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   const shutdownController = new AbortController();
   let shuttingDown = false;
+  // After the shutdown delay: new requests are refused, and the server waits for those in flight to finish.
+  let refusing = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  // Answers not yet finished: when the shutdown begins, those still to write their headers close their connection.
+  const unfinished = new Set<ServerResponse>();
 
   // The kind a body sent to a namespaced resource path decodes into, from the same parse authorization uses.
   const kindOfPath = (method: string, url: string): string | undefined => {
@@ -242,6 +269,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   fastify.addHook('onRequest', async (request, reply) => {
     const started = performance.now();
     const path = request.url.split('?')[0]!;
+    if (shuttingDown) {
+      // Set on the raw response so hijacked answers (watches, Statuses written directly) carry it too: clients and
+      // kube-apiserver's proxy open their next connection through the Service, to a replica that stays.
+      reply.raw.setHeader('Connection', 'close');
+      if (refusing && !exemptFromShutdownRefusal(path, request.headers['user-agent'])) throw shuttingDownError();
+    }
     const requestClass = classify(request.method, path, request.query as Record<string, string | string[] | undefined>, deps.registry.groupVersion);
     const longRunning = requestClass.longRunning;
     reply.header('Audit-Id', request.id);
@@ -250,10 +283,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // As kube's timeout filter, which runs before authentication and the limiter: waiting for a seat counts too.
     const timer = longRunning ? undefined : setTimeout(() => timeOut(request, reply, aborted), deps.limits.requestTimeoutMs);
     if (longRunning) deps.metrics.longRunning.inc(longRunning);
+    else inFlight++;
+    unfinished.add(reply.raw);
     let releaseSeats: (() => void) | undefined;
     let closed = false;
     reply.raw.once('close', () => {
       closed = true;
+      unfinished.delete(reply.raw);
+      if (!longRunning && --inFlight === 0) drained?.();
       clearTimeout(timer);
       releaseSeats?.();
       if (longRunning) deps.metrics.longRunning.dec(longRunning);
@@ -378,8 +415,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     shutdown: async (delaySeconds: number) => {
       shuttingDown = true;
+      for (const res of unfinished) if (!res.headersSent) res.setHeader('Connection', 'close');
       if (delaySeconds > 0) await new Promise((r) => setTimeout(r, delaySeconds * 1000));
+      refusing = true;
       shutdownController.abort();
+      deps.logger.info({ inFlight }, 'shutdown delay over: new requests refused, watches ended, waiting for requests in flight');
+      // Requests are bounded by --request-timeout, so this wait is too.
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      deps.logger.info('requests in flight finished: closing the listener and idle connections');
       await fastify.close();
     },
   };

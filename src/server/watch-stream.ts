@@ -25,6 +25,10 @@ function startStream(request: FastifyRequest, reply: FastifyReply, ctx: EncodeCo
     'Cache-Control': 'no-cache, private',
     'Transfer-Encoding': 'chunked',
     'Audit-Id': String(request.id),
+    // A watch's connection is not kept for another request: when a shutdown ends the stream, kube-apiserver's proxy
+    // would otherwise put the connection back in its pool and may send its next request (a create, which it cannot
+    // resend) into a server about to close it. A watch lasts minutes; one more handshake after it costs nothing.
+    Connection: 'close',
   });
   // Without this, headers wait for the first event and clients that wait for headers hang.
   res.flushHeaders();

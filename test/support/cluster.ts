@@ -318,7 +318,9 @@ export class LocalCluster {
   async startServer(port = this.serverPort, storage?: string[]): Promise<void> {
     const name = `ai-apiserver:${port}`;
     this.spawn('ai-apiserver', this.serverCommand(port, storage), process.execPath, name);
-    await this.waitReady(`https://127.0.0.1:${port}/readyz`, 30_000, name);
+    // Generous: on two loaded cores a replica's start (tsx compiling the server, the watch caches listing) has
+    // taken over 30 s.
+    await this.waitReady(`https://127.0.0.1:${port}/readyz`, 120_000, name);
   }
 
   /** The node arguments of a delegated-mode server on `port`, for tests that run one themselves. */

@@ -22,6 +22,7 @@ export class LeaderElector {
   private leading = false;
   private lastRenew = 0;
   private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -38,18 +39,31 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
+    this.ticking = this.tick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A renewal under way would make the release's compare-and-swap fail, and the lease would then only expire.
+    await this.ticking;
     if (this.leading) {
       this.setLeading(false);
-      // Release the lease so another replica takes over at once instead of after the lease duration.
-      await this.update((lease) => {
-        lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1 };
-      }).catch(() => undefined);
+      // Release the lease so another replica takes over at once instead of after the lease duration; a conflict
+      // is read again, as long as the lease is still ours.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const released = await this.update((lease) => {
+          lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1 };
+        }).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof ApiException && error.code === 409) return false;
+            this.log.warn({ err: error }, 'releasing the lease failed');
+            return true;
+          },
+        );
+        if (released) break;
+      }
     }
   }
 
@@ -64,7 +78,7 @@ export class LeaderElector {
       this.log.warn({ err: error }, 'lease update failed');
       if (this.leading && Date.now() - this.lastRenew > (this.options.renewDeadlineMs ?? 10_000)) this.setLeading(false);
     }
-    this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs ?? 2_000);
+    this.timer = setTimeout(() => (this.ticking = this.tick()), this.options.retryPeriodMs ?? 2_000);
   }
 
   private setLeading(leading: boolean): void {
