@@ -1,9 +1,10 @@
 // What the three reconcilers share: owner references, labels, conditions (metav1.Condition through one helper),
 // dataset readiness, and status writes through the registry's status path (a conflict means: compute again).
 import type { V1OwnerReference } from '@kubernetes/client-node';
+import type { Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Condition, KubeObject } from '../api/meta/types.js';
-import type { Dataset, DatasetMount, Job, Notebook } from '../api/v1alpha1/types.js';
+import type { Dataset, DatasetMount, DatasetSpec, Job, Notebook } from '../api/v1alpha1/types.js';
 import { ApiError } from '../api/meta/errors.js';
 import { StatusError } from '../kube/status-error.js';
 import type { Informer } from '../registry/informer.js';
@@ -83,6 +84,30 @@ export function datasetsNotReady(datasets: Informer, namespace: string, mounts: 
       return dataset?.status?.phase !== 'Ready';
     })
     .map((m) => m.name);
+}
+
+/**
+ * The claim that holds a Dataset's data: its own, filled by the prefetch Job, or, for a pvc:// source it does not
+ * copy, the source claim itself, with the source's path inside it.
+ */
+export function datasetLocation(name: string, spec: DatasetSpec | undefined): { claimName: string; subPath?: string; sourceClaim: boolean } {
+  const source = spec?.prefetch === false ? /^pvc:\/\/([^/]+)\/*(.*)$/.exec(spec.source.uri) : null;
+  if (!source) return { claimName: name, sourceClaim: false };
+  const subPath = source[2]!.replace(/\/+$/, '');
+  return { claimName: source[1]!, sourceClaim: true, ...(subPath ? { subPath } : {}) };
+}
+
+/** The volumes and mounts that give a workload's containers the datasets it names, each where its data is. */
+export function datasetVolumes(datasets: Informer, namespace: string, wanted: DatasetMount[]): { volumes: Volume[]; mounts: VolumeMount[] } {
+  const volumes: Volume[] = [];
+  const mounts: VolumeMount[] = [];
+  for (const d of wanted) {
+    const { claimName, subPath } = datasetLocation(d.name, asStored<Dataset>(datasets.get(namespace, d.name))?.spec);
+    const readOnly = d.readOnly ?? true;
+    volumes.push({ name: `dataset-${d.name}`, persistentVolumeClaim: { claimName, readOnly } });
+    mounts.push({ name: `dataset-${d.name}`, mountPath: d.mountPath, readOnly, ...(subPath ? { subPath } : {}) });
+  }
+  return { volumes, mounts };
 }
 
 /** The field manager a reconciler writes status as, e.g. "notebook-controller". */

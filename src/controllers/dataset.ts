@@ -7,7 +7,7 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { asStored, childLabels, ownerReference, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
+import { asStored, childLabels, datasetLocation, ownerReference, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { loaderCommand, loaderEnv, loaderExit, loaderMounts, parseLoaderReport, type LoaderReport } from '../loader/contract.js';
 
 export interface DatasetOptions {
@@ -37,8 +37,9 @@ export class DatasetReconciler implements Reconciler {
     const before = status.phase;
     status.observedGeneration = generation;
 
-    const existingClaim = spec.prefetch === false ? /^pvc:\/\/([^/]+)/.exec(spec.source.uri)?.[1] : undefined;
-    const claimName = existingClaim ?? name;
+    const location = datasetLocation(name, spec);
+    const existingClaim = location.sourceClaim ? location.claimName : undefined;
+    const claimName = location.claimName;
     if (!existingClaim) {
       await this.children.apply('PersistentVolumeClaim', {
         apiVersion: 'v1',

@@ -9,7 +9,7 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
+import { asStored, childLabels, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export const masterPort = 23456;
@@ -87,7 +87,7 @@ export class JobReconciler implements Reconciler {
 
     const template = spec.template;
     const env = workerEnv(name, spec, replicas);
-    const mounts = (spec.datasets ?? []).map((d) => ({ name: `dataset-${d.name}`, mountPath: d.mountPath, readOnly: d.readOnly ?? true }));
+    const data = datasetVolumes(this.datasets, namespace, spec.datasets ?? []);
     const existing = this.children.get<V1Job>('Job', namespace, name);
     const podSpec = {
       ...(template.spec ?? { containers: [] }),
@@ -96,11 +96,11 @@ export class JobReconciler implements Reconciler {
       containers: (template.spec?.containers ?? []).map((c) => ({
         ...c,
         env: [...(c.env ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env],
-        volumeMounts: [...(c.volumeMounts ?? []), ...mounts],
+        volumeMounts: [...(c.volumeMounts ?? []), ...data.mounts],
       })),
       volumes: [
         ...(template.spec?.volumes ?? []),
-        ...(spec.datasets ?? []).map((d) => ({ name: `dataset-${d.name}`, persistentVolumeClaim: { claimName: d.name, readOnly: d.readOnly ?? true } })),
+        ...data.volumes,
       ],
     };
     // A finished batch Job is history: its spec can no longer change, so only its status is read.

@@ -12,7 +12,7 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { asStored, childLabels, datasetsNotReady, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus, type Stored } from './common.js';
+import { asStored, childLabels, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus, type Stored } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export interface NotebookOptions {
@@ -79,10 +79,9 @@ export class NotebookReconciler implements Reconciler {
       volumes.push({ name: 'workspace', persistentVolumeClaim: { claimName } });
       mounts.push({ name: 'workspace', mountPath: workspace.mountPath ?? '/home/jovyan' });
     }
-    for (const dataset of spec.datasets ?? []) {
-      volumes.push({ name: `dataset-${dataset.name}`, persistentVolumeClaim: { claimName: dataset.name, readOnly: dataset.readOnly ?? true } });
-      mounts.push({ name: `dataset-${dataset.name}`, mountPath: dataset.mountPath, readOnly: dataset.readOnly ?? true });
-    }
+    const data = datasetVolumes(this.datasets, namespace, spec.datasets ?? []);
+    volumes.push(...data.volumes);
+    mounts.push(...data.mounts);
 
     await this.children.apply('Service', {
       apiVersion: 'v1',

@@ -219,6 +219,21 @@ describe('datasets', () => {
       readOnly: true,
     });
   });
+
+  it('a pvc:// dataset that is not copied is mounted from its source claim, at the path the source names', async () => {
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], 'apiVersion: ai.example.io/v1alpha1\nkind: Dataset\nmetadata:\n  name: shared\nspec:\n  source:\n    uri: pvc://team-share/train/\n  prefetch: false\n');
+    await eventually(() => getJson(['get', 'ds.ai.example.io', 'shared', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset shared Ready');
+    await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], job('uses-shared', '  replicas: 1\n  datasets:\n    - name: shared\n      mountPath: /data/shared\n'));
+    const batch = await eventually(() => getJson(['get', 'job.batch', 'uses-shared', '-n', ns]), () => true, 'batch Job uses-shared', 60_000);
+    const volume = batch.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'dataset-shared');
+    assert.deepEqual(volume.persistentVolumeClaim, { claimName: 'team-share', readOnly: true });
+    assert.deepEqual(batch.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'dataset-shared'), {
+      name: 'dataset-shared',
+      mountPath: '/data/shared',
+      readOnly: true,
+      subPath: 'train',
+    });
+  });
 });
 
 /** What one replica's /metrics says: whether it leads, and how many reconciles it has run, over all controllers. */
