@@ -249,8 +249,8 @@ const options = {
   }),
   datasetLoaderImage: flag({
     flags: '--dataset-loader-image <image>',
-    help: 'image of the dataset prefetch Job (reads SOURCE_URI, fills /data)',
-    default: 'ai-apiserver-loader:0.1.0',
+    help: "image of the dataset prefetch Job: the server's own, whose ai-dataset-loader fills /data from SOURCE_URI",
+    default: 'ai-apiserver:0.1.0',
   }),
   /** Seats for GET, LIST (0: no limit), as kube-apiserver's flag. */
   maxRequestsInflight: flag({
