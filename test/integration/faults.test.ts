@@ -4,19 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/meta/types.js';
 import { ApiError } from '../../src/api/meta/errors.js';
+import { until } from '../support/eventually.js';
 import { notebook, startRegistry } from '../support/registry.js';
 import { record } from '../support/watch.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `condition` every 20 ms until it holds; fails saying `what()` after `timeoutMs`. */
-async function until(condition: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms: ${what()}`);
-    await sleep(20);
-  }
-}
 
 function eventRevisions(events: ReturnType<typeof record>['events']): number[] {
   return events.flatMap((e) => (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED' ? [e.object.revision] : []));
@@ -47,15 +39,16 @@ describe('faults', () => {
         }
       })();
       try {
-        await until(() => acknowledged.length >= 20, () => `only ${acknowledged.length} writes acknowledged before the fault`);
+        await until(() => acknowledged.length >= 20, () => `only ${acknowledged.length} writes acknowledged before the fault`, 20_000);
         await fixture.etcd.stop(true);
         // etcd stays down until a write has failed for it: the fault has reached the writer, not just the process.
-        await until(() => failures > 0, () => 'no write failed while etcd was down');
+        await until(() => failures > 0, () => 'no write failed while etcd was down', 20_000);
         await fixture.etcd.restart();
         const ackedBeforeRecovery = acknowledged.length;
         await until(
           () => acknowledged.length >= ackedBeforeRecovery + 50,
           () => `writes did not resume after the restart: ${acknowledged.length - ackedBeforeRecovery} acknowledged since`,
+          20_000,
         );
       } finally {
         // A writer left running would keep this file's process alive after a failure.
@@ -136,6 +129,7 @@ describe('faults', () => {
       await until(
         async () => Number((await store.list('old', { resourceVersion: '0' })).resourceVersion) >= updates[updates.length - 1]!,
         () => `the cache never reached resourceVersion ${updates[updates.length - 1]}`,
+        20_000,
       );
       const resumed = record(await store.watch('old', { resourceVersion: object.metadata.resourceVersion }));
       await resumed.until((events) => events.length >= 20);

@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Informer } from '../../src/registry/informer.js';
 import type { Store } from '../../src/registry/store.js';
+import { until } from '../support/eventually.js';
 import { notebook, startRegistry, type RegistryFixture } from '../support/registry.js';
-
-/** Polls `condition` every 20 ms until it holds; fails saying `what()` after `timeoutMs`. */
-async function until(condition: () => boolean, what: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms: ${what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Each key the informer hands over, with the resourceVersion its get() read then ("gone" when it read nothing). */
 interface Handed {
@@ -42,7 +34,7 @@ async function withInformer(
       const [ns, name] = key.split('/') as [string, string];
       handed.push({ key, read: informer.get(ns, name)?.metadata.resourceVersion ?? 'gone' });
     }, stop.signal);
-    await until(() => handed.some((h) => h.key === `${namespace}/${first}`), () => `handed ${JSON.stringify(handed)}`);
+    await until(() => handed.some((h) => h.key === `${namespace}/${first}`), () => `handed ${JSON.stringify(handed)}`, 20_000);
     await body(fixture, store, informer, handed);
   } finally {
     stop.abort();
@@ -56,7 +48,7 @@ describe('informer', () => {
       const created = (await store.create('inf-a', notebook('after'))).object;
       const updated = (await store.update('inf-a', 'after', { ...created, metadata: { ...created.metadata, labels: { step: '1' } } })).object;
       await store.delete('inf-a', 'before');
-      await until(() => handed.filter((h) => h.key === 'inf-a/before').length >= 2, () => `handed ${JSON.stringify(handed)}`);
+      await until(() => handed.filter((h) => h.key === 'inf-a/before').length >= 2, () => `handed ${JSON.stringify(handed)}`, 20_000);
       assert.ok(handed.some((h) => h.key === 'inf-a/after' && h.read === updated.metadata.resourceVersion), JSON.stringify(handed));
       assert.equal(handed.at(-1)!.read, 'gone');
       assert.deepEqual(informer.list('inf-a').map((o) => [o.metadata.name, o.metadata.resourceVersion]), [['after', updated.metadata.resourceVersion]]);
