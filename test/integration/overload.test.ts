@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import { until } from '../support/eventually.js';
 import { httpsCall, type HttpsAnswer } from '../support/https.js';
 import { startServer, type ServerProcess } from '../support/server.js';
 
@@ -93,14 +94,6 @@ async function metric(server: ServerProcess, series: string): Promise<number> {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
-async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function assertTooMany(res: HttpsAnswer): void {
   assert.equal(res.status, 429, res.body);
   assert.equal(res.headers['retry-after'], '1');
@@ -175,13 +168,13 @@ describe('overload: max-in-flight without APF (--enable-priority-and-fairness=fa
 
       // Mutating requests have their own seats: the one seat taken by an upload in progress, a create is refused.
       const upload = slowCreate(server, alice, 'big-a');
-      await until('the upload to take the mutating seat', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="mutating"}')) === 1);
+      await until(async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="mutating"}')) === 1, 'the upload to take the mutating seat', 30_000, { everyMs: 50 });
       assertTooMany(await call(server, bob, 'POST', `${base}/namespaces/big-a/notebooks`, notebook('refused')));
       upload.stop();
     } finally {
       for (const h of held) h.release();
     }
-    await until('the seats to be given back', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="readOnly"}')) === 0);
+    await until(async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="readOnly"}')) === 0, 'the seats to be given back', 30_000, { everyMs: 50 });
     assert.equal((await call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-0`)).status, 200);
   });
 });
@@ -210,17 +203,17 @@ describe('overload: fair queuing per user (API Priority and Fairness)', () => {
       held.push(await hold(server, alice, `${base}/namespaces/big-a/notebooks`), await hold(server, alice, `${base}/namespaces/big-b/notebooks`));
       // Alice holds half the seats, her share: her next request waits though seats are free, and bob's does not.
       const queued = [get('alice', alice, 'nb-1')];
-      await until("alice's request to queue", async () => (await metric(server, inqueue)) === 1);
+      await until(async () => (await metric(server, inqueue)) === 1, "alice's request to queue", 30_000, { everyMs: 50 });
       assert.equal((await get('bob', bob, 'nb-2')).status, 200);
 
       held.push(await hold(server, bob, `${base}/namespaces/big-a/notebooks`), await hold(server, bob, `${base}/namespaces/big-b/notebooks`));
       for (let i = 1; i < 50; i++) queued.push(get('alice', alice, 'nb-1'));
-      await until("alice's 50 requests to queue", async () => (await metric(server, inqueue)) === 50);
+      await until(async () => (await metric(server, inqueue)) === 50, "alice's 50 requests to queue", 30_000, { everyMs: 50 });
       assertTooMany(await call(server, alice, 'GET', `${base}/namespaces/big-a/notebooks/nb-2`));
       assert.equal(await metric(server, 'apiserver_flowcontrol_rejected_requests_total{priority_level="readOnly",reason="queue-full"}'), 1);
 
       const carols = get('carol', carol, 'nb-3');
-      await until("carol's request to queue", async () => (await metric(server, inqueue)) === 51);
+      await until(async () => (await metric(server, inqueue)) === 51, "carol's request to queue", 30_000, { everyMs: 50 });
       order.length = 0;
       held[0]!.release();
       assert.equal((await carols).status, 200);
@@ -252,7 +245,7 @@ describe('overload: request timeout, body and header timeouts, watch lifetimes',
     );
 
     const upload = slowCreate(server, alice, 'slow');
-    await until('the upload to take the mutating seat', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="mutating"}')) === 1);
+    await until(async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="mutating"}')) === 1, 'the upload to take the mutating seat', 30_000, { everyMs: 50 });
     assertTooMany(await call(server, bob, 'POST', `${base}/namespaces/slow/notebooks`, notebook('queued')));
     assert.equal(await metric(server, 'apiserver_flowcontrol_rejected_requests_total{priority_level="mutating",reason="time-out"}'), 1);
 
@@ -273,7 +266,7 @@ describe('overload: request timeout, body and header timeouts, watch lifetimes',
     const created = await call(server, alice, 'POST', `${base}/namespaces/slow/notebooks`, notebook('after-timeouts'));
     assert.equal(created.status, 201, created.body);
     for (const watch of watches) {
-      await until('the ADDED event on a watch older than the request timeout', async () => watch.lines.some((l) => l.includes('"after-timeouts"')));
+      await until(async () => watch.lines.some((l) => l.includes('"after-timeouts"')), 'the ADDED event on a watch older than the request timeout', 30_000, { everyMs: 50 });
       assert.equal(watch.ended, false);
       watch.stop();
     }
@@ -292,7 +285,7 @@ describe('overload: request timeout, body and header timeouts, watch lifetimes',
 
   it('a LIST still being written at the request timeout is cut off, as kube aborts the handler', async () => {
     const held = await hold(server, server.tenants.alice, `${base}/namespaces/big-a/notebooks`);
-    await until('the server to end the LIST', async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="readOnly"}')) === 0);
+    await until(async () => (await metric(server, 'apiserver_current_inflight_requests{request_kind="readOnly"}')) === 0, 'the server to end the LIST', 30_000, { everyMs: 50 });
     held.resume();
     assert.equal(await held.ended, 'cut');
   });
