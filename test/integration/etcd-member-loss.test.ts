@@ -7,21 +7,15 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { describe, it } from 'node:test';
+import { until } from '../support/eventually.js';
 import { startEtcdCluster, type EtcdCluster, type EtcdMember } from '../support/etcd-cluster.js';
 import { startServer, type ServerProcess } from '../support/server.js';
+import { watchServer } from '../support/server-watch.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const WRITERS = 8;
 const UPDATES_PER_OBJECT = 3;
 const namespaces = ['loss-a', 'loss-b'];
-
-async function until(condition: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms: ${what()}`);
-    await sleep(25);
-  }
-}
 
 interface Answer {
   status: number;
@@ -80,37 +74,21 @@ function client(server: ServerProcess) {
 function openWatch(server: ServerProcess, path: string, fromRevision: string) {
   const events: SeenEvent[] = [];
   let ended: string | undefined;
-  const req = request(
-    `${server.url}${path}?watch=true&allowWatchBookmarks=true&resourceVersion=${fromRevision}`,
-    { rejectUnauthorized: false, headers: { Authorization: `Bearer ${server.token}` } },
-    (res) => {
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = JSON.parse(buffer.slice(0, newline)) as {
-            type: string;
-            object: { metadata: { namespace: string; name: string; resourceVersion: string; labels?: Record<string, string> }; code?: number };
-          };
-          buffer = buffer.slice(newline + 1);
-          if (line.type === 'BOOKMARK') continue;
-          if (line.type === 'ERROR') {
-            ended = `ERROR ${JSON.stringify(line.object)}`;
-            continue;
-          }
-          const { metadata } = line.object;
-          events.push({ type: line.type, namespace: metadata.namespace, name: metadata.name, revision: Number(metadata.resourceVersion), step: metadata.labels?.step });
-        }
-      });
-      res.on('end', () => (ended ??= 'the stream ended'));
-      res.on('error', (error) => (ended ??= `the stream failed: ${error.message}`));
+  const watch = watchServer(
+    server,
+    `${path}?watch=true&allowWatchBookmarks=true&resourceVersion=${fromRevision}`,
+    (line) => {
+      if (line.type === 'BOOKMARK') return;
+      if (line.type === 'ERROR') {
+        ended = `ERROR ${JSON.stringify(line.object)}`;
+        return;
+      }
+      const { metadata } = line.object;
+      events.push({ type: line.type, namespace: metadata.namespace!, name: metadata.name, revision: Number(metadata.resourceVersion), step: metadata.labels?.step });
     },
+    (why) => (ended ??= why),
   );
-  req.on('error', (error) => (ended ??= `the request failed: ${error.message}`));
-  req.end();
-  return { events, path, ended: () => ended, close: () => req.destroy() };
+  return { events, path, ended: () => ended, close: watch.close };
 }
 
 const notebookBody = (namespace: string, name: string, step: number, resourceVersion?: string) => ({
