@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { after, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { EtcdStorage } from '../../src/storage/etcd/etcd-storage.js';
+import { until } from '../support/eventually.js';
 import { lazyServer, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -45,15 +46,6 @@ function status(res: { status: number; body: string; headers: Record<string, unk
 async function count(): Promise<number> {
   const res = await server.http('GET', nbPath);
   return (JSON.parse(res.body) as { items: unknown[] }).items.length;
-}
-
-/** Polls `condition` every 20 ms until it holds; fails with `what` after `timeoutMs`. */
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const lazy = lazyServer({
@@ -221,7 +213,7 @@ describe('negotiation and watch streams', () => {
       req.end();
     });
     // The write comes after the initial events, so it must arrive after the bookmark that ends them.
-    await until('the initial-events-end bookmark', () => lines.some((l) => l.includes('"BOOKMARK"')));
+    await until(() => lines.some((l) => l.includes('"BOOKMARK"')), 'the initial-events-end bookmark', 10_000);
     await server.http('POST', nbPath, { body: JSON.stringify(notebook('watched')), headers: json });
     await done;
     assert.ok(headersAt < 1_000, `headers came after ${headersAt} ms`);
@@ -264,16 +256,16 @@ describe('shutdown', () => {
         req.on('error', reject);
         req.end();
       });
-      await until('the watch to be answered', () => watching);
+      await until(() => watching, 'the watch to be answered', 10_000);
       const exit = fresh.terminate();
       // Within the 2 s shutdown delay: readyz fails while the server still serves and the watch is still open.
       let ready = { status: 0, body: '' };
       await until(
-        'readyz to fail after SIGTERM',
         async () => {
           ready = await fresh.http('GET', '/readyz?verbose');
           return ready.status !== 200;
         },
+        'readyz to fail after SIGTERM',
         2_000,
       );
       assert.equal(ready.status, 500);

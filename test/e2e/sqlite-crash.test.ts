@@ -2,9 +2,10 @@
 // acknowledged write is there, and a watch resumed from the last resourceVersion it saw goes on with no gap and no
 // repeat: nothing else writes to this store, so the events' revisions must run on one by one to the last write.
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
 import { after, beforeEach, describe, it } from 'node:test';
+import { until } from '../support/eventually.js';
 import { lazyServer, type ServerProcess } from '../support/server.js';
+import { watchServer } from '../support/server-watch.js';
 
 const path = '/apis/ai.example.io/v1alpha1/namespaces/crash/notebooks';
 const json = { 'Content-Type': 'application/json' };
@@ -24,36 +25,15 @@ after(() => lazy.stop());
 /** A watch stream read line by line until the connection ends (or the server dies). */
 function openWatch(fromRevision: string): { events: SeenEvent[]; ended: Promise<void>; close(): void } {
   const events: SeenEvent[] = [];
-  let close = (): void => undefined;
-  const ended = new Promise<void>((resolve) => {
-    const req = request(
-      `${server.url}${path}?watch=true&resourceVersion=${fromRevision}`,
-      { rejectUnauthorized: false, headers: { Authorization: `Bearer ${server.token}` } },
-      (res) => {
-        let buffer = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          let newline: number;
-          while ((newline = buffer.indexOf('\n')) >= 0) {
-            const line = JSON.parse(buffer.slice(0, newline)) as {
-              type: string;
-              object: { metadata: { name: string; resourceVersion: string; labels?: Record<string, string> } };
-            };
-            buffer = buffer.slice(newline + 1);
-            const { metadata } = line.object;
-            events.push({ type: line.type, name: metadata.name, revision: Number(metadata.resourceVersion), step: metadata.labels?.step });
-          }
-        });
-        res.on('end', resolve);
-        res.on('error', () => resolve());
-      },
-    );
-    req.on('error', () => resolve());
-    req.end();
-    close = () => req.destroy();
-  });
-  return { events, ended, close };
+  let stopped = (): void => undefined;
+  const ended = new Promise<void>((resolve) => (stopped = resolve));
+  const watch = watchServer(
+    server,
+    `${path}?watch=true&resourceVersion=${fromRevision}`,
+    ({ type, object: { metadata } }) => events.push({ type, name: metadata.name, revision: Number(metadata.resourceVersion), step: metadata.labels?.step }),
+    () => stopped(),
+  );
+  return { events, ended, close: watch.close };
 }
 
 const notebook = (name: string) => ({
@@ -62,14 +42,6 @@ const notebook = (name: string) => ({
   metadata: { name, labels: { step: '0' } },
   spec: { template: { spec: { containers: [{ name: 'nb', image: 'jupyter/base-notebook' }] } } },
 });
-
-async function until(condition: () => boolean, what: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('sqlite storage: kill -9 during a burst of writes', () => {
   it('keeps every acknowledged write, and a resumed watch continues without gaps', async () => {
@@ -106,7 +78,7 @@ describe('sqlite storage: kill -9 during a burst of writes', () => {
       }
     };
     const writers = Array.from({ length: 16 }, (_, w) => writer(w));
-    await until(() => acks >= 300, () => `${acks} acknowledged`);
+    await until(() => acks >= 300, () => `${acks} acknowledged`, 20_000);
     killing = true;
     await server.crash();
     await Promise.all(writers);
@@ -138,13 +110,14 @@ describe('sqlite storage: kill -9 during a burst of writes', () => {
     await until(
       () => all().some((e) => e.revision >= finalRevision) && behind.events.some((e) => e.revision >= finalRevision),
       () => `resumed watches reached ${all().at(-1)?.revision} and ${behind.events.at(-1)?.revision}, wanted ${finalRevision}`,
+      20_000,
     );
     // One more write after the restart reaches the resumed watches live.
     const late = await server.http('POST', path, { body: JSON.stringify(notebook('late')), headers: json });
     assert.equal(late.status, 201);
     const lateRevision = Number(JSON.parse(late.body).metadata.resourceVersion);
     const sawLate = (events: SeenEvent[]): boolean => events.some((e) => e.name === 'late');
-    await until(() => sawLate(resumed.events) && sawLate(behind.events), () => 'the write after the restart never arrived');
+    await until(() => sawLate(resumed.events) && sawLate(behind.events), () => 'the write after the restart never arrived', 20_000);
     resumed.close();
     behind.close();
 
