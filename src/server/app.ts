@@ -121,6 +121,10 @@ function statusOf(error: unknown): ApiError {
 function clientErrorStatus(code: string | undefined): ApiError {
   if (code === 'HPE_HEADER_OVERFLOW') return new ApiError(431, 'RequestHeaderFieldsTooLarge', `Request header fields too large: limit is ${maxHeaderBytes}`);
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError(408, 'Timeout', 'Timeout: the request headers did not arrive in time');
+  // Not the client's fault: Node's parser, paused by the server's own flow control, was handed the rest of a
+  // request's body (seen under load, on kube-apiserver's kept-alive connections). The request never reached its
+  // handler, so it is safe to send again, which client-go does on a 503 with Retry-After, writes included.
+  if (code === 'HPE_PAUSED') return new ApiError(503, 'ServiceUnavailable', 'the server could not read the request; please try again', { retryAfterSeconds: 1 });
   return apiErrors.badRequest('malformed HTTP request');
 }
 

@@ -294,9 +294,6 @@ class Watcher {
 
 describe('a rolling restart under load through kube-apiserver', () => {
   it('clients see only errors client-go retries, no acknowledged write is lost, every watcher sees every write once', async () => {
-    // The suite's server on the registered port makes way for the balancer, and two replicas take its place.
-    await cluster.stopServer();
-    await balancer.listen(cluster.serverPort);
     const replicas = new Map<string, number>();
     const startReplica = async (name: string): Promise<number> => {
       const port = await freePort();
@@ -307,8 +304,11 @@ describe('a rolling restart under load through kube-apiserver', () => {
       replicas.set(name, port);
       return Date.now() - started;
     };
+    // Two replicas, endpoints of the balancer before it takes the registered port from the suite's server.
     await startReplica('a');
     await startReplica('b');
+    await cluster.stopServer();
+    await balancer.listen(cluster.serverPort);
     await cluster.waitAvailable(true, 90_000);
 
     const client = new Client(cluster);
@@ -372,6 +372,7 @@ describe('a rolling restart under load through kube-apiserver', () => {
     while (acked.length < 50 && Date.now() < warm) await sleep(100);
 
     const restartStarted = Date.now();
+    const before = balancer.report();
     const steps: string[] = [];
     const handovers: number[] = [];
     const killed: string[] = [];
@@ -480,6 +481,6 @@ describe('a rolling restart under load through kube-apiserver', () => {
         .filter((line) => line.includes('leader-election'))
         .join('\n');
     for (const ms of handovers) assert.ok(ms < leaseDurationMs, `the Lease changed hands ${ms} ms after the leader's SIGTERM: it expired rather than being released\n${electionLog()}`);
-    assert.equal(balancer.report().noEndpoint, 0, 'connections found no ready replica');
+    assert.equal(balancer.report().noEndpoint - before.noEndpoint, 0, 'connections found no ready replica during the restart');
   });
 });
