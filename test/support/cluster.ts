@@ -197,6 +197,9 @@ export class LocalCluster {
       `--client-ca-file=${this.ca.cert}`,
       `--token-auth-file=${tokens}`,
       '--authorization-mode=Node,RBAC',
+      // On top of the default plugins, as OpenShift runs it: a child whose owner reference blocks the owner's deletion
+      // may only be written by whom may update the owner's finalizers (deploy/'s RBAC grants it to the server).
+      '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
       // kwok's nodes answer pods/log on 127.0.0.1 (their InternalIP), not on their host names.
       '--kubelet-preferred-address-types=InternalIP',
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
