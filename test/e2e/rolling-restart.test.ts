@@ -126,7 +126,7 @@ class Client {
       }
       const wait = retryAfter(answer);
       if (wait !== undefined && attempt < 10) {
-        this.figures.retry(`${answer.status} with Retry-After`);
+        this.figures.retry(`${answer.status} with Retry-After ${wait}`);
         await sleep(wait * 1_000);
         continue;
       }
@@ -268,7 +268,7 @@ class Watcher {
       if (result.answer) {
         const wait = retryAfter(result.answer);
         if (wait !== undefined) {
-          figures.retry(`watch, ${result.answer.status} with Retry-After`);
+          figures.retry(`watch, ${result.answer.status} with Retry-After ${wait}`);
           await sleep(wait * 1_000);
         } else {
           figures.fail(`watch: ${result.answer.status} ${result.answer.body.slice(0, 300)}`);
