@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, beforeEach, describe, it } from 'node:test';
 import type { LocalCluster } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
+import { until } from '../support/eventually.js';
 import { notebookYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
@@ -28,14 +29,6 @@ beforeEach(async () => void (cluster = await bed.ready()));
 after(() => bed.stop());
 
 const notebook = (name: string, metadata = ''): string => notebookYaml(name, { metadata });
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('through kube-apiserver', () => {
   it('as admin: the APIService is Available, discovery lists the group, and every verb works', async () => {
@@ -84,14 +77,16 @@ describe('through kube-apiserver', () => {
     await cluster.ok('admin', ['create', '-n', 'doomed', '-f', '-'], notebook('held', '  finalizers: ["example.io/hold"]\n'));
     await cluster.ok('admin', ['apply', '-n', 'doomed', '-f', join(fileURLToPath(new URL('../../examples', import.meta.url)))]);
     await cluster.ok('admin', ['delete', 'namespace', 'doomed', '--wait=false']);
-    await eventually(
+    await until(
       async () => (await cluster.ok('admin', ['get', 'nb', '-n', 'doomed', '-o', 'name'])).trim() === 'notebook.ai.example.io/held',
       'the namespace controller to delete everything but the held notebook',
+      60_000,
+      { everyMs: 500 },
     );
     const terminating = await cluster.kubectl('admin', ['create', '-n', 'doomed', '-f', '-'], notebook('late'));
     assert.match(terminating.stderr, /Forbidden.*unable to create new content in namespace doomed because it is being terminated/);
     await cluster.ok('admin', ['patch', 'nb', 'held', '-n', 'doomed', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-    await eventually(async () => (await cluster.kubectl('admin', ['get', 'namespace', 'doomed'])).code !== 0, 'namespace doomed to be gone', 90_000);
+    await until(async () => (await cluster.kubectl('admin', ['get', 'namespace', 'doomed'])).code !== 0, 'namespace doomed to be gone', 90_000, { everyMs: 500 });
   });
 
   it('garbage collection: a ConfigMap owned by a notebook goes with it, in background and foreground', async () => {
@@ -113,7 +108,7 @@ data:
   a: b
 `);
       await cluster.ok('admin', ['delete', 'nb', name, '-n', 'gc', `--cascade=${cascade}`, '--timeout=90s']);
-      await eventually(async () => (await cluster.kubectl('admin', ['get', 'configmap', `${name}-child`, '-n', 'gc'])).code !== 0, `${name}-child to be collected`);
+      await until(async () => (await cluster.kubectl('admin', ['get', 'configmap', `${name}-child`, '-n', 'gc'])).code !== 0, `${name}-child to be collected`, 60_000, { everyMs: 500 });
       assert.notEqual((await cluster.kubectl('admin', ['get', 'nb', name, '-n', 'gc'])).code, 0);
     }
   });
@@ -187,10 +182,10 @@ describe('client-go and availability', () => {
     await cluster.ok('admin', ['create', 'namespace', 'avail']);
     // The previous test restarted the server: kube-apiserver's availability probe may still flip the APIService
     // once (seen as a 503 on the OpenAPI download kubectl validates with), so the first create waits for it.
-    await eventually(async () => {
+    await until(async () => {
       const res = await cluster.kubectl('admin', ['create', '-n', 'avail', '-f', '-'], notebook('kept'));
       return res.code === 0 || /AlreadyExists/.test(res.stderr);
-    }, 'a create after the restart');
+    }, 'a create after the restart', 60_000, { everyMs: 500 });
     await cluster.stopServer();
     await cluster.waitAvailable(false, 90_000);
     const down = await cluster.kubectl('admin', ['get', 'nb', '-n', 'avail']);
@@ -208,7 +203,7 @@ describe('client-go and availability', () => {
       await cluster.startServer(undefined, [`--storage=sqlite:${join(data, 'a.db')}`]);
       await cluster.waitAvailable(true, 90_000);
       await cluster.ok('admin', ['create', 'namespace', 'embedded']);
-      await eventually(async () => (await cluster.kubectl('admin', ['create', '-n', 'embedded', '-f', '-'], notebook('on-sqlite'))).code === 0, 'a create on SQLite');
+      await until(async () => (await cluster.kubectl('admin', ['create', '-n', 'embedded', '-f', '-'], notebook('on-sqlite'))).code === 0, 'a create on SQLite', 60_000, { everyMs: 500 });
       assert.match(await cluster.ok('admin', ['get', 'nb', '-n', 'embedded', '-o', 'name']), /notebook\.ai\.example\.io\/on-sqlite/);
 
       // A second replica with a file of its own would serve other objects behind the same Service.

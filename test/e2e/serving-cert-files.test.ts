@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, describe, it } from 'node:test';
+import { until } from '../support/eventually.js';
 import { Pki, type Issued } from '../support/pki.js';
 import { startServer, type ServerProcess } from '../support/server.js';
 
@@ -65,12 +66,9 @@ function servedSerial(port: number): Promise<string> {
   });
 }
 
-async function eventually(check: () => Promise<boolean>, what: string, server: ServerProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${server.logs().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The suite's waits, with the last log lines of `server` when one times out. */
+function eventually(check: () => Promise<boolean>, what: string, server: ServerProcess, timeoutMs = 60_000): Promise<true> {
+  return until(check, what, timeoutMs, { context: () => server.logs().slice(-3000) });
 }
 
 async function metric(server: ServerProcess, name: string): Promise<number> {
