@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { after, beforeEach, describe, it } from 'node:test';
 import { users, type LocalCluster } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
+import { eventually } from '../support/eventually.js';
 import { notebookYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
@@ -44,21 +45,6 @@ after(async () => {
   await bed.stop();
   await new Promise((resolve) => (jupyter ? jupyter.close(resolve) : resolve(undefined)));
 });
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (error) {
-      last = error as T;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last saw ${JSON.stringify(last)?.slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function getJson<T = Record<string, any>>(args: string[]): Promise<T> {
   return JSON.parse(await cluster.ok('admin', [...args, '-o', 'json'])) as T;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCluster } from '../support/cluster.js';
+import { eventually } from '../support/eventually.js';
 import { runLoader, startMoto, type Moto } from '../support/loader.js';
 import { Pki } from '../support/pki.js';
 import { testBed } from '../support/test-bed.js';
@@ -105,21 +106,6 @@ async function getJson<T = Record<string, any>>(args: string[]): Promise<T> {
   return JSON.parse(await cluster.ok('admin', [...args, '-o', 'json'])) as T;
 }
 
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (error) {
-      last = error as T;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last saw ${JSON.stringify(last)?.slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 interface EnvVar {
   name: string;
   value?: string;
@@ -135,6 +121,7 @@ async function runPrefetchPod(dataset: string, extraEnv: Record<string, string> 
     () => getJson<{ items: Record<string, any>[] }>(['get', 'pods', '-n', ns, '-l', `ai.example.io/dataset=${dataset}`]),
     (list) => list.items.some((p) => p.status?.phase === 'Pending'),
     `a prefetch pod of dataset ${dataset}`,
+    90_000,
   );
   const pod = pods.items.find((p) => p.status?.phase === 'Pending')!;
   assert.equal(pod.metadata.annotations?.['kwok.x-k8s.io/status'], 'custom', 'the webhook marked the pod for kwok to leave alone');
@@ -180,7 +167,7 @@ describe('dataset loader through the control plane', () => {
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], datasetYaml('weights', `    uri: ${filesUrl}/weights.bin\n`));
     const pod = await runPrefetchPod('weights');
     assert.deepEqual(pod.spec.containers[0].command, ['/usr/local/bin/ai-dataset-loader']);
-    const ready = await eventually(() => getJson(['get', 'ds.ai.example.io', 'weights', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset weights Ready');
+    const ready = await eventually(() => getJson(['get', 'ds.ai.example.io', 'weights', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset weights Ready', 90_000);
     assert.equal(ready.status.bytes, payload.length);
     assert.equal(ready.status.files, 1);
   });
@@ -193,7 +180,7 @@ describe('dataset loader through the control plane', () => {
     const env = pod.spec.containers[0].env as EnvVar[];
     assert.deepEqual(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY'), { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'store-keys', key: 'AWS_SECRET_ACCESS_KEY', optional: false } } });
     assert.ok(!JSON.stringify(pod).includes('AKIAWRONGWRONGWRONG0'), 'a credential appears in the pod');
-    const failed = await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Failed', 'dataset corpus Failed');
+    const failed = await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Failed', 'dataset corpus Failed', 90_000);
     const ready = failed.status.conditions.find((c: { type: string }) => c.type === 'Ready');
     assert.equal(ready.reason, 'PrefetchFailed');
     assert.match(ready.message, /^s3:\/\/corpora\/text: the access key ID is not known to the store: check the Secret named in spec\.source\.secretRef \(InvalidAccessKeyId: .+\)$/);
@@ -204,9 +191,9 @@ describe('dataset loader through the control plane', () => {
     const fixed = await cluster.ok('admin', ['create', 'secret', 'generic', 'store-keys', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${reader.id}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${reader.secret}`, '--dry-run=client', '-o', 'yaml']);
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], fixed);
     await cluster.ok('admin', ['delete', 'job.batch', 'corpus-prefetch', '-n', ns, '--wait=true']);
-    await eventually(() => getJson(['get', 'job.batch', 'corpus-prefetch', '-n', ns]), (j) => j.metadata.uid !== job.metadata.uid, 'the prefetch Job made again');
+    await eventually(() => getJson(['get', 'job.batch', 'corpus-prefetch', '-n', ns]), (j) => j.metadata.uid !== job.metadata.uid, 'the prefetch Job made again', 90_000);
     await runPrefetchPod('corpus');
-    const loaded = await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready');
+    const loaded = await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready', 90_000);
     assert.equal(loaded.status.bytes, 'alpha\n'.length);
     assert.equal(loaded.status.files, 1);
   });
