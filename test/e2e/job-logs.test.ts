@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
 import type { LocalCluster } from '../support/cluster.js';
+import { jobYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
 const ns = 'logs';
@@ -15,23 +16,6 @@ const dir = mkdtempSync(join(tmpdir(), 'job-logs-'));
 
 /** A container log line as the CRI writes it, which is what kwok (like the kubelet) reads. */
 const criLine = (text: string): string => `${new Date().toISOString().replace('Z', '000000Z')} stdout F ${text}\n`;
-
-const jobYaml = (name: string, replicas: number, extra = ''): string => `apiVersion: ai.example.io/v1alpha1
-kind: Job
-metadata:
-  name: ${name}
-spec:
-  replicas: ${replicas}
-${extra}  template:
-    metadata:
-      annotations:
-        kwok.x-k8s.io/status: custom
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: trainer
-          image: pytorch/pytorch
-`;
 
 interface RankPod {
   name: string;

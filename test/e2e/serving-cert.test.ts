@@ -9,6 +9,7 @@ import { connect } from 'node:tls';
 import { after, beforeEach, describe, it } from 'node:test';
 import type { LocalCluster } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
+import { until } from '../support/eventually.js';
 import { notebookYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
@@ -22,14 +23,9 @@ const secretName = 'ai-apiserver-tls';
 const apiServiceName = 'v1alpha1.ai.example.io';
 const notebooksPath = '/apis/ai.example.io/v1alpha1/namespaces/certs/notebooks';
 
-async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 90_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${cluster.logs('ai-apiserver').slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** The suite's waits: 90 s unless told, and the server's last log lines with a timeout. */
+function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 90_000, everyMs = 250): Promise<T> {
+  return until(check, what, timeoutMs, { everyMs, context: () => cluster.logs('ai-apiserver').slice(-4000) });
 }
 
 interface Pair {

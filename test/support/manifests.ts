@@ -16,3 +16,26 @@ ${extra.metadata ?? ''}spec:
     size: 1Gi
 ${extra.spec ?? ''}`;
 }
+
+/**
+ * A Job of `replicas` ranks whose pods kwok leaves alone (kwok.x-k8s.io/status: custom), so a suite sets their
+ * status itself; `extra` is more spec lines (two-space indented).
+ */
+export function jobYaml(name: string, replicas: number, extra = ''): string {
+  return `apiVersion: ai.example.io/v1alpha1
+kind: Job
+metadata:
+  name: ${name}
+spec:
+  replicas: ${replicas}
+${extra}  template:
+    metadata:
+      annotations:
+        kwok.x-k8s.io/status: custom
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: trainer
+          image: pytorch/pytorch
+`;
+}
