@@ -31,8 +31,9 @@ import { fileURLToPath } from 'node:url';
 import { after, beforeEach, describe, it } from 'node:test';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { LocalCluster } from '../support/cluster.js';
+import { eventually as eventuallyRead } from '../support/eventually.js';
 import { httpsCall } from '../support/https.js';
-import { notebookYaml } from '../support/manifests.js';
+import { jobYaml, notebookYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -148,19 +149,9 @@ async function render(dir: string): Promise<Manifest[]> {
   return parseAllDocuments(rendered.stdout).map((doc) => doc.toJSON() as Manifest);
 }
 
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (error) {
-      last = error as T;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last saw ${String(JSON.stringify(last)).slice(0, 2000)}\n${pod?.logs().slice(-4000) ?? ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+/** The suite's waits: two minutes by default, and the server's last log lines with a timeout. */
+function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
+  return eventuallyRead(read, ok, what, timeoutMs, { context: () => pod?.logs().slice(-4000) ?? '' });
 }
 
 async function getJson(args: string[]): Promise<Record<string, any>> {
@@ -485,22 +476,7 @@ describe('deploy/ as the README installs it', () => {
     assert.equal(proxied.path, `${nbPath('lab', '/proxy')}/api/status`);
 
     // Job → batch Job and Service; jobs/logs reads each rank's pod log as the server.
-    await alice(['apply', '-f', '-'], `apiVersion: ai.example.io/v1alpha1
-kind: Job
-metadata:
-  name: train
-spec:
-  replicas: 2
-  template:
-    metadata:
-      annotations:
-        kwok.x-k8s.io/status: custom
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: trainer
-          image: pytorch/pytorch
-`);
+    await alice(['apply', '-f', '-'], jobYaml('train', 2));
     await eventually(() => getJson(['get', 'job.batch', 'train', '-n', tenant]), (j) => j.spec.parallelism === 2, 'batch Job train');
     await cluster.ok('admin', ['get', 'service', 'train', '-n', tenant]);
     const pods = await eventually(
