@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { after, beforeEach, describe, it } from 'node:test';
 import { loaderExit } from '../../src/loader/contract.js';
 import type { LocalCluster } from '../support/cluster.js';
+import { until } from '../support/eventually.js';
 import { notebookYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
@@ -116,14 +117,6 @@ function runContainer(id: string, bundle: string): { child: ChildProcess; output
   return { child, output: () => chunks.join(''), exited };
 }
 
-async function eventually(check: () => Promise<boolean>, what: () => string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 describe('the OCI image', () => {
   it('serves through kube-apiserver from its own root filesystem, read-only, as uid 65532, and stops on SIGTERM to PID 1', async () => {
     const built = await image();
@@ -166,12 +159,14 @@ describe('the OCI image', () => {
     const server = runContainer(id, bundle);
     let exitCode: number | null | undefined;
     void server.exited.then((code) => (exitCode = code));
-    await eventually(
+    await until(
       async () => {
         if (exitCode !== undefined) throw new Error(`the server in the image exited with ${exitCode}:\n${server.output()}`);
         return (await cluster.direct('/readyz', {}).catch(() => undefined))?.status === 200;
       },
       () => `/readyz of the server in the image:\n${server.output()}`,
+      120_000,
+      { everyMs: 500 },
     );
     const { stdout: state } = await run('runc', ['state', id]);
     const status = readFileSync(`/proc/${(JSON.parse(state) as { pid: number }).pid}/status`, 'utf8');
@@ -179,11 +174,13 @@ describe('the OCI image', () => {
     assert.match(status, /^CapEff:\t0+$/m);
 
     await cluster.waitAvailable(true, 120_000);
-    await eventually(
+    await until(
       async () => (await cluster.kubectl('admin', ['get', '--raw', '/openapi/v3/apis/ai.example.io/v1alpha1'])).code === 0,
       () => 'the aggregated OpenAPI',
+      120_000,
+      { everyMs: 500 },
     );
-    await eventually(async () => (await cluster.kubectl('admin', ['apply', '-n', 'image', '-f', '-'], notebookYaml('from-image'))).code === 0, () => 'a create through kube-apiserver');
+    await until(async () => (await cluster.kubectl('admin', ['apply', '-n', 'image', '-f', '-'], notebookYaml('from-image'))).code === 0, () => 'a create through kube-apiserver', 120_000, { everyMs: 500 });
     assert.match(await cluster.ok('admin', ['get', 'notebooks', '-n', 'image', '-o', 'name']), /^notebook\.ai\.example\.io\/from-image$/m);
     // An apply body over 64 KiB is read by the YAML worker thread, a file of its own in dist/.
     const large = notebookYaml('large-apply', { metadata: `  annotations:\n    example.io/padding: "${'x'.repeat(80 * 1024)}"\n` });
