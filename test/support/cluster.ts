@@ -235,6 +235,10 @@ export class LocalCluster {
       '--bind-address=127.0.0.1',
       `--secure-port=${await freePort()}`,
       '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service,-route',
+      // kwok renews its nodes' leases late when the machine is loaded; past the grace period the node lifecycle
+      // controller marks every pod on them not Ready (NodeNotReady), which kwok never sets back, so a Running
+      // notebook turned Pending for good in the middle of a suite. The controller stays: it lifts new nodes' not-ready taint.
+      '--node-monitor-grace-period=10m',
     ]);
     this.spawn('kube-scheduler', [
       `--kubeconfig=${admin}`,
