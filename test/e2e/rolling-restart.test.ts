@@ -9,12 +9,12 @@
 // cut); a watch whose stream ends is resumed from the last resourceVersion it saw, as the reflector does, and a
 // 410 would make it relist. Every other error is a failure.
 import assert from 'node:assert/strict';
-import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 import { after, beforeEach, describe, it } from 'node:test';
 import { users, type LocalCluster } from '../support/cluster.js';
 import { Balancer } from '../support/balancer.js';
 import { freePort } from '../support/etcd.js';
+import { httpsCall, type HttpsAnswer } from '../support/https.js';
 import { testBed } from '../support/test-bed.js';
 
 const ns = 'rolling';
@@ -56,11 +56,7 @@ after(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+type Answer = HttpsAnswer;
 
 /** What the clients saw: errors client-go retries, by kind, and every other error in full, with when it came. */
 class Figures {
@@ -142,29 +138,8 @@ class Client {
   }
 
   call(method: string, url: string, body?: string, contentType?: string): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        `${this.cluster.apiserverUrl}${url}`,
-        {
-          method,
-          agent: this.agent,
-          headers: {
-            authorization: `Bearer ${users.admin.token}`,
-            accept: 'application/json',
-            ...(body === undefined ? {} : { 'content-type': contentType }),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+    const headers = { authorization: `Bearer ${users.admin.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) };
+    return httpsCall(`${this.cluster.apiserverUrl}${url}`, { method, agent: this.agent, headers }, body);
   }
 
   /** A watch request: the answer's status and headers, then its lines as they come, until the stream ends. */

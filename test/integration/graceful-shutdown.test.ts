@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, before, it } from 'node:test';
+import { until } from '../support/eventually.js';
 import { startServer, type ServerProcess } from '../support/server.js';
 
 const path = '/apis/ai.example.io/v1alpha1/namespaces/default/notebooks';
@@ -94,14 +95,6 @@ function dechunk(text: string): { body: string; used: number } | undefined {
   }
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 it('SIGTERM: readyz fails, answers close their connections, then 429 with Retry-After while an in-flight write finishes', async () => {
   const notebook = JSON.stringify({
     apiVersion: 'ai.example.io/v1alpha1',
@@ -122,7 +115,7 @@ it('SIGTERM: readyz fails, answers close their connections, then 429 with Retry-
   const upload = await Connection.open(server.port);
   const half = Math.floor(notebook.length / 2);
   upload.start('POST', path, server.tenants.alice, notebook.slice(0, half), Buffer.byteLength(notebook));
-  await until('the create to hold a seat', async () => /apiserver_current_inflight_requests\{request_kind="mutating"\} 1\b/.test((await server.http('GET', '/metrics')).body));
+  await until(async () => /apiserver_current_inflight_requests\{request_kind="mutating"\} 1\b/.test((await server.http('GET', '/metrics')).body), 'the create to hold a seat', 20_000);
   // A watch open across the shutdown: never kept alive, and ended with the chunked terminator.
   let watchHeaders: Record<string, string | string[] | undefined> = {};
   const watchEnded = new Promise<boolean>((resolve, reject) => {
@@ -135,11 +128,11 @@ it('SIGTERM: readyz fails, answers close their connections, then 429 with Retry-
     req.on('error', reject);
     req.end();
   });
-  await until('the watch to be answered', () => watchHeaders.connection !== undefined);
+  await until(() => watchHeaders.connection !== undefined, 'the watch to be answered', 20_000);
   assert.equal(watchHeaders.connection, 'close');
 
   const exit = server.terminate();
-  await until('readyz to fail', async () => (await server.http('GET', '/readyz', { headers: { Connection: 'close' } })).status === 500);
+  await until(async () => (await server.http('GET', '/readyz', { headers: { Connection: 'close' } })).status === 500, 'readyz to fail', 20_000);
   // Within the delay: served, and the connection closed after the answer.
   duringDelay.start('GET', path, server.token);
   const served = await duringDelay.response();
