@@ -6,6 +6,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { maxRequestBodyBytes } from './server/request-limits.js';
 import type { StorageOptions } from './storage/open-storage.js';
 
+/** The audit flags, once both the policy and the log are given. */
+export interface AuditOptions {
+  policyFile: string;
+  logPath: string;
+  maxAgeDays: number;
+  maxBackups: number;
+  maxSizeMB: number;
+}
+
 export const defaultSqlitePath = 'data/ai-apiserver.db';
 
 /** One flag: commander's syntax and help, how its text becomes a value, and the rule that value must keep. */
@@ -283,6 +292,23 @@ const options = {
   }),
   /** Connections accepted at once; more are dropped at accept. */
   maxConnections: flag({ flags: '--max-connections <n>', help: 'connections accepted at once', parse: integer(1, 1_000_000), default: 4096 }),
+  /** kube-apiserver's audit log: a Policy picks each request's level, the log backend writes Event JSON lines. */
+  audit: combine({
+    flags: {
+      policyFile: flag({ flags: '--audit-policy-file <file>', help: 'audit.k8s.io/v1 Policy (YAML or JSON) deciding what is audited, and at which level' }),
+      logPath: flag({ flags: '--audit-log-path <file>', help: 'file the audit events are appended to, one JSON line each; "-" is standard output' }),
+      maxAgeDays: flag({ flags: '--audit-log-maxage <days>', help: 'days a rotated audit log is kept (0: no limit)', parse: integer(0, 100_000), default: 0 }),
+      maxBackups: flag({ flags: '--audit-log-maxbackup <n>', help: 'rotated audit logs kept (0: no limit)', parse: integer(0, 100_000), default: 0 }),
+      maxSizeMB: flag({ flags: '--audit-log-maxsize <megabytes>', help: 'size at which the audit log is rotated (0: never)', parse: integer(0, 1_000_000), default: 0 }),
+    },
+    // As kube-apiserver: a policy without a backend audits nothing, and a log without a policy has no events.
+    check: ({ policyFile, logPath }) =>
+      (policyFile === undefined) !== (logPath === undefined) ? '--audit-policy-file and --audit-log-path go together' : undefined,
+    value: (audit): AuditOptions | undefined =>
+      audit.policyFile === undefined || audit.logPath === undefined
+        ? undefined
+        : { policyFile: audit.policyFile, logPath: audit.logPath, maxAgeDays: audit.maxAgeDays, maxBackups: audit.maxBackups, maxSizeMB: audit.maxSizeMB },
+  }),
 } satisfies OptionTable;
 
 export type Config = OptionValues<typeof options> & {

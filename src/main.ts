@@ -10,6 +10,7 @@ import { Registry } from './registry/registry.js';
 import { resources } from './resources/index.js';
 import { buildSecurity } from './security.js';
 import { buildApp } from './server/app.js';
+import { openAudit } from './server/audit/audit.js';
 import { startServingCert } from './server/certs.js';
 import { writeKubeconfig } from './server/kubeconfig.js';
 import { ServerMetrics } from './server/metrics.js';
@@ -20,8 +21,16 @@ import { holdSingleReplicaLease } from './storage/sqlite/single-replica-lease.js
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const logger = pino({ level: config.logLevel });
-  const security = await buildSecurity(config, logger);
   const metrics = new ServerMetrics();
+  // Before anything starts: a policy kube-apiserver would refuse stops the server with the reason.
+  const audit = config.audit
+    ? await openAudit(config.audit, {
+        event: () => metrics.auditEvents.inc(),
+        level: (level) => metrics.auditLevels.inc({ level }),
+        error: () => metrics.auditErrors.inc({ plugin: 'log' }),
+      }, logger)
+    : undefined;
+  const security = await buildSecurity(config, logger);
   const backend = await openStorage(config.storage, logger);
   const storageLease =
     config.storage.kind === 'sqlite' && !config.standalone
@@ -82,6 +91,7 @@ async function main(): Promise<void> {
       maxConnections: config.maxConnections,
     },
     ...(config.standalone ? {} : { podLogs: kubePodLogs(loadKubeConfig(config.kubeconfig)) }),
+    ...(audit ? { auditor: audit.auditor } : {}),
   });
   security.watchClientCas((pem) => app.updateClientCas(pem));
   certs.onChange((next) => app.updateServingCert(next));
@@ -130,6 +140,7 @@ async function main(): Promise<void> {
         certs.stop();
         await backend.storage.close();
         await storageLease?.stop();
+        await audit?.close();
         logger.info('stopped');
         process.exit(0);
       })

@@ -17,6 +17,7 @@ import { jsonBodyRefusal, parseJsonBody } from './json-body.js';
 import type { ServerMetrics } from './metrics.js';
 import { classify, FlowControl, requestTimedOut } from './flow-control.js';
 import { Identity } from './identity.js';
+import type { Auditor } from './audit/audit.js';
 import { aggregatedDiscoveryContentType, wantsAggregatedDiscovery } from './negotiation.js';
 import { registerOpenApi } from './openapi.js';
 import { kubernetesVersion } from './openapi-document.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   /** Pods and their logs through kube-apiserver, for jobs/logs; absent in standalone mode. */
   podLogs?: PodLogs;
   limits: ServingLimits;
+  /** The audit policy and log; absent, nothing is audited and requests do no audit work. */
+  auditor?: Auditor;
 }
 
 /** Overload protection: seats, timeouts and the connection cap (flags of the same names). */
@@ -253,6 +256,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   fastify.server.maxConnections = deps.limits.maxConnections;
 
   const identity = new Identity(deps.authenticator, deps.authorizer);
+  const auditor = deps.auditor;
+  if (auditor) {
+    fastify.addHook('onSend', (request, reply, payload, done) => {
+      auditor.responseBody(request, reply.statusCode, payload);
+      done(null, payload);
+    });
+  }
 
   /**
    * Kube's timeout filter: a 504 Status if nothing was written yet, else the connection is cut mid-response. Written
@@ -314,6 +324,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const user = await identity.authenticate({ headers: request.headers, rawHeaders: request.raw.rawHeaders, socket: request.raw.socket as TLSSocket }, request.log);
     request.user = user;
     request.log = request.log.child({ user: user.name });
+    // After authentication, as kube's WithAudit: the policy matches on the user.
+    auditor?.begin(request, reply, user, longRunning !== undefined);
     // After authentication, before authorization, as in kube's handler chain: the flow is the user. Members of
     // system:masters are exempt, as APF's exempt priority level and the max-in-flight filter exempt them.
     if (!requestClass.exempt && !longRunning && !user.groups.includes('system:masters')) {
@@ -327,7 +339,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // 403 whatever its body (too large, malformed, of an unknown type) and the body is never read.
   fastify.addHook('preParsing', async (request) => {
     if (request.authorized) return;
-    await identity.authorize(request.user!, request.method, request.url, request.log);
+    await identity.authorize(request.user!, request.method, request.url, request.log, auditor && ((decision) => auditor.decided(request, decision)));
     request.authorized = true;
   });
 

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import { requestAttributes } from '../auth/request-info.js';
-import type { AuthRequest, Authenticator, Authorizer, UserInfo } from '../auth/user.js';
+import type { AuthRequest, Authenticator, Authorizer, Decision, UserInfo } from '../auth/user.js';
 
 /** kube's apierrors.NewUnauthorized("Unauthorized"), what its unauthorized handler answers. */
 function unauthorized(): ApiError {
@@ -31,7 +31,7 @@ export class Identity {
   }
 
   /** Resolves when `user` may do what the method and URL ask; 403 with the authorizer's reason otherwise. */
-  async authorize(user: UserInfo, method: string, url: string, log: WarnLog): Promise<void> {
+  async authorize(user: UserInfo, method: string, url: string, log: WarnLog, decided?: (decision: Decision) => void): Promise<void> {
     let decision;
     try {
       decision = await this.authorizer.authorize(user, method, url);
@@ -40,6 +40,7 @@ export class Identity {
       log.warn({ err: error }, 'authorization failed');
       throw apiErrors.serviceUnavailable('the authorizer is unavailable; try again');
     }
+    decided?.(decision);
     if (!decision.allowed) throw apiErrors.forbiddenRequest(user.name, requestAttributes(method, url), decision.reason);
   }
 }

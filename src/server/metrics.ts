@@ -78,6 +78,23 @@ export class ServerMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly auditEvents = new Counter({
+    name: 'apiserver_audit_event_total',
+    help: 'Counter of audit events generated and sent to the audit backend.',
+    registers: [this.registry],
+  });
+  readonly auditErrors = new Counter({
+    name: 'apiserver_audit_error_total',
+    help: 'Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.',
+    labelNames: ['plugin'] as const,
+    registers: [this.registry],
+  });
+  readonly auditLevels = new Counter({
+    name: 'apiserver_audit_level_total',
+    help: 'Counter of policy levels for audit events (1 per request).',
+    labelNames: ['level'] as const,
+    registers: [this.registry],
+  });
   readonly storageErrors = new Counter({
     name: 'etcd_request_errors_total',
     help: 'Failed etcd calls by operation and error code.',

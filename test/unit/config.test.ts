@@ -59,6 +59,7 @@ const defaults: Config = {
   enablePriorityAndFairness: true,
   requestTimeoutMs: 60_000,
   maxConnections: 4096,
+  audit: undefined,
 };
 
 describe('server flags', () => {
@@ -121,6 +122,11 @@ describe('server flags', () => {
     { name: '--request-timeout at its lower bound', argv: ['--request-timeout', '1s'], want: { requestTimeoutMs: 1_000 } },
     { name: '--request-timeout at its upper bound', argv: ['--request-timeout', '24h'], want: { requestTimeoutMs: 86_400_000 } },
     { name: '--max-connections at its upper bound', argv: ['--max-connections', '1000000'], want: { maxConnections: 1_000_000 } },
+    {
+      name: 'the audit flags',
+      argv: ['--audit-policy-file', 'policy.yaml', '--audit-log-path', '-', '--audit-log-maxage', '7', '--audit-log-maxbackup', '3', '--audit-log-maxsize', '100'],
+      want: { audit: { policyFile: 'policy.yaml', logPath: '-', maxAgeDays: 7, maxBackups: 3, maxSizeMB: 100 } },
+    },
   ];
   for (const { name, argv, want } of parses) {
     it(`take ${name}, the rest left at their defaults`, () => {
@@ -172,6 +178,9 @@ describe('server flags', () => {
     { argv: ['--request-timeout', '60'], message: bad('--request-timeout <duration>', '60', '--request-timeout must be a duration such as 60s or 1m0s') },
     { argv: ['--max-connections', '0'], message: bad('--max-connections <n>', '0', '--max-connections must be an integer in [1, 1000000]') },
     { argv: ['--max-connections', '1000001'], message: bad('--max-connections <n>', '1000001', '--max-connections must be an integer in [1, 1000000]') },
+    { argv: ['--audit-policy-file', 'policy.yaml'], message: '--audit-policy-file and --audit-log-path go together' },
+    { argv: ['--audit-log-path', '-'], message: '--audit-policy-file and --audit-log-path go together' },
+    { argv: ['--audit-log-maxsize', '1000001'], message: bad('--audit-log-maxsize <megabytes>', '1000001', '--audit-log-maxsize must be an integer in [0, 1000000]') },
     { argv: ['--etcd'], message: 'error: unknown option \'--etcd\'' },
     { argv: ['serve'], message: 'error: too many arguments. Expected 0 arguments but got 1.' },
   ];
@@ -225,6 +234,11 @@ describe('server flags', () => {
       ['--enable-priority-and-fairness [bool]', 'queue requests per user and serve users fairly when seats are full; false: refuse them at once (default: true)'],
       ['--request-timeout <duration>', 'bound on requests other than watch, proxy and logs; they get 504 after it (default: 60000)'],
       ['--max-connections <n>', 'connections accepted at once (default: 4096)'],
+      ['--audit-policy-file <file>', 'audit.k8s.io/v1 Policy (YAML or JSON) deciding what is audited, and at which level'],
+      ['--audit-log-path <file>', 'file the audit events are appended to, one JSON line each; "-" is standard output'],
+      ['--audit-log-maxage <days>', 'days a rotated audit log is kept (0: no limit) (default: 0)'],
+      ['--audit-log-maxbackup <n>', 'rotated audit logs kept (0: no limit) (default: 0)'],
+      ['--audit-log-maxsize <megabytes>', 'size at which the audit log is rotated (0: never) (default: 0)'],
       ['-h, --help', 'display help for command'],
     ];
     const want = ['Usage: ai-apiserver [options]', 'Kubernetes aggregated API server for ai.example.io: notebooks, jobs, datasets', 'Options:', ...options.flat()].join(' ');
