@@ -183,16 +183,11 @@ function validateRule(raw: unknown, path: string, errors: string[]): PolicyRule 
       if (typeof group !== 'string') errors.push(`${p}.group: Invalid value: must be a string`);
       const names = strings(g.resources, `${p}.resources`, errors);
       const resourceNames = strings(g.resourceNames, `${p}.resourceNames`, errors);
-      // kube: a group name is a DNS subdomain; "*" and "*/x" are the only wildcards, and names need named resources.
+      // As kube's validation: a group name is a DNS subdomain, and resource names need resources.
       if (typeof group === 'string' && group !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(group)) {
         errors.push(`${p}.group: Invalid value: "${group}": must be a valid DNS subdomain`);
       }
-      if (resourceNames.length > 0) {
-        if (names.length === 0) errors.push(`${p}.resourceNames: Invalid value: using resourceNames requires at least one resource`);
-        names.forEach((n, j) => {
-          if (n === '*' || n.startsWith('*/')) errors.push(`${p}.resources[${j}]: Invalid value: "${n}": using resourceNames requires that no resource be a wildcard`);
-        });
-      }
+      if (resourceNames.length > 0 && names.length === 0) errors.push(`${p}.resourceNames: Invalid value: using resourceNames requires at least one resource`);
       resources.push({ group: typeof group === 'string' ? group : '', resources: names, resourceNames });
     });
   }
@@ -200,7 +195,9 @@ function validateRule(raw: unknown, path: string, errors: string[]): PolicyRule 
     errors.push(`${path}.nonResourceURLs: Invalid value: rules cannot apply to both regular resources and non-resource URLs`);
   }
   nonResourceURLs.forEach((url, i) => {
-    if (!url.startsWith('/') || url.slice(0, -1).includes('*')) errors.push(`${path}.nonResourceURLs[${i}]: Invalid value: "${url}": must start with "/" and may end with "*" only`);
+    if (url === '*') return;
+    if (!url.startsWith('/')) errors.push(`${path}.nonResourceURLs[${i}]: Invalid value: "${url}": non-resource URL rules must begin with a '/' character`);
+    if (url.slice(0, -1).includes('*')) errors.push(`${path}.nonResourceURLs[${i}]: Invalid value: "${url}": non-resource URL wildcards '*' must be the final character of the rule`);
   });
   return {
     level: level as Level,
