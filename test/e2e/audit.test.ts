@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../support/cluster.js';
+import type { HttpsAnswer } from '../support/https.js';
 import { until } from '../support/eventually.js';
 import { testBed } from '../support/test-bed.js';
 
@@ -64,6 +65,9 @@ function events(path: string): AuditEvent[] {
   return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEvent);
 }
 
+/** The response's Audit-Id: through kube-apiserver, its own and this server's (the same ID) arrive joined by ", ". */
+const auditId = (res: HttpsAnswer): string => String(res.headers['audit-id']).split(',')[0]!.trim();
+
 const frontProxy = (user: string, groups: string[] = []) => ({ 'X-Remote-User': user, ...(groups.length > 0 ? { 'X-Remote-Group': groups.join(',') } : {}) });
 
 describe('audit log', () => {
@@ -71,7 +75,9 @@ describe('audit log', () => {
     const manifest = { apiVersion: 'ai.example.io/v1alpha1', kind: 'Notebook', metadata: { name: 'audited', labels: { team: 'vision' } }, spec: { template: { spec: { containers: [{ name: 'nb', image: 'jupyter/base-notebook' }] } } } };
     await cluster.ok('admin', ['-n', ns, 'create', '-f', '-'], JSON.stringify(manifest));
     const theirs = await until(
-      () => events(cluster.auditLogPath).find((e) => e.verb === 'create' && e.objectRef?.resource === 'notebooks' && e.objectRef.namespace === ns && e.objectRef.name === 'audited'),
+      // kube-apiserver proxies the request without decoding it, so its objectRef has no name: this suite's only create
+      // of a notebook in its namespace is the one.
+      () => events(cluster.auditLogPath).find((e) => e.verb === 'create' && e.objectRef?.resource === 'notebooks' && e.objectRef.namespace === ns),
       'kube-apiserver\'s audit event for the create',
     );
     assert.equal(theirs.responseStatus?.code, 201);
@@ -98,10 +104,10 @@ describe('audit log', () => {
 
   it('writes nothing for a user a None rule names', async () => {
     const res = await cluster.direct(`/apis/ai.example.io/v1alpha1/namespaces/${ns}/notebooks`, frontProxy('carol'), cluster.frontProxyClient);
-    const id = String(res.headers['audit-id']);
+    const id = auditId(res);
     // A request for another user after it: once that one is logged, carol's would have been too.
     const marker = await cluster.direct(`/apis/ai.example.io/v1alpha1/namespaces/${ns}/notebooks`, frontProxy('dave'), cluster.frontProxyClient);
-    await until(() => events(logPath).some((e) => e.auditID === marker.headers['audit-id'] && e.stage === 'ResponseComplete'), 'the marker request\'s event');
+    await until(() => events(logPath).some((e) => e.auditID === auditId(marker) && e.stage === 'ResponseComplete'), 'the marker request\'s event');
     assert.deepEqual(events(logPath).filter((e) => e.auditID === id), []);
   });
 
@@ -109,7 +115,7 @@ describe('audit log', () => {
     const res = await cluster.direct(`/apis/ai.example.io/v1alpha1/namespaces/${ns}/jobs`, frontProxy('dave'), cluster.frontProxyClient);
     assert.equal(res.status, 403);
     const status = JSON.parse(res.body) as { status: string; message: string; reason: string; details: unknown; code: number };
-    const done = await until(() => events(logPath).find((e) => e.auditID === res.headers['audit-id'] && e.stage === 'ResponseComplete'), 'the refusal\'s event');
+    const done = await until(() => events(logPath).find((e) => e.auditID === auditId(res) && e.stage === 'ResponseComplete'), 'the refusal\'s event');
     assert.equal(done.user.username, 'dave');
     assert.equal(status.reason, 'Forbidden');
     assert.deepEqual(done.responseStatus, { metadata: {}, status: status.status, message: status.message, reason: status.reason, details: status.details, code: 403 });
@@ -119,7 +125,7 @@ describe('audit log', () => {
   it('leaves out the stages a rule omits', async () => {
     const res = await cluster.request('admin', 'GET', `/apis/ai.example.io/v1alpha1/namespaces/${ns}/datasets`);
     assert.equal(res.status, 200);
-    const id = String(res.headers['audit-id']);
+    const id = auditId(res);
     const done = await until(() => events(logPath).find((e) => e.auditID === id && e.stage === 'ResponseComplete'), 'the list\'s event');
     assert.equal(done.level, 'Metadata');
     assert.equal(done.requestObject, undefined);
@@ -130,7 +136,7 @@ describe('audit log', () => {
   it('records a watch at RequestReceived, ResponseStarted and ResponseComplete', async () => {
     const res = await cluster.request('admin', 'GET', `/apis/ai.example.io/v1alpha1/namespaces/${ns}/jobs?watch=1&timeoutSeconds=1`);
     assert.equal(res.status, 200);
-    const id = String(res.headers['audit-id']);
+    const id = auditId(res);
     const all = await until(() => {
       const mine = events(logPath).filter((e) => e.auditID === id);
       return mine.some((e) => e.stage === 'ResponseComplete') && mine;

@@ -45,7 +45,11 @@ const invalid: { name: string; policy: unknown }[] = [
   { name: 'a group that is no DNS subdomain', policy: policy([{ level: 'None', resources: [{ group: 'ai.example.io/v1alpha1' }] }]) },
 ];
 
-type Attrs = Omit<AuditAttributes, 'user'> & { user: string; groups: string[] };
+/** A request as the oracle takes it: kube's authorizer attributes with the user flattened. */
+type Attrs = { user: string; groups: string[]; verb: string } & (
+  | { resourceRequest: true; group: string; resource: string; subresource: string; namespace: string; name: string }
+  | { resourceRequest: false; path: string }
+);
 const request = (verb: string, resource: string, subresource = '', namespace = 'team-a', name = '', user = 'alice', groups = ['system:authenticated']): Attrs =>
   ({ user, groups, verb, resourceRequest: true, group: ai, resource, subresource, namespace, name });
 
@@ -84,7 +88,8 @@ describe('audit policy', () => {
     questions.forEach((q, i) => {
       const name = policies[Math.floor(i / requests.length)]!.name;
       const { user, groups, ...rest } = q.attrs;
-      const got = new AuditPolicy(parsePolicy(JSON.stringify(q.policy))).evaluate({ ...rest, user: { name: user, groups } } as AuditAttributes);
+      const attrs: AuditAttributes = { ...rest, user: { name: user, groups } };
+      const got = new AuditPolicy(parsePolicy(JSON.stringify(q.policy))).evaluate(attrs);
       const want = answers[i]!;
       assert.equal(want.error, undefined, `${name}: kube refused the policy: ${want.error}`);
       assert.deepEqual(
