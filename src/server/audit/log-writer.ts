@@ -3,7 +3,7 @@
 // NAME-<UTC time>.EXT, a new one is started, and backups beyond --audit-log-maxbackup or older than
 // --audit-log-maxage days are removed.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 
 export interface LogWriterOptions {
@@ -32,6 +32,8 @@ export class AuditLogWriter {
       this.stream = process.stdout;
       return;
     }
+    // As lumberjack: the log's folder is made when missing.
+    await mkdir(dirname(this.options.path), { recursive: true });
     this.size = await stat(this.options.path).then((s) => s.size, () => 0);
     this.stream = this.openFile();
   }
