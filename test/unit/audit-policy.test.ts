@@ -3,6 +3,10 @@
 // and omitManagedFields must be the ones kube picks; policies kube's loader refuses must be refused here too.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openAudit } from '../../src/server/audit/audit.js';
 import { AuditPolicy, parsePolicy, type AuditAttributes } from '../../src/server/audit/policy.js';
 import { buildGoOracle, type GoOracle } from '../support/go-oracle.js';
 
@@ -111,5 +115,19 @@ describe('audit policy', () => {
   it('reads a policy written in YAML', () => {
     const parsed = parsePolicy('apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  resources:\n  - group: ai.example.io\n    resources: ["notebooks/status"]\n');
     assert.equal(new AuditPolicy(parsed).evaluate({ user: { name: 'a', groups: [] }, verb: 'update', resourceRequest: true, group: ai, resource: 'notebooks', subresource: 'status', namespace: 'n', name: 'x' }).level, 'Metadata');
+  });
+
+  it('stops the server at startup naming the file and the invalid field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-policy-'));
+    try {
+      const file = join(dir, 'policy.yaml');
+      writeFileSync(file, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n');
+      const metrics = { event: () => undefined, level: () => undefined, error: () => undefined };
+      await assert.rejects(openAudit({ policyFile: file, logPath: join(dir, 'audit.log'), maxAgeDays: 0, maxBackups: 0, maxSizeMB: 0 }, metrics, console), {
+        message: `--audit-policy-file ${file}: invalid audit policy: rules[0].level: Unsupported value: "Everything": supported values: "None", "Metadata", "Request", "RequestResponse"`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
