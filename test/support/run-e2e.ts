@@ -26,19 +26,39 @@ const runDir = mkdtempSync(join(tmpdir(), 'ai-apiserver-e2e-run-'));
 const env = { ...process.env, [runDirVariable]: runDir, AI_APISERVER_E2E_OWNER_PID: String(process.pid) };
 const nodeTest = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...options];
 
+// node:test bounds each test, not a suite's process: one that passed and then never exited (it happened, a handle
+// Node kept through its exit cleanup) held the run, and CI, until CI's own limit. Past this the run stops and fails.
+const deadlineMinutes = Number(process.env.AI_APISERVER_E2E_DEADLINE_MINUTES ?? 60);
+let pastDeadline = false;
+
 /** One node --test over `files`; its report goes to this process's output, or to `reportFile` to be shown later. */
 function stream(files: string[], reportFile?: string): Promise<number> {
   if (files.length === 0) return Promise.resolve(0);
-  const child = spawn(process.execPath, [...nodeTest, ...files], { cwd: repo, env, stdio: reportFile ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+  // In a process group of its own, with the suites' processes it starts, so that the deadline can end them all.
+  const child = spawn(process.execPath, [...nodeTest, ...files], { cwd: repo, env, detached: true, stdio: reportFile ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // The group has already gone.
+    }
+  };
+  const deadline = setTimeout(() => {
+    pastDeadline = true;
+    process.stderr.write(`# the e2e run passed its deadline of ${deadlineMinutes} minutes (AI_APISERVER_E2E_DEADLINE_MINUTES) with ${files.join(' ')} still running: stopped\n`);
+    signalGroup('SIGKILL');
+  }, deadlineMinutes * 60_000);
   const report = reportFile ? createWriteStream(reportFile) : undefined;
   if (report) {
     child.stdout?.pipe(report, { end: false });
     child.stderr?.pipe(report, { end: false });
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  // A terminal's Ctrl-C reaches this process's group only: passed on to the stream's.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => signalGroup(signal));
   // 'close' comes after the child's output has been read to the end; the report is then complete once flushed.
   return new Promise<number>((resolve) =>
     child.once('close', (exitCode, signal) => {
+      clearTimeout(deadline);
       const code = exitCode ?? (signal ? 1 : 0);
       if (report) report.end(() => resolve(code));
       else resolve(code);
@@ -53,7 +73,7 @@ if (onTheirOwn.length > 0) {
   process.stdout.write(`\n# the suites on their own servers: ${onTheirOwn.join(' ')}\n`);
   process.stdout.write(readFileSync(laterReport, 'utf8'));
 }
-const code = first || second;
+const code = first || second || (pastDeadline ? 1 : 0);
 
 if (existsSync(join(runDir, daemonPidFile))) {
   const pid = Number(readFileSync(join(runDir, daemonPidFile), 'utf8'));
