@@ -36,12 +36,14 @@ const layers: Layer[] = [
   { name: 'loader', paths: ['src/loader/'], mayImport: ['loader/contract'] },
   { name: 'controllers', paths: ['src/controllers/'], mayImport: ['registry', 'kube', 'loader/contract'] },
   { name: 'server', paths: ['src/server/'], mayImport: ['registry', 'auth'] },
+  // Webhooks, policies and quota: plugins the store calls through registry/admission.ts, built by main.
+  { name: 'admission', paths: ['src/admission/'], mayImport: ['registry', 'auth', 'kube'] },
   // Above the server: a resource's definition names its connect handlers (notebooks/proxy, jobs/logs), which are the
   // server's; the layers below get definitions handed to them rather than importing the list.
   { name: 'resources', paths: ['src/resources/'], mayImport: ['server'] },
   { name: 'config', paths: ['src/config.ts'], mayImport: ['server'] },
   { name: 'security', paths: ['src/security.ts'], mayImport: ['config'] },
-  { name: 'main', paths: ['src/main.ts'], mayImport: ['security', 'controllers', 'resources'] },
+  { name: 'main', paths: ['src/main.ts'], mayImport: ['security', 'controllers', 'resources', 'admission'] },
 ];
 
 interface Import {
