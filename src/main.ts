@@ -1,6 +1,9 @@
 // The server command: flags → config → security, storage, registry, HTTPS server; SIGTERM/SIGINT shut it down
 // gracefully.
 import { pino } from 'pino';
+import { PluginChain } from './admission/chain.js';
+import { AdmissionMetrics } from './admission/metrics.js';
+import type { AdmissionPlugin } from './admission/plugin.js';
 import { dnsNames, parseConfig } from './config.js';
 import { loadKubeConfig } from './kube/kubeconfig.js';
 import { kubePodLogs } from './kube/pod-logs.js';
@@ -51,7 +54,11 @@ async function main(): Promise<void> {
     failed: (operation, code) => metrics.storageErrors.inc({ operation, code }),
   });
   const consistentListFromCache = backend.consistentListFromCache;
-  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache });
+  // kube's order (k8s.io/apiserver's default plugins): mutating webhooks; then ValidatingAdmissionPolicy, validating
+  // webhooks, ResourceQuota. Each plugin says which phases it runs in.
+  const admissionPlugins: AdmissionPlugin[] = [];
+  const admission = new PluginChain(admissionPlugins, new AdmissionMetrics(metrics.registry));
+  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache, admission });
   const [namespace = '', name = ''] = config.tlsSecret.split('/');
   const certs = await startServingCert({
     ...(config.tlsCertFile && config.tlsPrivateKeyFile

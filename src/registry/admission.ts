@@ -31,6 +31,8 @@ export interface AdmissionRequest {
   user: AdmissionUser;
   /** The request's options as AdmissionReview's `options` shows them (meta.k8s.io/v1 CreateOptions, UpdateOptions…). */
   options: Record<string, unknown>;
+  /** Adds annotations to the request's audit event (kube's AddAnnotation), refusals included. */
+  annotate?: (annotations: Record<string, string>) => void;
 }
 
 /** One admission decision's input: AdmissionReview v1's request, less the uid each webhook call gets its own of. */
@@ -49,6 +51,8 @@ export interface AdmissionAttributes {
   dryRun: boolean;
   options: Record<string, unknown> | null;
   userInfo: AdmissionUser;
+  /** The request's audit annotations: a plugin that refuses may annotate before it throws. */
+  annotate?: (annotations: Record<string, string>) => void;
 }
 
 export interface AdmissionOutcome {

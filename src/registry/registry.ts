@@ -7,6 +7,7 @@ import { SmdSchema } from '../fieldmanager/schema.js';
 import { CachedStorage } from '../storage/cached-storage.js';
 import type { Storage } from '../storage/interface.js';
 import { WatchCache, type WatchCacheOptions } from '../storage/watch-cache.js';
+import type { AdmissionChain } from './admission.js';
 import { decode } from './codec.js';
 import { Informer } from './informer.js';
 import { Store } from './store.js';
@@ -27,6 +28,8 @@ export interface RegistryOptions {
    * CachedStorageOptions.consistentReadsFromCache); otherwise they are read from storage. On by default.
    */
   consistentListFromCache?: boolean;
+  /** The admission chain every store calls for a user's writes. */
+  admission?: AdmissionChain;
 }
 
 export class Registry {
@@ -62,7 +65,7 @@ export class Registry {
       this.caches.push(cache);
       this.informers.set(strategy.info.resource, new Informer(cache, options.logger.child({ component: 'informer', resource: strategy.info.resource })));
       const storage = new CachedStorage(options.storage, cache, { consistentReadsFromCache: options.consistentListFromCache ?? true, logger: options.logger });
-      const store = new Store({ prefix, strategy, storage, validator, smd, logger: options.logger, namespaces: options.namespaces });
+      const store = new Store({ prefix, strategy, storage, validator, smd, logger: options.logger, namespaces: options.namespaces, admission: options.admission });
       this.stores.set(strategy.info.resource, store);
       const subresources: Subresource[] = [new StatusSubresource(store)];
       if (strategy.scale) subresources.push(new ScaleSubresource(store, strategy.scale, smd, options.logger.child({ component: 'store', resource: strategy.info.resource })));

@@ -23,6 +23,7 @@ import { FieldManager } from '../fieldmanager/field-manager.js';
 import type { SmdSchema } from '../fieldmanager/schema.js';
 import { runSteps } from '../fieldmanager/steps.js';
 import { cloneSteps, jsonDepth, maxKeptDepth, sameJson } from './json-tree.js';
+import type { AdmissionAttributes, AdmissionChain, AdmissionKind, AdmissionOperation, AdmissionRequest } from './admission.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -40,6 +41,19 @@ export interface WriteOptions {
    * patch's `json patch unknown field "[0].x"`): warnings under Warn; under Strict a create or update fails.
    */
   strictErrors?: string[];
+  /** A user's request, which admission sees; the server's own writes (controllers) carry none. */
+  admission?: AdmissionRequest;
+  /**
+   * What admission sees of a subresource whose objects are another kind (a Scale): the view of the parent, built
+   * on every attempt. Its mutating admission is the subresource's own (it runs on the view before the write).
+   */
+  admissionView?: AdmissionView;
+}
+
+export interface AdmissionView {
+  subResource: string;
+  kind: AdmissionKind;
+  of(parent: KubeObject): KubeObject;
 }
 
 export interface ApplyOptions {
@@ -89,6 +103,8 @@ export interface WriteResult {
 
 export interface DeleteResult {
   object: KubeObject;
+  /** Admission's warnings. */
+  warnings?: string[];
   /** False when finalizers keep the object (it now carries a deletionTimestamp). */
   deleted: boolean;
 }
@@ -104,6 +120,8 @@ export interface StoreOptions {
   smd: SmdSchema;
   logger: Logger;
   namespaces?: NamespaceLifecycle;
+  /** Webhooks, policies and quota, for writes that carry an AdmissionRequest. */
+  admission?: AdmissionChain;
 }
 
 /**
@@ -132,11 +150,14 @@ export class Store {
   private readonly apiVersion: string;
   private readonly log: Logger;
   private readonly namespaces: NamespaceLifecycle | undefined;
+  /** Subresources that admit views of their own (Scale) run mutating admission through it. */
+  readonly admission: AdmissionChain | undefined;
   /** Field ownership per endpoint: the main resource resets status, /status resets spec (as for custom resources). */
   readonly fieldManagers: { main: FieldManager; status: FieldManager };
 
   constructor(options: StoreOptions) {
     this.namespaces = options.namespaces;
+    this.admission = options.admission;
     this.strategy = options.strategy;
     this.storage = options.storage;
     this.validator = options.validator;
@@ -157,16 +178,24 @@ export class Store {
     const decoded = await this.decodeBody(body, options.fieldValidation, options.strictErrors);
     const { warnings, pause } = decoded;
     const main = this.fieldManagers.main;
-    const object = options.ownershipRecorded
+    let object = options.ownershipRecorded
       ? decoded.object
       : await runSteps(main.updateSteps(main.emptyObject(), decoded.object, options.fieldManager ?? ''), pause);
     await pause?.();
-    const meta = object.metadata;
-    if (meta.resourceVersion) throw apiErrors.badRequest('resourceVersion should not be set on objects to be created');
-    if (meta.namespace && meta.namespace !== namespace) {
+    if (object.metadata.namespace && object.metadata.namespace !== namespace) {
       throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
-    meta.namespace = namespace;
+    object.metadata.namespace = namespace;
+    // kube's create handler admits before the store's BeforeCreate: no uid or creationTimestamp yet.
+    if (options.admission && this.admission) {
+      const attributes = this.attributes('CREATE', options, namespace, object.metadata.name ?? '', object, null);
+      const mutated = await this.admission.mutate(attributes, options.signal);
+      warnings.push(...mutated.warnings);
+      object = this.afterMutation(mutated.object ?? object);
+      object.metadata.namespace = namespace;
+    }
+    const meta = object.metadata;
+    if (meta.resourceVersion) throw apiErrors.badRequest('resourceVersion should not be set on objects to be created');
     meta.uid = randomUUID();
     meta.creationTimestamp = toMetaTime();
     meta.generation = 1;
@@ -184,6 +213,10 @@ export class Store {
     await pause?.();
     warnings.push(...this.strategy.warnings(object));
     await this.namespaces?.admitCreate(namespace);
+    if (options.admission && this.admission) {
+      const attributes = this.attributes('CREATE', options, namespace, meta.name!, object, null);
+      warnings.push(...(await this.admission.validate(attributes, options.signal)).warnings);
+    }
     if (options.dryRun) {
       // A dry run answers as the real create would, so a name already taken is still 409.
       if (await this.read(objectKey(this.prefix, namespace, meta.name!), meta.name!)) throw apiErrors.alreadyExists(this.ref, meta.name!);
@@ -285,7 +318,8 @@ export class Store {
         pause,
       );
       try {
-        const result = await this.create(namespace, created, written);
+        const admission = written.admission && { ...written.admission, options: { ...written.admission.options, kind: 'CreateOptions' } };
+        const result = await this.create(namespace, created, { ...written, ...(admission ? { admission } : {}) });
         return { ...result, warnings: [...warnings, ...result.warnings], created: true };
       } catch (error) {
         // Someone created it in between: apply to theirs.
@@ -311,10 +345,17 @@ export class Store {
 
   async delete(namespace: string, name: string, deleteOptions: DeleteOptions = {}, options: WriteOptions = {}): Promise<DeleteResult> {
     const key = objectKey(this.prefix, namespace, name);
+    let admissionWarnings: string[] | undefined;
     for (;;) {
       const stored = await this.read(key, name);
       if (!stored) throw apiErrors.notFound(this.ref, name);
       const current = decode(stored.key, stored.value, stored.modRevision).object;
+      // kube's deleteValidation: admission of the object as stored, before preconditions are judged.
+      if (options.admission && this.admission && admissionWarnings === undefined) {
+        const attributes = this.attributes('DELETE', options, namespace, name, null, current);
+        admissionWarnings = (await this.admission.mutate(attributes, options.signal)).warnings;
+        admissionWarnings.push(...(await this.admission.validate(attributes, options.signal)).warnings);
+      }
       this.checkPreconditions(current, name, deleteOptions.preconditions);
       const gcFinalizer =
         deleteOptions.propagationPolicy === 'Foreground'
@@ -326,13 +367,13 @@ export class Store {
       const pending = gcFinalizer && !finalizers.includes(gcFinalizer) ? [...finalizers, gcFinalizer] : finalizers;
       if (pending.length > 0) {
         const object = await this.markDeleting(key, name, stored, gcFinalizer, deleteOptions, options);
-        return { object, deleted: false };
+        return { object, deleted: false, warnings: admissionWarnings ?? [] };
       }
-      if (options.dryRun) return { object: current, deleted: true };
+      if (options.dryRun) return { object: current, deleted: true, warnings: admissionWarnings ?? [] };
       try {
         const { deleted, revision } = await this.storage.delete(key, stored.modRevision);
         const object = decode(deleted.key, deleted.value, revision).object;
-        return { object, deleted: true };
+        return { object, deleted: true, warnings: admissionWarnings ?? [] };
       } catch (error) {
         // Lost a race with a writer: judge the preconditions and finalizers again on the new state.
         if (error instanceof StorageError && error.code === 'Conflict') continue;
@@ -424,8 +465,24 @@ export class Store {
         next = await runSteps(manager.updateSteps(old, next, options.fieldManager ?? ''), pause);
         await pause?.();
       }
+      const admitted = options.admission && this.admission;
+      const view = options.admissionView;
+      if (admitted && !view) {
+        const attributes = this.attributes('UPDATE', options, namespace, name, next, old, status ? 'status' : '');
+        const mutated = await this.admission!.mutate(attributes, options.signal);
+        warnings.push(...mutated.warnings);
+        next = this.afterMutation(mutated.object ?? next);
+        next.metadata.name = name;
+        next.metadata.namespace = namespace;
+      }
       const errors = status ? await this.prepareStatusWrite(next, old, pause) : await this.prepareWrite(next, old, pause);
       if (errors.length > 0) throw apiErrors.invalid(this.ref, name, errors);
+      if (admitted) {
+        const attributes = view
+          ? { ...this.attributes('UPDATE', options, namespace, name, view.of(next), view.of(old), view.subResource), kind: view.kind }
+          : this.attributes('UPDATE', options, namespace, name, next, old, status ? 'status' : '');
+        warnings.push(...(await this.admission!.validate(attributes, options.signal)).warnings);
+      }
       result = next;
       await pause?.();
       // Unchanged content (in any key order) is no write, as kube-apiserver compares canonical encodings.
@@ -486,6 +543,46 @@ export class Store {
     this.strategy.prepareForStatusUpdate(next, old);
     await pause?.();
     return [...this.validator.validate(this.strategy.schemaName, next), ...this.strategy.validateStatusUpdate(next, old)];
+  }
+
+  /** admission.Attributes of a write that carries a user's request. */
+  attributes(
+    operation: AdmissionOperation,
+    options: WriteOptions,
+    namespace: string,
+    name: string,
+    object: KubeObject | null,
+    oldObject: KubeObject | null,
+    subResource = '',
+  ): AdmissionAttributes {
+    const { group, version, resource, kind } = this.strategy.info;
+    const request = options.admission!;
+    return {
+      operation,
+      kind: { group, version, kind },
+      resource: { group, version, resource },
+      subResource,
+      name,
+      namespace,
+      object,
+      oldObject,
+      dryRun: options.dryRun === true,
+      options: request.options,
+      userInfo: request.user,
+      ...(request.annotate ? { annotate: request.annotate } : {}),
+    };
+  }
+
+  /**
+   * What mutating admission returned, as the store keeps it: fields the schema does not know are dropped, as kube
+   * prunes after mutating webhooks, and the result must still fit the store.
+   */
+  private afterMutation(mutated: KubeObject): KubeObject {
+    if (typeof mutated.metadata !== 'object' || mutated.metadata === null || Array.isArray(mutated.metadata)) mutated.metadata = {};
+    this.validator.pruneUnknownFields(this.strategy.schemaName, mutated);
+    const bytes = Buffer.byteLength(JSON.stringify(mutated));
+    if (bytes > maxStoredObjectBytes) throw objectTooLarge(bytes);
+    return mutated;
   }
 
   private copySystemMeta(next: ObjectMeta, old: ObjectMeta): void {

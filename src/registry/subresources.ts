@@ -137,16 +137,24 @@ export class ScaleSubresource implements Subresource {
     wantedOf: (oldScale: KubeObject, manager: string) => KubeObject,
     options: WriteOptions,
   ): Promise<WriteResult> {
+    let admissionWarnings: string[] = [];
     const result = await this.store.patch(
       namespace,
       name,
-      (current) => {
+      async (current) => {
         // Ownership moves through the Scale: the owners of the parent's replicas own Scale's spec.replicas.
         const owners = new ScaleManagedFields(current.metadata.managedFields, this.parentVersion, this.strategy.replicasPath);
         const oldScale = this.toScale(current);
         const subresourceOwners = owners.toSubresource();
         if (subresourceOwners) oldScale.metadata.managedFields = subresourceOwners;
-        const wanted = wantedOf(oldScale, options.fieldManager ?? '');
+        let wanted = wantedOf(oldScale, options.fieldManager ?? '');
+        // kube admits the Scale a client sent, before it becomes the parent's replicas.
+        if (options.admission && this.store.admission) {
+          const attributes = { ...this.store.attributes('UPDATE', options, namespace, name, wanted, this.toScale(current), 'scale'), kind: scaleGvk };
+          const mutated = await this.store.admission.mutate(attributes, options.signal);
+          admissionWarnings = mutated.warnings;
+          if (mutated.object) wanted = mutated.object;
+        }
         const replicas = (wanted.spec as { replicas?: unknown } | undefined)?.replicas;
         if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
           throw apiErrors.invalid({ group: 'autoscaling', resource: 'scale', kind: 'Scale' }, name, [
@@ -160,9 +168,9 @@ export class ScaleSubresource implements Subresource {
         const { managedFields: _old, ...metadata } = parent.metadata;
         return { ...parent, metadata: parentOwners ? { ...metadata, managedFields: parentOwners } : metadata };
       },
-      { ...options, ownershipRecorded: true },
+      { ...options, ownershipRecorded: true, admissionView: { subResource: 'scale', kind: scaleGvk, of: (parent) => this.toScale(parent) } },
     );
-    return { ...result, object: this.toScale(result.object) };
+    return { ...result, object: this.toScale(result.object), warnings: [...admissionWarnings, ...result.warnings] };
   }
 }
 

@@ -22,7 +22,9 @@ import {
   validatePatch,
   type PatchType,
 } from './patch.js';
-import { deleteOptions, includeObjectOf, listOptions, writeOptions as parseWriteOptions, type Query } from './request-options.js';
+import { deleteOptions, includeObjectOf, listOptions, queryValue, writeOptions as parseWriteOptions, type Query } from './request-options.js';
+import type { AdmissionRequest } from '../registry/admission.js';
+import type { DeleteOptions } from '../api/meta/types.js';
 import { sendJson } from './send.js';
 import { warningHeaders } from './warnings.js';
 import { streamError, streamWatch } from './watch-stream.js';
@@ -61,6 +63,20 @@ function notAcceptable(): ApiError {
 function warningHeader(reply: FastifyReply, warnings: string[]): void {
   const headers = warningHeaders(warnings);
   if (headers.length > 0) reply.header('Warning', headers);
+}
+
+/** meta.k8s.io/v1 CreateOptions or UpdateOptions as the query sent them (kube's parameter codec). */
+function writeAdmissionOptions(query: Query, kind: string): Record<string, unknown> {
+  const dryRun = query.dryRun === undefined ? [] : Array.isArray(query.dryRun) ? query.dryRun : [query.dryRun];
+  const fieldManager = queryValue(query, 'fieldManager');
+  const fieldValidation = queryValue(query, 'fieldValidation');
+  return {
+    kind,
+    apiVersion: 'meta.k8s.io/v1',
+    ...(dryRun.length > 0 ? { dryRun } : {}),
+    ...(fieldManager ? { fieldManager } : {}),
+    ...(fieldValidation ? { fieldValidation } : {}),
+  };
 }
 
 export function registerRest(app: HttpsFastify, deps: RestDeps): void {
@@ -151,7 +167,8 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         case 'DELETE': {
           request.apiInfo = { verb: 'deletecollection', resource, subresource: '' };
           const { options, dryRun } = deleteOptions(request.body, query);
-          const result = await store.deleteCollection(namespace, listOptions(query, signalOf(request)), options, { dryRun });
+          const admission = deleteAdmission(request, options, dryRun);
+          const result = await store.deleteCollection(namespace, listOptions(query, signalOf(request)), options, { dryRun, admission });
           return sendList(request, reply, store, result);
         }
         default:
@@ -186,7 +203,8 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         case 'DELETE': {
           request.apiInfo = { verb: 'delete', resource, subresource: '' };
           const { options, dryRun } = deleteOptions(request.body, query);
-          const { object, deleted } = await store.delete(namespace, name, options, { dryRun });
+          const { object, deleted, warnings } = await store.delete(namespace, name, options, { dryRun, admission: deleteAdmission(request, options, dryRun) });
+          warningHeader(reply, warnings ?? []);
           const accepted = !deleted && options.orphanDependents === false;
           return sendObject(request, reply, store, object, accepted ? 202 : 200);
         }
@@ -254,7 +272,27 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
       ...(patchType === 'json' && options.fieldValidation !== 'Ignore' ? jsonPatchUnknownFields(request.body) : []),
     ];
     if (strictErrors.length > 0) options.strictErrors = strictErrors;
+    // A patch is admitted as the update (or, applied to an absent object, the create) it becomes, as kube does.
+    options.admission = admissionRequest(request, writeAdmissionOptions(request.query as Query, kind === 'PatchOptions' ? 'UpdateOptions' : kind));
     return options;
+  }
+
+  /** What admission is told of a request: its user, its options as AdmissionReview shows them, its audit event. */
+  function admissionRequest(request: FastifyRequest, options: Record<string, unknown>): AdmissionRequest | undefined {
+    const user = request.user;
+    if (!user) return undefined;
+    return {
+      user,
+      options,
+      annotate: (annotations) => {
+        const audit = request.audit;
+        if (audit) audit.event.annotations = { ...audit.event.annotations, ...annotations };
+      },
+    };
+  }
+
+  function deleteAdmission(request: FastifyRequest, options: DeleteOptions, dryRun: boolean): AdmissionRequest | undefined {
+    return admissionRequest(request, { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...options, ...(dryRun ? { dryRun: ['All'] } : {}) });
   }
 
   function patchTypeOrThrow(request: FastifyRequest): PatchType {
