@@ -12,7 +12,7 @@ import { PluginChain } from '../../src/admission/chain.js';
 import type { AdmissionPlugin } from '../../src/admission/plugin.js';
 import { ApiError, apiErrors } from '../../src/api/meta/errors.js';
 import type { KubeObject } from '../../src/api/meta/types.js';
-import type { AdmissionAttributes, AdmissionRequest } from '../../src/registry/admission.js';
+import type { AdmissionAttributes, AdmissionRequest, MutationOutcome } from '../../src/registry/admission.js';
 import { Registry } from '../../src/registry/registry.js';
 import { resources } from '../../src/resources/index.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
@@ -30,7 +30,7 @@ const annotations: Record<string, string>[] = [];
 const plugin: AdmissionPlugin = {
   name: 'Recorder',
   handles: () => true,
-  async mutate(attributes) {
+  async mutate(attributes): Promise<MutationOutcome> {
     seen.push({ phase: 'mutate', attributes, object: structuredClone(attributes.object) });
     const object = attributes.object;
     if (!object) return { object, warnings: ['mutated nothing'], auditAnnotations: {} };
