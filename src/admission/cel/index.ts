@@ -1,0 +1,140 @@
+// CEL for admission (ValidatingAdmissionPolicy expressions, webhook matchConditions) on @bufbuild/cel, with the parts of
+// kube's CEL environment (k8s.io/apiserver/pkg/cel/environment) that policies use: optional types, kube's extension
+// libraries, and a runtime cost budget. Variables are dynamic; values are the JSON a kube object decodes to.
+import { celEnv, celFunc, CelScalar, isCelError, listType, plan, type CelEnv, type CelFunc, type CelValue } from '@bufbuild/cel';
+import { callCost, charge, CostTracker, costLimitMessage, perCallLimit, withTracker } from './cost.js';
+import { optionalLibrary } from './library/optional.js';
+import { AppendList } from './lists-concat.js';
+import { errorAt, parseCel, references, type Expr } from './syntax.js';
+import { celToJs, jsonToCel, nativeValue } from './values.js';
+
+export { LazyMap } from './values.js';
+export { perCallLimit, costLimitMessage } from './cost.js';
+
+export type CompileResult = { ok: true; program: CelProgram } | { ok: false; message: string };
+export type EvalResult = { ok: true; value: unknown; cost?: number } | { ok: false; message: string; cost?: number };
+
+export interface CelProgram {
+  /** Evaluates; costBudget defaults to kube's per-call limit. The result's cost is what the evaluation was charged. */
+  evaluate(activation: Record<string, unknown>, options?: { costBudget?: number }): EvalResult;
+}
+
+const LIST = listType(CelScalar.DYN);
+
+const libraries: CelFunc[] = [
+  celFunc('_+_', [LIST, LIST], LIST, (left, right) => AppendList.concat(left, right) as unknown as CelValue[]),
+  ...optionalLibrary,
+];
+
+const baseEnv = celEnv({ funcs: libraries });
+
+const resolverBrand = Symbol.for('@bufbuild/cel/resolver');
+const envBrand = Symbol.for('@bufbuild/cel/env');
+
+type Group = { name: string; call(id: number, target: CelValue | undefined, args: CelValue[]): unknown; [Symbol.iterator](): Iterator<unknown> };
+
+// Every call goes through the budget: the resolver @bufbuild/cel plans with hands out overload groups wrapped to
+// charge before they run.
+const wrappedGroups = new Map<string, Group>();
+const costedFuncs = {
+  [resolverBrand]: {},
+  find(name: string): Group | undefined {
+    let wrapped = wrappedGroups.get(name);
+    if (wrapped === undefined) {
+      const group = (baseEnv.funcs as unknown as { find(name: string): Group | undefined }).find(name);
+      if (group === undefined) return undefined;
+      wrapped = {
+        name: group.name,
+        call: (id, target, args) => {
+          charge(callCost(name, target, args));
+          return group.call(id, target, args);
+        },
+        [Symbol.iterator]: () => group[Symbol.iterator](),
+      };
+      wrappedGroups.set(name, wrapped);
+    }
+    return wrapped;
+  },
+  [Symbol.iterator]: () => (baseEnv.funcs as unknown as Iterable<unknown>)[Symbol.iterator](),
+};
+
+const env = {
+  [envBrand]: {},
+  namespace: baseEnv.namespace,
+  registry: baseEnv.registry,
+  funcs: costedFuncs,
+  variables: baseEnv.variables,
+} as unknown as CelEnv;
+
+// Type names are identifiers CEL resolves without a declaration (`type(x) == int`).
+const typeNames = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
+
+// Calls the planner handles itself rather than through the resolver.
+const builtinCalls = new Set(['_&&_', '_||_', '_?_:_', '_[_]', '@not_strictly_false', 'not_strictly_false', '_[?_]', '_?._']);
+
+export function compileCel(expression: string, options: { variables: readonly string[] }): CompileResult {
+  const parsed = parseCel(expression);
+  if (!parsed.ok) return parsed;
+  const declared = new Set(options.variables);
+  const undeclared = firstUndeclared(parsed.expr, declared);
+  if (undeclared !== undefined) {
+    return { ok: false, message: errorAt(expression, parsed.offsetOf(undeclared.id), `undeclared reference to '${undeclared.name}' (in container '')`) };
+  }
+  let run: (bindings: Record<string, CelValue>) => unknown;
+  try {
+    run = plan(env, parsed.expr) as unknown as (bindings: Record<string, CelValue>) => unknown;
+  } catch (error) {
+    return { ok: false, message: errorAt(expression, 0, (error as Error).message) };
+  }
+  const names = [...declared];
+  return {
+    ok: true,
+    program: {
+      evaluate(activation, evalOptions) {
+        const tracker = new CostTracker(evalOptions?.costBudget ?? perCallLimit);
+        const bindings: Record<string, CelValue> = {};
+        for (const name of names) bindings[name] = jsonToCel(Object.hasOwn(activation, name) ? activation[name] : null);
+        let result: unknown;
+        try {
+          result = withTracker(tracker, () => run(bindings));
+        } catch (error) {
+          result = error;
+        }
+        if (tracker.exceeded) return { ok: false, message: costLimitMessage, cost: tracker.used };
+        if (isCelError(result) || result instanceof Error) return { ok: false, message: celGoMessage((result as Error).message), cost: tracker.used };
+        const out: EvalResult = { ok: true, value: celToJs(result as CelValue), cost: tracker.used };
+        Object.defineProperty(out, nativeValue, { value: result, enumerable: false });
+        return out;
+      },
+    },
+  };
+}
+
+function firstUndeclared(expr: Expr, declared: ReadonlySet<string>): { id: bigint; name: string } | undefined {
+  const { calls, idents } = references(expr);
+  const finder = costedFuncs;
+  for (const ident of idents) {
+    if (!declared.has(ident.name) && !typeNames.has(ident.name)) return ident;
+  }
+  for (const c of calls) {
+    if (c.names.some((name) => builtinCalls.has(name) || finder.find(name) !== undefined)) continue;
+    return { id: c.id, name: c.names[c.names.length - 1]! };
+  }
+  return undefined;
+}
+
+// @bufbuild/cel's runtime errors in the words cel-go uses for them, which kube puts in its messages.
+const celGoWording: Array<[RegExp, (match: RegExpExecArray) => string]> = [
+  [/^field not found: (.*)$/s, (m) => `no such key: ${m[1]}`],
+  [/^int divide by zero$/, () => 'division by zero'],
+  [/^(int|uint) (modulus|modulo) by zero$/, () => 'modulus by zero'],
+  [/^found no matching overload for .*$/s, () => 'no such overload'],
+];
+
+function celGoMessage(message: string): string {
+  for (const [pattern, word] of celGoWording) {
+    const match = pattern.exec(message);
+    if (match !== null) return word(match);
+  }
+  return message;
+}
