@@ -4,8 +4,11 @@ import { pino } from 'pino';
 import { PluginChain } from './admission/chain.js';
 import { AdmissionMetrics } from './admission/metrics.js';
 import type { AdmissionPlugin } from './admission/plugin.js';
+import { resourceQuotaAdmission } from './admission/quota/index.js';
+import { ValidatingAdmissionPolicyPlugin } from './admission/policy/plugin.js';
 import { dnsNames, parseConfig } from './config.js';
 import { loadKubeConfig } from './kube/kubeconfig.js';
+import { Transport } from './kube/transport.js';
 import { kubePodLogs } from './kube/pod-logs.js';
 import { ControllerManager } from './controllers/manager.js';
 import { LeaderElector } from './controllers/runtime/leader-election.js';
@@ -56,7 +59,13 @@ async function main(): Promise<void> {
   const consistentListFromCache = backend.consistentListFromCache;
   // kube's order (k8s.io/apiserver's default plugins): mutating webhooks; then ValidatingAdmissionPolicy, validating
   // webhooks, ResourceQuota. Each plugin says which phases it runs in.
-  const admissionPlugins: AdmissionPlugin[] = [];
+  const policies = config.standalone
+    ? undefined
+    : new ValidatingAdmissionPolicyPlugin({ transport: new Transport(loadKubeConfig(config.kubeconfig)), logger, registry: metrics.registry });
+  const admissionPlugins: AdmissionPlugin[] = [...(policies ? [policies] : [])];
+  // ResourceQuota last, as in kube; it reads and charges kube-apiserver's ResourceQuotas, so not when standalone.
+  const quota = config.standalone ? undefined : resourceQuotaAdmission(config.kubeconfig, metrics.registry, logger);
+  if (quota) admissionPlugins.push(quota.plugin);
   const admission = new PluginChain(admissionPlugins, new AdmissionMetrics(metrics.registry));
   const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache, admission });
   const [namespace = '', name = ''] = config.tlsSecret.split('/');
@@ -144,6 +153,8 @@ async function main(): Promise<void> {
       .then(async () => {
         registry.stop();
         security.stop();
+        quota?.stop();
+        policies?.stop();
         certs.stop();
         await backend.storage.close();
         await storageLease?.stop();
