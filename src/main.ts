@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { PluginChain } from './admission/chain.js';
 import { AdmissionMetrics } from './admission/metrics.js';
 import type { AdmissionPlugin } from './admission/plugin.js';
+import { MutatingWebhookPlugin, ValidatingWebhookPlugin, WebhookSources } from './admission/webhook/plugin.js';
 import { resourceQuotaAdmission } from './admission/quota/index.js';
 import { ValidatingAdmissionPolicyPlugin } from './admission/policy/plugin.js';
 import { dnsNames, parseConfig } from './config.js';
@@ -62,11 +63,17 @@ async function main(): Promise<void> {
   const policies = config.standalone
     ? undefined
     : new ValidatingAdmissionPolicyPlugin({ transport: new Transport(loadKubeConfig(config.kubeconfig)), logger, registry: metrics.registry });
-  const admissionPlugins: AdmissionPlugin[] = [...(policies ? [policies] : [])];
+  const webhooks = config.standalone ? undefined : new WebhookSources(new Transport(loadKubeConfig(config.kubeconfig)), logger);
+  const admissionMetrics = new AdmissionMetrics(metrics.registry);
+  const admissionPlugins: AdmissionPlugin[] = [
+    ...(webhooks ? [new MutatingWebhookPlugin(webhooks, admissionMetrics, logger)] : []),
+    ...(policies ? [policies] : []),
+    ...(webhooks ? [new ValidatingWebhookPlugin(webhooks, admissionMetrics, logger)] : []),
+  ];
   // ResourceQuota last, as in kube; it reads and charges kube-apiserver's ResourceQuotas, so not when standalone.
   const quota = config.standalone ? undefined : resourceQuotaAdmission(config.kubeconfig, metrics.registry, logger);
   if (quota) admissionPlugins.push(quota.plugin);
-  const admission = new PluginChain(admissionPlugins, new AdmissionMetrics(metrics.registry));
+  const admission = new PluginChain(admissionPlugins, admissionMetrics);
   const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache, admission });
   const [namespace = '', name = ''] = config.tlsSecret.split('/');
   const certs = await startServingCert({
@@ -152,6 +159,7 @@ async function main(): Promise<void> {
     Promise.all([controllers?.stop(), app.shutdown(config.shutdownDelaySeconds)])
       .then(async () => {
         registry.stop();
+        webhooks?.stop();
         security.stop();
         quota?.stop();
         policies?.stop();

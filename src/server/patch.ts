@@ -10,7 +10,7 @@ import { fieldErrorBody, fieldErrors, fieldErrorString } from '../api/meta/field
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import { isJsonObject } from '../registry/json-tree.js';
 import { JsonBodyError, parseJsonBody, type DuplicateField } from './json-body.js';
-import { applyJsonPatch, decodeJsonPatch, JsonPatchApplyError, JsonPatchDecodeError, JsonPatchTooLargeError } from './json-patch.js';
+import { applyJsonPatch, decodeJsonPatch, JsonPatchApplyError, JsonPatchDecodeError, JsonPatchTooLargeError } from '../registry/json-patch.js';
 import { applyMergePatch } from './merge-patch.js';
 import { mediaTypeOf } from './negotiation.js';
 import { readYaml, type YamlOutcome } from './yaml-apply.js';

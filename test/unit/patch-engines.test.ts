@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { ApiError } from '../../src/api/meta/errors.js';
 import { cloneJson, jsonDepth } from '../../src/registry/json-tree.js';
 import { JsonBodyError, parseJsonBody } from '../../src/server/json-body.js';
-import { applyJsonPatch, encodedSize, JsonPatchApplyError } from '../../src/server/json-patch.js';
+import { applyJsonPatch, encodedSize, JsonPatchApplyError } from '../../src/registry/json-patch.js';
 import { applyMergePatch } from '../../src/server/merge-patch.js';
 import { applyPatch, jsonPatchUnknownFields, parseApplyPatch, validatePatch } from '../../src/server/patch.js';
 import type { KubeObject } from '../../src/api/meta/types.js';

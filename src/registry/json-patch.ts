@@ -4,7 +4,7 @@
 // operation costs time linear in its path and in the value it adds or copies (array inserts also shift the
 // array, as in kube), and keys are own data properties only. The patch itself is never changed: a conflict
 // retry applies it again.
-import { isJsonObject, sameJson, cloneJson, setOwnKey, type JsonObject } from '../registry/json-tree.js';
+import { isJsonObject, sameJson, cloneJson, setOwnKey, type JsonObject } from './json-tree.js';
 
 /** kube-apiserver's maxJSONPatchOperations. */
 export const maxJsonPatchOperations = 10_000;
