@@ -11,6 +11,9 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import { managedBy, managedByLabel } from './runtime/kube-children.js';
 
+/** How often a workload whose pods are not all created looks again for kube-apiserver's quota refusals of them. */
+export const quotaRecheckMs = 10_000;
+
 /** What every stored object has whatever its kind: the envelope the helpers below read. */
 export type ObjectHead = Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>;
 

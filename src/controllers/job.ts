@@ -9,7 +9,7 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { asStored, childLabels, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
+import { asStored, childLabels, quotaRecheckMs, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export const masterPort = 23456;
@@ -134,7 +134,13 @@ export class JobReconciler implements Reconciler {
     const finished = bs.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
     const pods = this.children.list<V1Pod>('Pod', namespace, { 'ai.example.io/job': name });
     const running = pods.filter((p) => p.status?.phase === 'Running').length;
-    const problem = pods.map(podProblem).find((p) => p !== undefined);
+    // A pod kube-apiserver refused for quota never exists: the batch Job's FailedCreate events say why, and are
+    // looked at again while pods are missing (nothing else wakes this job when the quota changes).
+    const missing = !finished && !spec.suspend && batch !== undefined && pods.length < replicas;
+    const refusal = missing ? await this.children.quotaRefusal('Job', namespace, name) : undefined;
+    const problem = refusal
+      ? { reason: 'QuotaExceeded', message: `${replicas - pods.length} of ${replicas} worker pod(s) not created: ${refusal}` }
+      : pods.map(podProblem).find((p) => p !== undefined);
     if (finished?.type === 'Complete') {
       status.phase = 'Succeeded';
       status.conditions = setCondition(status.conditions, { type: 'Succeeded', status: 'True', reason: 'Completed', message: `${status.succeeded} worker(s) completed` }, generation);
@@ -160,6 +166,7 @@ export class JobReconciler implements Reconciler {
     }
     if (status.phase !== 'Pending') status.conditions = removeCondition(status.conditions, 'Pending');
     await writeStatus(this.jobs, job, status);
+    return missing ? { requeueAfterMs: quotaRecheckMs } : undefined;
   }
 
   failed(key: string, error: unknown): Promise<void> {

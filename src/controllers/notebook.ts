@@ -12,7 +12,7 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { asStored, childLabels, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus, type Stored } from './common.js';
+import { asStored, childLabels, quotaRecheckMs, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus, type Stored } from './common.js';
 import { podProblem } from './pod-problems.js';
 
 export interface NotebookOptions {
@@ -117,7 +117,15 @@ export class NotebookReconciler implements Reconciler {
     const sts = this.children.get<V1StatefulSet>('StatefulSet', namespace, name);
     const ready = sts?.status?.readyReplicas ?? 0;
     const pod = this.children.get<V1Pod>('Pod', namespace, `${name}-0`);
-    const problem = replicas > 0 && ready === 0 ? podProblem(pod) : undefined;
+    // A pod kube-apiserver refused for quota never exists: the StatefulSet's FailedCreate events say why, and are
+    // looked at again while it is missing (nothing else wakes this notebook when the quota changes).
+    const missing = replicas > 0 && sts !== undefined && !pod;
+    const refusal = missing ? await this.children.quotaRefusal('StatefulSet', namespace, name) : undefined;
+    const problem = refusal
+      ? { reason: 'QuotaExceeded', message: `the notebook pod is not created: ${refusal}`, fatal: false }
+      : replicas > 0 && ready === 0
+        ? podProblem(pod)
+        : undefined;
     status.readyReplicas = ready;
     // The UI is served through kube-apiserver (notebooks/proxy), so the URL is a path on the cluster's API.
     status.url = `${notebookProxyPath(namespace, name)}/`;
@@ -151,6 +159,7 @@ export class NotebookReconciler implements Reconciler {
       }
       requeueAfterMs = this.options.activityIntervalMs;
     }
+    if (missing) requeueAfterMs = Math.min(requeueAfterMs ?? quotaRecheckMs, quotaRecheckMs);
     await writeStatus(this.notebooks, notebook, status);
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }

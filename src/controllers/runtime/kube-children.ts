@@ -126,6 +126,23 @@ export class KubeChildren {
     return true;
   }
 
+  /**
+   * kube-apiserver's latest quota refusal of a pod of the batch Job or StatefulSet `name` ("exceeded quota: <quota>,
+   * requested: …, used: …, limited: …"), from the FailedCreate events their controllers record: neither carries it
+   * in its status. Undefined when there is none, or when events cannot be read.
+   */
+  async quotaRefusal(kind: 'Job' | 'StatefulSet', namespace: string, name: string): Promise<string | undefined> {
+    try {
+      const events = await this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name},reason=FailedCreate` });
+      const when = (e: (typeof events.items)[number]): number => new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime();
+      const latest = events.items.filter((e) => e.message?.includes('exceeded quota: ')).sort((a, b) => when(a) - when(b)).at(-1)?.message;
+      return latest?.slice(latest.indexOf('exceeded quota: '));
+    } catch (error) {
+      this.log.debug({ err: error, kind, namespace, name }, 'events not readable');
+      return undefined;
+    }
+  }
+
   /** A core Event on `owner`, so `kubectl describe` tells what the controller did. Best effort. */
   event(owner: { apiVersion: string; kind: string; metadata: { name?: string; namespace?: string; uid?: string } }, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const now = new Date();
