@@ -1,0 +1,298 @@
+// ValidatingAdmissionPolicy on this server's resources, judged by kube-apiserver itself: every policy is created with
+// kubectl, its matchConstraints name both ai.example.io and a CRD group generated from the same schemas
+// (golden.example.io), and each request is sent to both through kube-apiserver: the answer, code, message and the
+// warnings kubectl prints must be the same. kube-apiserver's own policy informer needs a moment to see a new policy,
+// so each comparison first waits until the CRD request shows the policy at work, then until ours does.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { LocalCluster } from '../support/cluster.js';
+import { eventually } from '../support/eventually.js';
+import { notebookYaml } from '../support/manifests.js';
+import { testBed } from '../support/test-bed.js';
+
+const ours = 'ai.example.io';
+const golden = 'golden.example.io';
+const enforced = 'vap-enforced';
+const free = 'vap-free';
+const warned = 'vap-warned';
+const gpus = 'vap-gpus';
+const broken = 'vap-broken';
+let cluster: LocalCluster;
+
+const bed = testBed({
+  name: 'admission-policy',
+  serverArgs: ['--no-controllers'],
+  namespaces: [enforced, free, warned, gpus, broken],
+  crdGroup: golden,
+  async setup(c) {
+    for (const [namespace, label] of [[enforced, 'enforced'], [warned, 'warned'], [gpus, 'gpus'], [broken, 'broken']]) {
+      await c.ok('admin', ['label', 'namespace', namespace!, `vap-e2e=${label}`]);
+    }
+  },
+});
+
+const policies = ['vap-e2e-cost-center', 'vap-e2e-max-gpus', 'vap-e2e-broken'];
+
+before(async () => void (cluster = await bed.ready()));
+after(async () => {
+  // The control plane is shared with the suites that run after this one.
+  if (cluster) {
+    for (const name of policies) {
+      await cluster.ok('admin', ['delete', 'validatingadmissionpolicybinding', '-l', 'vap-e2e', '--ignore-not-found']);
+      await cluster.ok('admin', ['delete', 'validatingadmissionpolicy', name, '--ignore-not-found']);
+    }
+  }
+  await bed.stop();
+});
+
+/** The same manifest for the other group, and a text with either group named alike. */
+const forGroup = (text: string, group: string): string => text.replaceAll(ours, group);
+const neutral = (text: string): string => text.replaceAll(golden, 'GROUP').replaceAll(ours, 'GROUP');
+
+interface Answer {
+  code: number;
+  body: unknown;
+  warnings: string[];
+}
+
+/** A server-side dry-run create through kube-apiserver: the policy applies, nothing is stored. */
+async function create(group: string, namespace: string, resource: string, object: Record<string, unknown>): Promise<Answer> {
+  const body = JSON.stringify({ ...object, apiVersion: `${group}/v1alpha1` });
+  const res = await cluster.request('admin', 'POST', `/apis/${group}/v1alpha1/namespaces/${namespace}/${resource}?dryRun=All`, body, {
+    'content-type': 'application/json',
+  });
+  const warning = res.headers.warning;
+  const warnings = (Array.isArray(warning) ? warning : warning ? [warning] : []).map(neutral);
+  const parsed = JSON.parse(res.body) as Record<string, any>;
+  // A created object's identity and times differ by nature; a refusal is compared whole.
+  const shown = parsed.kind === 'Status' ? parsed : { kind: parsed.kind, labels: parsed.metadata?.labels ?? null };
+  return { code: res.status, body: JSON.parse(neutral(JSON.stringify(shown))), warnings };
+}
+
+/**
+ * Sends the request to the CRD until `effective` says kube-apiserver applies the policy, then to this server until it
+ * does too, and asserts both answers are the same.
+ */
+async function compare(namespace: string, resource: string, object: Record<string, unknown>, effective: (a: Answer) => boolean): Promise<Answer> {
+  const crd = await eventually(() => create(golden, namespace, resource, object), effective, `kube-apiserver to apply the policy to ${resource}.${golden}`, 120_000);
+  const mine = await eventually(() => create(ours, namespace, resource, object), effective, `this server to apply the policy to ${resource}.${ours}`, 120_000);
+  assert.deepEqual(mine, crd);
+  return mine;
+}
+
+/** kubectl's own rendering of a dry-run create, with the group's name made neutral. */
+async function kubectlCreate(group: string, namespace: string, manifest: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const res = await cluster.kubectl('admin', ['create', '--dry-run=server', '-n', namespace, '-f', '-'], forGroup(manifest, group));
+  return { code: res.code, stdout: neutral(res.stdout), stderr: neutral(res.stderr) };
+}
+
+async function compareKubectl(namespace: string, manifest: string, effective: (r: { code: number; stderr: string }) => boolean): Promise<{ code: number; stdout: string; stderr: string }> {
+  const crd = await eventually(() => kubectlCreate(golden, namespace, manifest), effective, 'kubectl to show the policy at work on the CRD', 120_000);
+  const mine = await eventually(() => kubectlCreate(ours, namespace, manifest), effective, 'kubectl to show the policy at work on this server', 120_000);
+  assert.deepEqual(mine, crd);
+  return mine;
+}
+
+const apply = (yaml: string): Promise<string> => cluster.ok('admin', ['apply', '-f', '-'], yaml);
+
+const notebook = (name: string, labels?: Record<string, string>): Record<string, unknown> => ({
+  kind: 'Notebook',
+  metadata: { name, ...(labels ? { labels } : {}) },
+  spec: { template: { spec: { containers: [{ name: 'notebook', image: 'jupyter/base-notebook' }] } }, workspace: { size: '1Gi' } },
+});
+
+const job = (name: string, gpusPerRank: string): Record<string, unknown> => ({
+  kind: 'Job',
+  metadata: { name },
+  spec: {
+    replicas: 2,
+    template: {
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'trainer', image: 'pytorch/pytorch', resources: { limits: { 'nvidia.com/gpu': gpusPerRank } } }],
+      },
+    },
+  },
+});
+
+const greedyJobYaml = `apiVersion: ${ours}/v1alpha1
+kind: Job
+metadata:
+  name: greedy
+spec:
+  replicas: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: trainer
+          image: pytorch/pytorch
+          resources:
+            limits:
+              nvidia.com/gpu: "8"
+`;
+
+describe('ValidatingAdmissionPolicy', () => {
+  it('a policy bound to labelled namespaces denies a notebook without cost-center there, as kube-apiserver does, and allows it elsewhere', async () => {
+    await apply(`apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: vap-e2e-cost-center
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["${ours}", "${golden}"]
+        apiVersions: ["v1alpha1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["notebooks"]
+  validations:
+    - expression: "has(object.metadata.labels) && 'cost-center' in object.metadata.labels"
+      message: notebooks must carry a cost-center label
+      reason: Forbidden
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: vap-e2e-cost-center-deny
+  labels: { vap-e2e: "true" }
+spec:
+  policyName: vap-e2e-cost-center
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: { vap-e2e: enforced }
+`);
+    const denied = await compare(enforced, 'notebooks', notebook('unlabelled'), (a) => a.code !== 201);
+    assert.equal(denied.code, 403);
+    assert.match(JSON.stringify(denied.body), /ValidatingAdmissionPolicy 'vap-e2e-cost-center' with binding 'vap-e2e-cost-center-deny' denied request: notebooks must carry a cost-center label/);
+
+    // kubectl prints the refusal the same way for both.
+    const printed = await compareKubectl(enforced, notebookYaml('unlabelled'), (r) => r.code !== 0);
+    assert.match(printed.stderr, /denied request: notebooks must carry a cost-center label/);
+
+    const labelled = await compare(enforced, 'notebooks', notebook('labelled', { 'cost-center': 'ml-research' }), (a) => a.code === 201);
+    assert.deepEqual(labelled.warnings, []);
+    const elsewhere = await compare(free, 'notebooks', notebook('unlabelled'), (a) => a.code === 201);
+    assert.equal(elsewhere.code, 201);
+  });
+
+  it('a Warn binding lets the notebook in with the warning kubectl prints, worded as kube-apiserver words it', async () => {
+    await apply(`apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: vap-e2e-cost-center-warn
+  labels: { vap-e2e: "true" }
+spec:
+  policyName: vap-e2e-cost-center
+  validationActions: [Warn]
+  matchResources:
+    namespaceSelector:
+      matchLabels: { vap-e2e: warned }
+`);
+    const warned_ = await compare(warned, 'notebooks', notebook('unlabelled'), (a) => a.warnings.length > 0);
+    assert.equal(warned_.code, 201);
+    const printed = await compareKubectl(warned, notebookYaml('unlabelled'), (r) => r.stderr.includes('Warning:'));
+    assert.equal(printed.code, 0);
+    assert.match(
+      printed.stderr,
+      /Warning: Validation failed for ValidatingAdmissionPolicy 'vap-e2e-cost-center' with binding 'vap-e2e-cost-center-warn': notebooks must carry a cost-center label/,
+    );
+  });
+
+  it('a paramRef reads the GPU limit from a ConfigMap and quantity() compares it: jobs may not request more than the limit', async () => {
+    await cluster.ok('admin', ['create', 'configmap', 'gpu-limits', '-n', gpus, '--from-literal=maxGpus=4']);
+    await apply(`apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: vap-e2e-max-gpus
+spec:
+  failurePolicy: Fail
+  paramKind:
+    apiVersion: v1
+    kind: ConfigMap
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["${ours}", "${golden}"]
+        apiVersions: ["v1alpha1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["jobs"]
+  variables:
+    - name: limit
+      expression: "quantity(params.data.maxGpus)"
+    - name: gpus
+      expression: "object.spec.template.spec.containers.map(c, has(c.resources) && has(c.resources.limits) && 'nvidia.com/gpu' in c.resources.limits ? string(c.resources.limits['nvidia.com/gpu']) : '0')"
+  validations:
+    - expression: "variables.gpus.all(g, !quantity(g).isGreaterThan(variables.limit))"
+      messageExpression: "'jobs may not request more than ' + params.data.maxGpus + ' GPUs per rank'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: vap-e2e-max-gpus
+  labels: { vap-e2e: "true" }
+spec:
+  policyName: vap-e2e-max-gpus
+  validationActions: [Deny]
+  paramRef:
+    name: gpu-limits
+    parameterNotFoundAction: Deny
+  matchResources:
+    namespaceSelector:
+      matchLabels: { vap-e2e: gpus }
+`);
+    const denied = await compare(gpus, 'jobs', job('greedy', '8'), (a) => a.code !== 201);
+    assert.equal(denied.code, 422);
+    assert.match(JSON.stringify(denied.body), /denied request: jobs may not request more than 4 GPUs per rank/);
+    const modest = await compare(gpus, 'jobs', job('modest', '4000m'), (a) => a.code === 201);
+    assert.equal(modest.code, 201);
+    const printed = await compareKubectl(gpus, greedyJobYaml, (r) => r.code !== 0);
+    assert.match(printed.stderr, /jobs may not request more than 4 GPUs per rank/);
+
+    // Without the ConfigMap, parameterNotFoundAction Deny refuses every job, in kube's words.
+    await cluster.ok('admin', ['delete', 'configmap', 'gpu-limits', '-n', gpus]);
+    const noParams = await compare(gpus, 'jobs', job('modest', '1'), (a) => a.code !== 201);
+    assert.match(JSON.stringify(noParams.body), /failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction/);
+  });
+
+  it('a policy that does not compile is refused by kube-apiserver; one that fails at run time refuses the request as kube does', async () => {
+    const policy = (expression: string): string => `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: vap-e2e-broken
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["${ours}", "${golden}"]
+        apiVersions: ["v1alpha1"]
+        operations: ["CREATE"]
+        resources: ["notebooks"]
+  validations:
+    - expression: ${JSON.stringify(expression)}
+`;
+    // kube-apiserver compiles every expression when the policy is written: one that does not compile never reaches
+    // an admission plugin, kube's or this server's.
+    const refused = await cluster.kubectl('admin', ['apply', '-f', '-'], policy('object.metadata.name =='));
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /compilation failed/);
+
+    // One that compiles but fails on these objects (a string compared with an int) is an error under failurePolicy Fail.
+    await apply(`${policy('object.spec.workspace.size > 5')}---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: vap-e2e-broken
+  labels: { vap-e2e: "true" }
+spec:
+  policyName: vap-e2e-broken
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: { vap-e2e: broken }
+`);
+    const failed = await compare(broken, 'notebooks', notebook('any'), (a) => a.code !== 201);
+    assert.equal(failed.code, 422);
+    assert.match(JSON.stringify(failed.body), /expression 'object.spec.workspace.size > 5' resulted in error: no such overload/);
+  });
+});
