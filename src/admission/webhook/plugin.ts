@@ -502,7 +502,8 @@ function verifyResponse(answer: unknown, uid: string, version: string, mutating:
     allowed: response.allowed === true,
     ...(patch ? { patch } : {}),
     ...(mutating ? { patchType: patchType ?? (version === 'v1beta1' && patch ? 'JSONPatch' : undefined) } : {}),
-    ...(response.result && typeof response.result === 'object' ? { result: response.result as Partial<Status> } : {}),
+    // AdmissionResponse.Result is `status` on the wire.
+    ...(response.status && typeof response.status === 'object' ? { result: response.status as Partial<Status> } : {}),
     warnings: strings(response.warnings),
     auditAnnotations: annotations,
   };
