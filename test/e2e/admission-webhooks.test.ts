@@ -40,6 +40,7 @@ function respond(path: string, review: Review): string | undefined {
   const object = review.request.object as { metadata?: { labels?: Record<string, string> } } | null;
   switch (path) {
     case '/record':
+    case '/again':
       return answer(review, { allowed: true });
     case '/deny':
       if (object?.metadata?.labels?.['cost-center']) return answer(review, { allowed: true, warnings: ['cost-center checked'] });
@@ -227,6 +228,44 @@ describe('admission webhooks', () => {
       const stored = await get(group, 'mutated');
       assert.deepEqual(stored.body.metadata.labels, { team: 'a', 'mutated-by': 'webhook' }, group);
     }
+  });
+
+  it('reinvocationPolicy IfNeeded calls a webhook again when a later one changed the object; warnings reach the client', async (t) => {
+    await register(t, 'Mutating', 'reinvoke', [hook('again', '/again', { reinvocationPolicy: 'IfNeeded' }), hook('relabel', '/label')]);
+    for (const group of groups) {
+      const created = await create(group, 'reinvoked');
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const calls = seen.filter((s) => s.path === '/again' && s.review.request.resource.group === group && s.review.request.name === 'reinvoked');
+      assert.equal(calls.length, 2, `${group}: the IfNeeded webhook was called ${calls.length} times`);
+      assert.equal(calls[1]!.review.request.object.metadata.labels['mutated-by'], 'webhook');
+    }
+    await cluster.ok('admin', ['delete', 'mutatingwebhookconfiguration', 'e2e-reinvoke']);
+    await register(t, 'Validating', 'warn', [hook('warn', '/deny')]);
+    for (const group of groups) {
+      const result = await cluster.kubectl('admin', ['create', '-f', '-'], JSON.stringify({
+        apiVersion: `${group}/v1alpha1`,
+        kind: 'Notebook',
+        metadata: { name: 'warned', namespace: ns, labels: { 'cost-center': 'ml' } },
+        spec,
+      }));
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /Warning: cost-center checked/, group);
+    }
+  });
+
+  it('matchConditions: a false condition skips the webhook; one that fails to evaluate refuses as kube-apiserver does', async (t) => {
+    const matchConditions = [
+      { name: 'not-exempt', expression: "!has(object.metadata.labels) || !('exempt' in object.metadata.labels)" },
+      { name: 'tier', expression: "!has(object.metadata.labels) || !('tier' in object.metadata.labels) || object.metadata.labels.tier.size() > 0 && object.metadata.labels.missing == 'x'" },
+    ];
+    await register(t, 'Validating', 'conditions', [hook('conditions', '/deny', { matchConditions })]);
+    for (const group of groups) {
+      const exempt = await create(group, 'exempt', { exempt: 'yes' });
+      assert.equal(exempt.status, 201, JSON.stringify(exempt.body));
+    }
+    assert.equal((await sameRefusal('not-exempt')).code, 403);
+    const failed = await sameRefusal('tiered', { tier: 'gold' });
+    assert.equal(failed.code, 403);
   });
 
   it('a webhook that is down: failurePolicy Fail refuses as kube-apiserver does, Ignore lets the request through', async (t) => {
