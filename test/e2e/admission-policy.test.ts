@@ -4,7 +4,11 @@
 // warnings kubectl prints must be the same. kube-apiserver's own policy informer needs a moment to see a new policy,
 // so each comparison first waits until the CRD request shows the policy at work, then until ours does.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
 import type { LocalCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
 import { notebookYaml } from '../support/manifests.js';
@@ -17,32 +21,41 @@ const free = 'vap-free';
 const warned = 'vap-warned';
 const gpus = 'vap-gpus';
 const broken = 'vap-broken';
+const audited = 'vap-audited';
 let cluster: LocalCluster;
+
+// This server's audit log, to read the annotations the policy plugin adds to a request's event.
+const auditDir = mkdtempSync(join(tmpdir(), 'ai-apiserver-vap-audit-'));
+const auditLog = join(auditDir, 'audit.log');
+const auditPolicy = join(auditDir, 'policy.yaml');
+writeFileSync(
+  auditPolicy,
+  stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules: [{ level: 'Metadata', namespaces: [audited] }, { level: 'None' }] }),
+);
 
 const bed = testBed({
   name: 'admission-policy',
-  serverArgs: ['--no-controllers'],
-  namespaces: [enforced, free, warned, gpus, broken],
+  serverArgs: ['--no-controllers', '--audit-policy-file', auditPolicy, '--audit-log-path', auditLog],
+  namespaces: [enforced, free, warned, gpus, broken, audited],
   crdGroup: golden,
   async setup(c) {
-    for (const [namespace, label] of [[enforced, 'enforced'], [warned, 'warned'], [gpus, 'gpus'], [broken, 'broken']]) {
+    for (const [namespace, label] of [[enforced, 'enforced'], [warned, 'warned'], [gpus, 'gpus'], [broken, 'broken'], [audited, 'audited']]) {
       await c.ok('admin', ['label', 'namespace', namespace!, `vap-e2e=${label}`]);
     }
   },
 });
 
-const policies = ['vap-e2e-cost-center', 'vap-e2e-max-gpus', 'vap-e2e-broken'];
+const policies = ['vap-e2e-cost-center', 'vap-e2e-max-gpus', 'vap-e2e-broken', 'vap-e2e-audit'];
 
 before(async () => void (cluster = await bed.ready()));
 after(async () => {
   // The control plane is shared with the suites that run after this one.
   if (cluster) {
-    for (const name of policies) {
-      await cluster.ok('admin', ['delete', 'validatingadmissionpolicybinding', '-l', 'vap-e2e', '--ignore-not-found']);
-      await cluster.ok('admin', ['delete', 'validatingadmissionpolicy', name, '--ignore-not-found']);
-    }
+    await cluster.ok('admin', ['delete', 'validatingadmissionpolicybinding', '-l', 'vap-e2e', '--ignore-not-found']);
+    for (const name of policies) await cluster.ok('admin', ['delete', 'validatingadmissionpolicy', name, '--ignore-not-found']);
   }
   await bed.stop();
+  rmSync(auditDir, { recursive: true, force: true });
 });
 
 /** The same manifest for the other group, and a text with either group named alike. */
@@ -294,5 +307,69 @@ spec:
     const failed = await compare(broken, 'notebooks', notebook('any'), (a) => a.code !== 201);
     assert.equal(failed.code, 422);
     assert.match(JSON.stringify(failed.body), /expression 'object.spec.workspace.size > 5' resulted in error: no such overload/);
+  });
+
+  it('an Audit binding and auditAnnotations annotate the request\'s audit event as kube-apiserver annotates its own', async () => {
+    await apply(`apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: vap-e2e-audit
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["${ours}", "${golden}"]
+        apiVersions: ["v1alpha1"]
+        operations: ["CREATE"]
+        resources: ["notebooks"]
+  validations:
+    - expression: "object.metadata.name.startsWith('ok-')"
+      messageExpression: "'notebook ' + object.metadata.name + ' is not named ok-*'"
+  auditAnnotations:
+    - key: workspace
+      valueExpression: "string(object.spec.workspace.size)"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: vap-e2e-audit
+  labels: { vap-e2e: "true" }
+spec:
+  policyName: vap-e2e-audit
+  validationActions: [Audit]
+  matchResources:
+    namespaceSelector:
+      matchLabels: { vap-e2e: audited }
+`);
+    type Event = { verb: string; objectRef?: { apiGroup?: string; namespace?: string }; annotations?: Record<string, string> };
+    const readEvents = (path: string): Event[] =>
+      existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Event) : [];
+    /** What the policy added to the events of creates in the namespace: its annotations, the group made neutral. */
+    const annotated = (path: string, group: string): Record<string, string>[] =>
+      readEvents(path)
+        .filter((e) => e.verb === 'create' && e.objectRef?.apiGroup === group && e.objectRef.namespace === audited)
+        .map((e) => Object.fromEntries(Object.entries(e.annotations ?? {}).filter(([k]) => k.startsWith('vap-e2e-audit/') || k.startsWith('validation.policy.'))))
+        .filter((a) => Object.keys(a).length > 0)
+        .map((a) => JSON.parse(neutral(JSON.stringify(a))) as Record<string, string>);
+    // Audit refuses nothing: each side's log shows when it applies the policy.
+    const theirs = await eventually(
+      async () => {
+        assert.equal((await create(golden, audited, 'notebooks', notebook('bad-name'))).code, 201);
+        return annotated(cluster.auditLogPath, golden);
+      },
+      (a) => a.length > 0,
+      'kube-apiserver to annotate a create with the policy',
+      120_000,
+    );
+    const mine = await eventually(
+      async () => {
+        assert.equal((await create(ours, audited, 'notebooks', notebook('bad-name'))).code, 201);
+        return annotated(auditLog, ours);
+      },
+      (a) => a.length > 0,
+      'this server to annotate a create with the policy',
+      120_000,
+    );
+    assert.deepEqual(mine[0], theirs[0]);
+    assert.equal(mine[0]!['vap-e2e-audit/workspace'], '1Gi');
   });
 });

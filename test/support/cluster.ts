@@ -193,6 +193,8 @@ export class LocalCluster {
 
     // kube-apiserver's own audit log, for this server's to be joined with by auditID: only requests for
     // ai.example.io, at Metadata, and only their final stage, which keeps it cheap for the suites that never read it.
+    // golden.example.io's too: its CRDs' events carry the audit annotations kube's own admission adds, which the
+    // admission-policy suite compares with this server's.
     const auditPolicy = join(this.dir, 'kube-apiserver-audit-policy.yaml');
     writeFileSync(
       auditPolicy,
@@ -200,7 +202,7 @@ export class LocalCluster {
         apiVersion: 'audit.k8s.io/v1',
         kind: 'Policy',
         omitStages: ['RequestReceived'],
-        rules: [{ level: 'Metadata', resources: [{ group: 'ai.example.io' }] }, { level: 'None' }],
+        rules: [{ level: 'Metadata', resources: [{ group: 'ai.example.io' }, { group: 'golden.example.io' }] }, { level: 'None' }],
       }),
     );
 
