@@ -9,9 +9,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { PodLogs } from '../kube/pod-logs.js';
+import type { UserInfo } from '../auth/user.js';
+import type { AdmissionAttributes } from '../registry/admission.js';
 import { defineResource, type ResourceDefinition } from '../registry/definition.js';
 import type { Store } from '../registry/store.js';
 import type { ConnectSubresource, Strategy } from '../registry/strategy.js';
+import type { KubeObject } from '../api/meta/types.js';
 import type { Identity } from './identity.js';
 import { endWithStatus } from './status-response.js';
 import type { HttpsFastify } from './types.js';
@@ -80,6 +83,46 @@ export function servedResources(definitions: readonly ServedDefinition[]): Serve
 interface Mounted {
   pattern: RegExp;
   handler: ConnectHandler;
+  store: Store;
+  declaration: ConnectSubresource;
+}
+
+/**
+ * CONNECT admission, as kube's connect handler runs it before connecting: mutating then validating plugins see the
+ * connect options (NotebookProxyOptions, JobLogOptions) as the object, without old object or options.
+ */
+async function admitConnect(store: Store, declaration: ConnectSubresource, user: UserInfo, target: ConnectTarget, url: string, signal?: AbortSignal): Promise<void> {
+  const chain = store.admission;
+  if (!chain) return;
+  const { group, version, resource } = store.strategy.info;
+  const [path = '', search = ''] = url.split('?', 2);
+  const query = new URLSearchParams(search);
+  // Options carry no metadata (TypeMeta only), as kube's connect options do.
+  const object: Record<string, unknown> = { kind: declaration.kind, apiVersion: `${group}/${version}` };
+  const prefix = `/${declaration.name}`;
+  const at = path.indexOf(prefix, path.indexOf(`/${resource}/`));
+  if (declaration.path && at >= 0) object.path = decodeURIComponent(path.slice(at + prefix.length)) || undefined;
+  for (const param of declaration.query) {
+    const value = query.get(param.name);
+    if (value === null) continue;
+    object[param.name] = param.type === 'integer' ? Number(value) : param.type === 'boolean' ? value === 'true' : value;
+  }
+  if (object.path === undefined) delete object.path;
+  const attributes: AdmissionAttributes = {
+    operation: 'CONNECT',
+    kind: { group, version, kind: declaration.kind },
+    resource: { group, version, resource },
+    subResource: declaration.name,
+    name: target.name,
+    namespace: target.namespace,
+    object: object as unknown as KubeObject,
+    oldObject: null,
+    dryRun: false,
+    options: null,
+    userInfo: user,
+  };
+  await chain.mutate(attributes, signal);
+  await chain.validate(attributes, signal);
 }
 
 /**
@@ -113,8 +156,9 @@ export function mountConnect(
             url,
             // A GET-only subresource answers HEAD as a GET without its body, as Fastify's GET routes do.
             exposeHeadRoute: !declaration.methods.includes('HEAD'),
-            handler: (request, reply) => {
+            handler: async (request, reply) => {
               const { namespace, name } = request.params as ConnectTarget;
+              if (request.user) await admitConnect(store, declaration, request.user, { namespace, name }, request.url, request.abortSignal);
               return handler.serve(request, reply, { namespace, name });
             },
           });
@@ -123,7 +167,7 @@ export function mountConnect(
       if (handler.upgrade) {
         const tail = declaration.path ? '(?:/|$)' : '$';
         const pattern = new RegExp(`^/apis/${escape(group)}/${escape(version)}/namespaces/([^/]+)/${escape(resource)}/([^/]+)/${escape(declaration.name)}${tail}`);
-        upgrades.push({ pattern, handler });
+        upgrades.push({ pattern, handler, store, declaration });
       }
     }
   }
@@ -138,6 +182,7 @@ export function mountConnect(
     try {
       const user = await identity.authenticate({ headers: request.headers, rawHeaders: request.rawHeaders, socket: socket as TLSSocket }, context.logger);
       await identity.authorize(user, request.method ?? 'GET', url, context.logger);
+      await admitConnect(mounted.store, mounted.declaration, user, target, url);
     } catch (error) {
       return endWithStatus(socket, error instanceof ApiError ? error : apiErrors.internal(String(error)));
     }

@@ -357,6 +357,21 @@ describe('admission webhooks', () => {
     assert.equal((answers[0] as any).body.message, 'admission webhook "status.hooks.example.io" denied the request: status is frozen');
   });
 
+  it('connect subresources are admitted as CONNECT with their options (notebooks/proxy)', async (t) => {
+    assert.equal((await create(ours, 'proxied', { 'cost-center': 'ml' })).status, 201);
+    const connectRules = [{ operations: ['CONNECT'], apiGroups: [ours], apiVersions: ['v1alpha1'], resources: ['notebooks/proxy'], scope: 'Namespaced' }];
+    await register(t, 'Validating', 'connect', [hook('connect', '/deny-all', { rules: connectRules })]);
+    const res = await cluster.request('admin', 'GET', `/apis/${ours}/v1alpha1/namespaces/${ns}/notebooks/proxied/proxy/lab/tree`);
+    assert.equal(res.status, 400, res.body);
+    assert.equal(JSON.parse(res.body).message, 'admission webhook "connect.hooks.example.io" denied the request: status is frozen');
+    const review = seen.find((s) => s.path === '/deny-all')!.review.request;
+    assert.equal(review.operation, 'CONNECT');
+    assert.equal(review.subResource, 'proxy');
+    assert.deepEqual(review.kind, { group: ours, version: 'v1alpha1', kind: 'NotebookProxyOptions' });
+    assert.deepEqual(review.object, { kind: 'NotebookProxyOptions', apiVersion: `${ours}/v1alpha1`, path: '/lab/tree' });
+    assert.equal(review.oldObject, null);
+  });
+
   it('a malformed AdmissionReview or one for another request fails the request (Fail), never stores the object', async (t) => {
     await register(t, 'Validating', 'malformed', [hook('malformed', '/malformed')]);
     const crd = await create(golden, 'malformed');
