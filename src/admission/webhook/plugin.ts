@@ -150,20 +150,18 @@ abstract class WebhookPlugin implements AdmissionPlugin {
     }
   }
 
-  /** ShouldCallHook: selectors first (their errors count only for a webhook whose rules match), then matchConditions. */
+  /**
+   * ShouldCallHook. kube looks at the selectors before the rules but lets a namespace lookup's error count only for a
+   * webhook whose rules match; rules first gives the same answers without reading namespaces for webhooks of other
+   * resources (pods' webhooks are in every cluster). Then matchConditions.
+   */
   protected async shouldCall(hook: Webhook, attributes: AdmissionAttributes, signal?: AbortSignal): Promise<boolean> {
     const spec = hook.spec;
-    let deferred: ApiError | undefined;
-    if (namespaceSelectorApplies(spec.namespaceSelector, attributes)) {
-      try {
-        if (!labelSelectorMatches(spec.namespaceSelector, await this.sources.namespaceLabels(attributes.namespace, signal))) return false;
-      } catch (error) {
-        deferred = error instanceof ApiError ? error : apiErrors.internal(String(error));
-      }
-    }
-    if (!objectSelectorMatches(spec.objectSelector, attributes)) return false;
     if (!(spec.rules ?? []).some((rule) => ruleMatches(rule, attributes))) return false;
-    if (deferred) throw deferred;
+    if (!objectSelectorMatches(spec.objectSelector, attributes)) return false;
+    if (namespaceSelectorApplies(spec.namespaceSelector, attributes)) {
+      if (!labelSelectorMatches(spec.namespaceSelector, await this.sources.namespaceLabels(attributes.namespace, signal))) return false;
+    }
     const conditions = spec.matchConditions ?? [];
     if (conditions.length === 0) return true;
     const activation = { object: attributes.object, oldObject: attributes.oldObject, request: celRequest(attributes) };
