@@ -3,9 +3,18 @@
 // libraries, and a runtime cost budget. Variables are dynamic; values are the JSON a kube object decodes to.
 import { celEnv, celFunc, CelScalar, isCelError, listType, plan, type CelEnv, type CelFunc, type CelValue } from '@bufbuild/cel';
 import { callCost, charge, CostTracker, costLimitMessage, perCallLimit, withTracker } from './cost.js';
+import { bindOperators } from './library/compare.js';
+import { formatLibrary } from './library/format.js';
+import { listsLibrary } from './library/lists.js';
 import { optionalLibrary } from './library/optional.js';
+import { quantityLibrary } from './library/quantity.js';
+import { regexError, regexLibrary } from './library/regex.js';
+import { setsLibrary } from './library/sets.js';
+import { stringsLibrary } from './library/strings.js';
+import { urlLibrary } from './library/url.js';
 import { AppendList } from './lists-concat.js';
-import { errorAt, parseCel, references, type Expr } from './syntax.js';
+import { checkLiterals } from './literals.js';
+import { errorAt, parseCel, references, regexLiterals, type Expr } from './syntax.js';
 import { celToJs, jsonToCel, nativeValue } from './values.js';
 
 export { LazyMap } from './values.js';
@@ -24,9 +33,17 @@ const LIST = listType(CelScalar.DYN);
 const libraries: CelFunc[] = [
   celFunc('_+_', [LIST, LIST], LIST, (left, right) => AppendList.concat(left, right) as unknown as CelValue[]),
   ...optionalLibrary,
+  ...stringsLibrary,
+  ...listsLibrary,
+  ...regexLibrary,
+  ...urlLibrary,
+  ...quantityLibrary,
+  ...formatLibrary,
+  ...setsLibrary,
 ];
 
 const baseEnv = celEnv({ funcs: libraries });
+bindOperators((name) => (baseEnv.funcs as unknown as { find(name: string): Group | undefined }).find(name) as never);
 
 const resolverBrand = Symbol.for('@bufbuild/cel/resolver');
 const envBrand = Symbol.for('@bufbuild/cel/env');
@@ -78,8 +95,19 @@ export function compileCel(expression: string, options: { variables: readonly st
   const declared = new Set(options.variables);
   const undeclared = firstUndeclared(parsed.expr, declared);
   if (undeclared !== undefined) {
-    return { ok: false, message: errorAt(expression, parsed.offsetOf(undeclared.id), `undeclared reference to '${undeclared.name}' (in container '')`) };
+    let offset = parsed.offsetOf(undeclared.id);
+    // cel-go places a call's error at its opening parenthesis.
+    if (undeclared.call) offset = Math.max(offset, expression.indexOf('(', offset));
+    return { ok: false, message: errorAt(expression, offset, `undeclared reference to '${undeclared.name}' (in container '')`) };
   }
+  const literal = checkLiterals(parsed.expr, declared, regexError);
+  if (literal !== undefined) {
+    let offset = parsed.offsetOf(literal.id);
+    if (literal.call) offset = Math.max(offset, expression.indexOf('(', offset));
+    return { ok: false, message: errorAt(expression, offset, literal.message) };
+  }
+  const badRegex = invalidRegexLiteral(parsed.expr);
+  if (badRegex !== undefined) return { ok: false, message: badRegex };
   let run: (bindings: Record<string, CelValue>) => unknown;
   try {
     run = plan(env, parsed.expr) as unknown as (bindings: Record<string, CelValue>) => unknown;
@@ -110,7 +138,7 @@ export function compileCel(expression: string, options: { variables: readonly st
   };
 }
 
-function firstUndeclared(expr: Expr, declared: ReadonlySet<string>): { id: bigint; name: string } | undefined {
+function firstUndeclared(expr: Expr, declared: ReadonlySet<string>): { id: bigint; name: string; call?: boolean } | undefined {
   const { calls, idents } = references(expr);
   const finder = costedFuncs;
   for (const ident of idents) {
@@ -118,7 +146,19 @@ function firstUndeclared(expr: Expr, declared: ReadonlySet<string>): { id: bigin
   }
   for (const c of calls) {
     if (c.names.some((name) => builtinCalls.has(name) || finder.find(name) !== undefined)) continue;
-    return { id: c.id, name: c.names[c.names.length - 1]! };
+    return { id: c.id, name: c.names[c.names.length - 1]!, call: true };
+  }
+  return undefined;
+}
+
+/**
+ * kube compiles a constant pattern of find and findAll when it builds the program (cel.OptimizeRegex) and refuses the
+ * expression if it does not compile.
+ */
+function invalidRegexLiteral(expr: Expr): string | undefined {
+  for (const pattern of regexLiterals(expr)) {
+    const error = regexError(pattern);
+    if (error !== undefined) return `program instantiation failed: ${error}`;
   }
   return undefined;
 }
@@ -129,6 +169,10 @@ const celGoWording: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^int divide by zero$/, () => 'division by zero'],
   [/^(int|uint) (modulus|modulo) by zero$/, () => 'modulus by zero'],
   [/^found no matching overload for .*$/s, () => 'no such overload'],
+  [/^int overflow during .*$/, () => 'integer overflow'],
+  // A list index reports the size as -1; the strings extension reports the string's length.
+  [/^index (-?\d+) out of bounds \[0, -1\)$/, (m) => `index out of bounds: ${m[1]}`],
+  [/^index (-?\d+) out of bounds \[0, \d+\)$/, (m) => `index out of range: ${m[1]}`],
 ];
 
 function celGoMessage(message: string): string {

@@ -364,6 +364,21 @@ export function references(expr: Expr): { calls: Array<{ id: bigint; names: stri
   return { calls, idents };
 }
 
+/** The constant patterns of find and findAll calls. */
+export function regexLiterals(expr: Expr): string[] {
+  const patterns: string[] = [];
+  const walk = (e: Expr): void => {
+    const kind = e.exprKind;
+    if (kind.case === 'callExpr' && (kind.value.function === 'find' || kind.value.function === 'findAll') && kind.value.target) {
+      const pattern = kind.value.args[0]?.exprKind;
+      if (pattern?.case === 'constExpr' && pattern.value.constantKind.case === 'stringValue') patterns.push(pattern.value.constantKind.value);
+    }
+    for (const child of children(e)) walk(child);
+  };
+  walk(expr);
+  return patterns;
+}
+
 const namespaces = new Set(['optional', 'format', 'math', 'strings', 'sets', 'lists']);
 
 function qualifiesAsNamespace(name: string): boolean {

@@ -2,6 +2,8 @@
 // and arrays are wrapped, not copied: a policy reading two fields of a 3 MiB object converts two fields.
 import { celType, isCelError, isCelList, isCelMap, isCelType, isCelUint, type CelList, type CelMap, type CelValue } from '@bufbuild/cel';
 
+import { Opaque } from './library/opaque.js';
+
 // @bufbuild/cel recognises its maps and lists by these registered symbols, which is what lets these wrappers be CEL
 // values without copying.
 const celMapBrand = Symbol.for('@bufbuild/cel/map');
@@ -194,6 +196,7 @@ export function celToJs(value: CelValue | OptionalValue): unknown {
       return value;
   }
   if (value === null || value instanceof Uint8Array) return value;
+  if (value instanceof Opaque) return value.text;
   if (isCelUint(value)) return Number.isSafeInteger(Number(value.value)) ? Number(value.value) : value.value;
   if (isCelList(value)) return Array.from(value as CelList, (item) => celToJs(item));
   if (isCelMap(value)) {

@@ -1,0 +1,44 @@
+// kube's regex library (k8s.io/apiserver/pkg/cel/library/regex.go): find and findAll, on re2js, a linear-time RE2 port
+// (Go's regexp semantics; never a backtracking RegExp on a tenant's pattern or string).
+import { celMethod, CelScalar, listType, type CelFunc } from '@bufbuild/cel';
+import { RE2JS } from 're2js';
+
+const { STRING, INT } = CelScalar;
+
+function compile(pattern: string): RE2JS {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (error) {
+    throw new Error(`Illegal regex: ${(error as Error).message}`);
+  }
+}
+
+/** Go's regexp error for a pattern that does not compile, or undefined. */
+export function regexError(pattern: string): string | undefined {
+  try {
+    RE2JS.compile(pattern);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function findAll(text: string, pattern: string, limit: bigint): string[] {
+  const matcher = compile(pattern).matcher(text);
+  const found: string[] = [];
+  while ((limit < 0n || BigInt(found.length) < limit) && matcher.find()) found.push(matcher.group() ?? '');
+  return found;
+}
+
+export const regexLibrary: CelFunc[] = [
+  celMethod('find', STRING, [STRING], STRING, function (pattern) {
+    const matcher = compile(pattern).matcher(this);
+    return matcher.find() ? (matcher.group() ?? '') : '';
+  }),
+  celMethod('findAll', STRING, [STRING], listType(STRING), function (pattern) {
+    return findAll(this, pattern, -1n);
+  }),
+  celMethod('findAll', STRING, [STRING, INT], listType(STRING), function (pattern, limit) {
+    return findAll(this, pattern, limit);
+  }),
+];
