@@ -53,6 +53,8 @@ function respond(path: string, review: Review): string | undefined {
         : [{ op: 'add', path: '/metadata/labels', value: { 'mutated-by': 'webhook' } }];
       return answer(review, { allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
     }
+    case '/two-replicas':
+      return answer(review, { allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: 2 }])).toString('base64') });
     case '/malformed':
       return '{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": ';
     case '/wrong-uid':
@@ -355,6 +357,50 @@ describe('admission webhooks', () => {
     assert.deepEqual(answers[0], answers[1], "the refusal differs from kube-apiserver's");
     assert.deepEqual((answers[0] as any).code, 400);
     assert.equal((answers[0] as any).body.message, 'admission webhook "status.hooks.example.io" denied the request: status is frozen');
+  });
+
+  it('jobs/scale is admitted as autoscaling/v1 Scale: a mutating webhook changes the replicas, a validating one refuses', async (t) => {
+    const job = (group: string): string =>
+      JSON.stringify({
+        apiVersion: `${group}/v1alpha1`,
+        kind: 'Job',
+        metadata: { name: 'scaled' },
+        spec: { elastic: { minReplicas: 1, maxReplicas: 4 }, template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'trainer', image: 'pytorch/pytorch:2.4.0' }] } } },
+      });
+    for (const group of groups) {
+      const res = await cluster.request('admin', 'POST', `/apis/${group}/v1alpha1/namespaces/${ns}/jobs`, job(group), { 'content-type': 'application/json' });
+      assert.equal(res.status, 201, res.body);
+    }
+    const scaleRules = [{ operations: ['UPDATE'], apiGroups: [...groups], apiVersions: ['v1alpha1'], resources: ['jobs/scale'], scope: 'Namespaced' }];
+    const scale = (group: string, replicas: number) =>
+      cluster.request('admin', 'PATCH', `/apis/${group}/v1alpha1/namespaces/${ns}/jobs/scaled/scale`, JSON.stringify({ spec: { replicas } }), {
+        'content-type': 'application/merge-patch+json',
+      });
+    await register(t, 'Mutating', 'scale', [hook('scale', '/two-replicas', { rules: scaleRules })]);
+    for (const group of groups) {
+      const res = await scale(group, 3);
+      assert.equal(res.status, 200, res.body);
+      assert.equal(JSON.parse(res.body).spec.replicas, 2, group);
+      const stored = await cluster.request('admin', 'GET', `/apis/${group}/v1alpha1/namespaces/${ns}/jobs/scaled`);
+      assert.equal(JSON.parse(stored.body).spec.replicas, 2, group);
+    }
+    const reviews = groups.map((group) => seen.find((s) => s.path === '/two-replicas' && s.review.request.resource.group === group)!.review.request);
+    for (const review of reviews) {
+      assert.deepEqual(review.kind, { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+      assert.equal(review.subResource, 'scale');
+      assert.equal(review.object.kind, 'Scale');
+      assert.equal(review.object.spec.replicas, 3);
+      assert.equal(review.oldObject.kind, 'Scale');
+    }
+    await cluster.ok('admin', ['delete', 'mutatingwebhookconfiguration', 'e2e-scale']);
+    await register(t, 'Validating', 'scale-deny', [hook('scale-deny', '/deny-all', { rules: scaleRules })]);
+    const answers = [];
+    for (const group of groups) {
+      const res = await scale(group, 1);
+      answers.push(refusal({ status: res.status, body: JSON.parse(res.body) }));
+    }
+    assert.deepEqual(answers[1], answers[0], "the refusal differs from kube-apiserver's");
+    assert.equal((answers[1] as { code: number }).code, 400);
   });
 
   it('connect subresources are admitted as CONNECT with their options (notebooks/proxy)', async (t) => {
