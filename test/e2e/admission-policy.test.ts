@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
 import type { LocalCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
@@ -33,19 +34,64 @@ writeFileSync(
   stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules: [{ level: 'Metadata', namespaces: [audited] }, { level: 'None' }] }),
 );
 
+/**
+ * One policy per case, bound to a namespace of its own (vap-case-<name>): what kube-apiserver answers for the CRD is
+ * the expectation; `refused` says only which way it goes, to know when both sides apply the policy.
+ */
+interface Case {
+  name: string;
+  spec: Record<string, unknown>;
+  refused: boolean;
+}
+const deny = (expression: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ validations: [{ expression, ...extra }] });
+const cases: Case[] = [
+  { name: 'condition-false', spec: { matchConditions: [{ name: 'never', expression: "object.metadata.name == 'nobody'" }], ...deny('false', { message: 'not reached' }) }, refused: false },
+  {
+    name: 'condition-error-fail',
+    spec: { failurePolicy: 'Fail', matchConditions: [{ name: 'broken', expression: 'object.spec.workspace.size > 5' }], ...deny('false', { message: 'not reached' }) },
+    refused: true,
+  },
+  {
+    name: 'condition-error-ignore',
+    spec: { failurePolicy: 'Ignore', matchConditions: [{ name: 'broken', expression: 'object.spec.workspace.size > 5' }], ...deny('false', { message: 'not reached' }) },
+    refused: false,
+  },
+  { name: 'forbidden', spec: deny('false', { message: 'not yours', reason: 'Forbidden' }), refused: true },
+  { name: 'too-large', spec: deny('size(object.spec.template.spec.containers) < 1', { message: 'too big', reason: 'RequestEntityTooLarge' }), refused: true },
+  { name: 'message-error-fallback', spec: deny('false', { message: 'the static message', messageExpression: "string(object.metadata.labels['missing'])" }), refused: true },
+  { name: 'message-blank-fallback', spec: deny('false', { message: 'the static message', messageExpression: "'   '" }), refused: true },
+  { name: 'no-message', spec: deny("  object.metadata.name == 'x'  "), refused: true },
+  { name: 'variable-error', spec: { variables: [{ name: 'bad', expression: 'object.spec.workspace.size > 5' }], ...deny('variables.bad') }, refused: true },
+  { name: 'variables', spec: { variables: [{ name: 'image', expression: 'object.spec.template.spec.containers[0].image' }, { name: 'jupyter', expression: "variables.image.startsWith('jupyter/')" }], ...deny('!variables.jupyter', { messageExpression: "'image ' + variables.image + ' is from jupyter'" }) }, refused: true },
+  { name: 'request-fields', spec: deny("request.operation != 'CREATE' || request.userInfo.username != 'admin'", { messageExpression: "request.operation + ' ' + request.resource.resource + ' ' + request.kind.kind + ' ' + request.namespace + ' ' + request.name + ' by ' + request.userInfo.username + ' dryRun=' + string(request.dryRun)" }), refused: true },
+  { name: 'namespace-object', spec: deny("namespaceObject.metadata.name != 'vap-case-namespace-object'", { messageExpression: "'in ' + namespaceObject.metadata.name + ' labelled ' + namespaceObject.metadata.labels['vap-e2e-case']" }), refused: true },
+  {
+    name: 'params-not-found-allow',
+    spec: { paramKind: { apiVersion: 'v1', kind: 'ConfigMap' }, ...deny('false', { message: 'not reached' }) },
+    refused: false,
+  },
+  { name: 'unknown-param-kind', spec: { paramKind: { apiVersion: 'example.io/v1', kind: 'Nothing' }, ...deny('true') }, refused: true },
+  { name: 'runtime-error-ignore', spec: { failurePolicy: 'Ignore', ...deny('object.spec.workspace.size > 5') }, refused: false },
+  // Applied last: once both sides apply it, they have seen every case before it.
+  { name: 'sentinel', spec: deny('false', { message: 'sentinel' }), refused: true },
+];
+const caseNamespace = (c: Case): string => `vap-case-${c.name}`;
+const bindingParams: Readonly<Record<string, unknown>> = { 'params-not-found-allow': { name: 'absent', parameterNotFoundAction: 'Allow' }, 'unknown-param-kind': { name: 'x', parameterNotFoundAction: 'Deny' } };
+
 const bed = testBed({
   name: 'admission-policy',
   serverArgs: ['--no-controllers', '--audit-policy-file', auditPolicy, '--audit-log-path', auditLog],
-  namespaces: [enforced, free, warned, gpus, broken, audited],
+  namespaces: [enforced, free, warned, gpus, broken, audited, ...cases.map(caseNamespace)],
   crdGroup: golden,
   async setup(c) {
     for (const [namespace, label] of [[enforced, 'enforced'], [warned, 'warned'], [gpus, 'gpus'], [broken, 'broken'], [audited, 'audited']]) {
       await c.ok('admin', ['label', 'namespace', namespace!, `vap-e2e=${label}`]);
     }
+    for (const item of cases) await c.ok('admin', ['label', 'namespace', caseNamespace(item), `vap-e2e-case=${item.name}`]);
   },
 });
 
-const policies = ['vap-e2e-cost-center', 'vap-e2e-max-gpus', 'vap-e2e-broken', 'vap-e2e-audit'];
+const policies = ['vap-e2e-cost-center', 'vap-e2e-max-gpus', 'vap-e2e-broken', 'vap-e2e-audit', ...cases.map((c) => `vap-e2e-case-${c.name}`)];
 
 before(async () => void (cluster = await bed.ready()));
 after(async () => {
@@ -371,5 +417,46 @@ spec:
     );
     assert.deepEqual(mine[0], theirs[0]);
     assert.equal(mine[0]!['vap-e2e-audit/workspace'], '1Gi');
+  });
+
+  it('matchConditions, failurePolicy, reasons, messages, variables, request, namespaceObject and params each answer as kube-apiserver answers', async () => {
+    const documents = cases.flatMap((c) => [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: `vap-e2e-case-${c.name}` },
+        spec: {
+          // A policy's configuration error refuses whatever its matchConstraints select, bound or not: each case keeps
+          // to its namespace, so that every request meets one policy only (kube's order among policies is a map's).
+          matchConstraints: {
+            resourceRules: [{ apiGroups: [ours, golden], apiVersions: ['v1alpha1'], operations: ['CREATE'], resources: ['notebooks'] }],
+            namespaceSelector: { matchLabels: { 'vap-e2e-case': c.name } },
+          },
+          ...c.spec,
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: `vap-e2e-case-${c.name}`, labels: { 'vap-e2e': 'true' } },
+        spec: {
+          policyName: `vap-e2e-case-${c.name}`,
+          validationActions: ['Deny'],
+          ...(Object.hasOwn(bindingParams, c.name) ? { paramRef: bindingParams[c.name] } : {}),
+          matchResources: { namespaceSelector: { matchLabels: { 'vap-e2e-case': c.name } } },
+        },
+      },
+    ]);
+    await apply(documents.map((d) => stringify(d)).join('---\n'));
+    const sentinel = cases.at(-1)!;
+    await compare(caseNamespace(sentinel), 'notebooks', notebook('probe'), (a) => a.code !== 201);
+    const differences: string[] = [];
+    for (const c of cases) {
+      const expected = (a: Answer): boolean => (a.code !== 201) === c.refused;
+      const crd = await eventually(() => create(golden, caseNamespace(c), 'notebooks', notebook('probe')), expected, `kube-apiserver on case ${c.name}`, 60_000);
+      const mine = await eventually(() => create(ours, caseNamespace(c), 'notebooks', notebook('probe')), expected, `this server on case ${c.name}`, 60_000);
+      if (!isDeepStrictEqual(mine, crd)) differences.push(`${c.name}:\n  ours ${JSON.stringify(mine)}\n  kube ${JSON.stringify(crd)}`);
+    }
+    assert.deepEqual(differences, []);
   });
 });

@@ -81,6 +81,8 @@ export class ValidatingAdmissionPolicyPlugin implements AdmissionPlugin {
   private readonly compiled = new Map<string, { key: string; compiled: CompiledPolicy }>();
   private current: Hook[] = [];
   private dirty = true;
+  private rebuildQueued = false;
+  private stopped = false;
 
   constructor(options: PolicyPluginOptions) {
     this.logger = options.logger.child({ component: 'validating-admission-policy' });
@@ -90,7 +92,7 @@ export class ValidatingAdmissionPolicyPlugin implements AdmissionPlugin {
     const follow = <T extends object>(collection: string, what: string): CollectionWatch<T> =>
       watchCollection<T>(options.transport, {
         collection,
-        onChange: () => (this.dirty = true),
+        onChange: () => this.changed(),
         onError: (error) => this.logger.warn({ err: error }, `watch of ${what} failed; retrying`),
       });
     this.policies = follow(`${group}/validatingadmissionpolicies`, 'ValidatingAdmissionPolicies');
@@ -107,10 +109,25 @@ export class ValidatingAdmissionPolicyPlugin implements AdmissionPlugin {
   }
 
   stop(): void {
+    this.stopped = true;
     this.policies.stop();
     this.bindings.stop();
     this.namespaces.stop();
     this.params.stop();
+  }
+
+  /**
+   * Marks the hooks stale and rebuilds them soon, once for a burst of events: compiling and starting param caches
+   * then happens beside requests rather than in the first one after a change.
+   */
+  private changed(): void {
+    if (this.dirty && this.rebuildQueued) return;
+    this.dirty = true;
+    this.rebuildQueued = true;
+    setImmediate(() => {
+      this.rebuildQueued = false;
+      if (!this.stopped && this.policies.synced && this.bindings.synced) this.hooks();
+    });
   }
 
   /** Policies with at least one binding, rebuilt after a change (kube's policy source): compiled ones are reused. */
