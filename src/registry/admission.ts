@@ -44,7 +44,7 @@ export interface AdmissionAttributes {
   subResource: string;
   name: string;
   namespace: string;
-  /** The object being written (null on DELETE); mutating plugins change it in place or replace it. */
+  /** The object being written (null on DELETE); a mutating plugin replaces it with its result, never changes it in place. */
   object: KubeObject | null;
   /** The object as stored (null on CREATE and CONNECT). */
   oldObject: KubeObject | null;

@@ -191,7 +191,7 @@ export class Store {
       const attributes = this.attributes('CREATE', options, namespace, object.metadata.name ?? '', object, null);
       const mutated = await this.admission.mutate(attributes, options.signal);
       warnings.push(...mutated.warnings);
-      object = this.afterMutation(mutated.object ?? object);
+      object = this.afterMutation(mutated.object ?? object, object);
       object.metadata.namespace = namespace;
     }
     const meta = object.metadata;
@@ -471,7 +471,7 @@ export class Store {
         const attributes = this.attributes('UPDATE', options, namespace, name, next, old, status ? 'status' : '');
         const mutated = await this.admission!.mutate(attributes, options.signal);
         warnings.push(...mutated.warnings);
-        next = this.afterMutation(mutated.object ?? next);
+        next = this.afterMutation(mutated.object ?? next, next);
         next.metadata.name = name;
         next.metadata.namespace = namespace;
       }
@@ -577,7 +577,9 @@ export class Store {
    * What mutating admission returned, as the store keeps it: fields the schema does not know are dropped, as kube
    * prunes after mutating webhooks, and the result must still fit the store.
    */
-  private afterMutation(mutated: KubeObject): KubeObject {
+  private afterMutation(mutated: KubeObject, before: KubeObject): KubeObject {
+    // Plugins replace what they change: the same object is an unchanged one, with nothing to prune or measure.
+    if (mutated === before) return mutated;
     if (typeof mutated.metadata !== 'object' || mutated.metadata === null || Array.isArray(mutated.metadata)) mutated.metadata = {};
     this.validator.pruneUnknownFields(this.strategy.schemaName, mutated);
     const bytes = Buffer.byteLength(JSON.stringify(mutated));
