@@ -135,7 +135,7 @@ describe('object count quota', () => {
 });
 
 describe('compute quota', () => {
-  it('a job asking for more GPUs than the quota allows is warned at create and says QuotaExceeded once kube refuses its pods', async () => {
+  it('a job or notebook asking for more GPUs than the quota allows is warned at create and says QuotaExceeded once kube refuses its pods', async () => {
     const gpu = 'requests.nvidia.com/gpu';
     await applyQuota(gpuNs, 'gpu', { [gpu]: '8' });
     await usedBecomes(gpuNs, 'gpu', { [gpu]: '0' }, 'the quota controller to fill the GPU quota');
@@ -165,5 +165,27 @@ describe('compute quota', () => {
     const condition = (pending.status.conditions as Json[]).find((c) => c.type === 'Pending')!;
     assert.equal(pending.status.phase, 'Pending');
     assert.match(condition.message, new RegExp(`^1 of 2 worker pod\\(s\\) not created: exceeded quota: gpu, requested: ${gpu}=8, used: ${gpu}=8, limited: ${gpu}=8$`));
+
+    // A notebook asking for one more GPU: warned, and its StatefulSet's pod refused, which its Ready condition says.
+    const notebook = JSON.stringify({
+      apiVersion: `${ours}/v1alpha1`,
+      kind: 'Notebook',
+      metadata: { name: 'lab' },
+      spec: { template: { spec: { containers: [{ name: 'notebook', image: 'jupyter:1', resources: { limits: { 'nvidia.com/gpu': '1' } } }] } } },
+    });
+    const nb = await cluster.kubectl('admin', ['create', '-n', gpuNs, '-f', '-'], notebook);
+    assert.equal(nb.code, 0, nb.stderr);
+    assert.match(nb.stderr, new RegExp(`Warning: 1 pod\\(s\\) will exceed quota: gpu, requested: ${gpu}=1, used: ${gpu}=8, limited: ${gpu}=8`));
+    const refused = await eventually(
+      async () => JSON.parse(await cluster.ok('admin', ['get', `notebooks.${ours}`, 'lab', '-n', gpuNs, '-o', 'json'])) as Json,
+      (n) => (n.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.reason === 'QuotaExceeded'),
+      'the notebook to report QuotaExceeded',
+      180_000,
+      { everyMs: 1000 },
+    );
+    assert.match(
+      (refused.status.conditions as Json[]).find((c) => c.type === 'Ready')!.message,
+      new RegExp(`^the notebook pod is not created: exceeded quota: gpu, requested: ${gpu}=1, used: ${gpu}=8, limited: ${gpu}=8$`),
+    );
   });
 });
