@@ -2,8 +2,8 @@
 // (the caBundle, else the system's roots; the service's DNS name as SNI), `?timeout=Ns` as client-go's Request.Timeout
 // adds it, aborted at the webhook's timeout or when the request is. Failures are worded as Go's HTTP client words them,
 // since kube-apiserver passes them on in its messages.
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { ApiError, apiErrors } from '../../api/meta/errors.js';
 import type { Status } from '../../api/meta/types.js';
@@ -43,6 +43,32 @@ export function endpointOf(config: WebhookClientConfig): { url: URL; serverName:
   return { url, serverName: isIP(hostname) ? undefined : hostname };
 }
 
+/**
+ * Connections kept open between calls, one agent per endpoint and trust (kube's webhook client manager caches its REST
+ * clients likewise): a TLS handshake per admitted write would cost more than most webhooks take to answer. Bounded;
+ * the agent used least recently is closed first.
+ */
+const agents = new Map<string, HttpAgent>();
+const maxAgents = 64;
+
+function agentFor(url: URL, caBundle: string | undefined, serverName: string | undefined): HttpAgent {
+  const key = JSON.stringify([url.protocol, url.host, caBundle ?? '', serverName ?? '']);
+  let agent = agents.get(key);
+  if (agent) {
+    agents.delete(key);
+  } else {
+    const options = { keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 16, timeout: 90_000 };
+    agent = url.protocol === 'http:' ? new HttpAgent(options) : new HttpsAgent({ ...options, ...(caBundle ? { ca: caBundle } : {}), ...(serverName ? { servername: serverName } : {}) });
+    if (agents.size >= maxAgents) {
+      const [oldestKey, oldest] = agents.entries().next().value as [string, HttpAgent];
+      agents.delete(oldestKey);
+      oldest.destroy();
+    }
+  }
+  agents.set(key, agent);
+  return agent;
+}
+
 export interface CallOptions {
   name: string;
   config: WebhookClientConfig;
@@ -80,7 +106,7 @@ export async function callWebhook(options: CallOptions): Promise<unknown> {
           signal,
           ...(caBundle ? { ca: caBundle } : {}),
           ...(endpoint.serverName ? { servername: endpoint.serverName } : {}),
-          agent: false,
+          agent: agentFor(url, caBundle, endpoint.serverName),
         },
         resolve,
       );
