@@ -219,6 +219,14 @@ describe('admission webhooks', () => {
       const created = await create(group, 'with-cost-center', { 'cost-center': 'ml' });
       assert.equal(created.status, 201, JSON.stringify(created.body));
     }
+    // kube's admission metrics, with its names and labels.
+    const metrics = await cluster.direct('/metrics', { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' }, cluster.frontProxyClient);
+    assert.equal(metrics.status, 200);
+    const hookName = 'deny.hooks.example.io';
+    assert.match(metrics.body, new RegExp(`apiserver_admission_webhook_rejection_count\\{name="${hookName}",type="validating",operation="CREATE",error_type="no_error",rejection_code="403"\\} 1`));
+    assert.match(metrics.body, new RegExp(`apiserver_admission_webhook_request_total\\{name="${hookName}",type="validating",operation="CREATE",code="200",rejected="false"\\} [1-9]`));
+    assert.match(metrics.body, /apiserver_admission_controller_admission_duration_seconds_count\{name="ValidatingAdmissionWebhook",type="validate",operation="CREATE",rejected="true"\} [1-9]/);
+    assert.match(metrics.body, /apiserver_admission_step_admission_duration_seconds_count\{type="validate",operation="CREATE",rejected="true"\} [1-9]/);
   });
 
   it('a mutating webhook adds a label by JSONPatch, which the stored object has', async (t) => {
