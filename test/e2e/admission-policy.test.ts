@@ -42,6 +42,8 @@ interface Case {
   name: string;
   spec: Record<string, unknown>;
   refused: boolean;
+  /** DELETE a notebook named victim made at setup, rather than CREATE one named probe. */
+  deletes?: boolean;
 }
 const deny = (expression: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ validations: [{ expression, ...extra }] });
 const cases: Case[] = [
@@ -72,11 +74,30 @@ const cases: Case[] = [
   },
   { name: 'unknown-param-kind', spec: { paramKind: { apiVersion: 'example.io/v1', kind: 'Nothing' }, ...deny('true') }, refused: true },
   { name: 'runtime-error-ignore', spec: { failurePolicy: 'Ignore', ...deny('object.spec.workspace.size > 5') }, refused: false },
+  {
+    // Each selected ConfigMap is a param of its own (kind and apiVersion filled in); one of them refuses.
+    name: 'params-selector',
+    spec: {
+      paramKind: { apiVersion: 'v1', kind: 'ConfigMap' },
+      ...deny('object.metadata.name != params.data.forbidden', { messageExpression: "'the name ' + params.data.forbidden + ' is taken (' + params.apiVersion + ' ' + params.kind + ' ' + params.metadata.name + ')'" }),
+    },
+    refused: true,
+  },
+  {
+    name: 'delete',
+    spec: deny("oldObject.metadata.name != 'victim'", { messageExpression: "request.operation + ' of ' + oldObject.metadata.name + ', object ' + (object == null ? 'null' : 'set')" }),
+    refused: true,
+    deletes: true,
+  },
   // Applied last: once both sides apply it, they have seen every case before it.
   { name: 'sentinel', spec: deny('false', { message: 'sentinel' }), refused: true },
 ];
 const caseNamespace = (c: Case): string => `vap-case-${c.name}`;
-const bindingParams: Readonly<Record<string, unknown>> = { 'params-not-found-allow': { name: 'absent', parameterNotFoundAction: 'Allow' }, 'unknown-param-kind': { name: 'x', parameterNotFoundAction: 'Deny' } };
+const bindingParams: Readonly<Record<string, unknown>> = {
+  'params-not-found-allow': { name: 'absent', parameterNotFoundAction: 'Allow' },
+  'unknown-param-kind': { name: 'x', parameterNotFoundAction: 'Deny' },
+  'params-selector': { selector: { matchLabels: { 'vap-e2e-param': 'selected' } }, parameterNotFoundAction: 'Deny' },
+};
 
 const bed = testBed({
   name: 'admission-policy',
@@ -88,6 +109,14 @@ const bed = testBed({
       await c.ok('admin', ['label', 'namespace', namespace!, `vap-e2e=${label}`]);
     }
     for (const item of cases) await c.ok('admin', ['label', 'namespace', caseNamespace(item), `vap-e2e-case=${item.name}`]);
+    const paramsNamespace = 'vap-case-params-selector';
+    for (const [name, forbidden, selected] of [['cm-a', 'other', true], ['cm-b', 'probe', true], ['cm-c', 'probe', false]] as const) {
+      await c.ok('admin', ['create', 'configmap', name, '-n', paramsNamespace, `--from-literal=forbidden=${forbidden}`]);
+      if (selected) await c.ok('admin', ['label', 'configmap', name, '-n', paramsNamespace, 'vap-e2e-param=selected']);
+    }
+    for (const group of [ours, golden]) {
+      await c.ok('admin', ['create', '-n', 'vap-case-delete', '-f', '-'], forGroup(notebookYaml('victim'), group));
+    }
   },
 });
 
@@ -126,6 +155,14 @@ async function create(group: string, namespace: string, resource: string, object
   // A created object's identity and times differ by nature; a refusal is compared whole.
   const shown = parsed.kind === 'Status' ? parsed : { kind: parsed.kind, labels: parsed.metadata?.labels ?? null };
   return { code: res.status, body: JSON.parse(neutral(JSON.stringify(shown))), warnings };
+}
+
+/** A server-side dry-run delete through kube-apiserver, answered like a create. */
+async function remove(group: string, namespace: string, resource: string, name: string): Promise<Answer> {
+  const res = await cluster.request('admin', 'DELETE', `/apis/${group}/v1alpha1/namespaces/${namespace}/${resource}/${name}?dryRun=All`);
+  const parsed = JSON.parse(res.body) as Record<string, any>;
+  const shown = parsed.kind === 'Status' ? parsed : { kind: parsed.kind };
+  return { code: res.status, body: JSON.parse(neutral(JSON.stringify(shown))), warnings: [] };
 }
 
 /**
@@ -229,6 +266,13 @@ spec:
     // kubectl prints the refusal the same way for both.
     const printed = await compareKubectl(enforced, notebookYaml('unlabelled'), (r) => r.code !== 0);
     assert.match(printed.stderr, /denied request: notebooks must carry a cost-center label/);
+
+    // kube's check counter, labelled as kube labels it (a plain refusal counts as invalid_error there too).
+    const metrics = await cluster.direct('/metrics', { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' }, cluster.frontProxyClient);
+    assert.match(
+      metrics.body,
+      /apiserver_validating_admission_policy_check_total\{policy="vap-e2e-cost-center",policy_binding="vap-e2e-cost-center-deny",error_type="invalid_error",enforcement_action="deny"\} [1-9]/,
+    );
 
     const labelled = await compare(enforced, 'notebooks', notebook('labelled', { 'cost-center': 'ml-research' }), (a) => a.code === 201);
     assert.deepEqual(labelled.warnings, []);
@@ -429,7 +473,7 @@ spec:
           // A policy's configuration error refuses whatever its matchConstraints select, bound or not: each case keeps
           // to its namespace, so that every request meets one policy only (kube's order among policies is a map's).
           matchConstraints: {
-            resourceRules: [{ apiGroups: [ours, golden], apiVersions: ['v1alpha1'], operations: ['CREATE'], resources: ['notebooks'] }],
+            resourceRules: [{ apiGroups: [ours, golden], apiVersions: ['v1alpha1'], operations: [c.deletes ? 'DELETE' : 'CREATE'], resources: ['notebooks'] }],
             namespaceSelector: { matchLabels: { 'vap-e2e-case': c.name } },
           },
           ...c.spec,
@@ -453,8 +497,10 @@ spec:
     const differences: string[] = [];
     for (const c of cases) {
       const expected = (a: Answer): boolean => (a.code !== 201) === c.refused;
-      const crd = await eventually(() => create(golden, caseNamespace(c), 'notebooks', notebook('probe')), expected, `kube-apiserver on case ${c.name}`, 60_000);
-      const mine = await eventually(() => create(ours, caseNamespace(c), 'notebooks', notebook('probe')), expected, `this server on case ${c.name}`, 60_000);
+      const send = (group: string): Promise<Answer> =>
+        c.deletes ? remove(group, caseNamespace(c), 'notebooks', 'victim') : create(group, caseNamespace(c), 'notebooks', notebook('probe'));
+      const crd = await eventually(() => send(golden), expected, `kube-apiserver on case ${c.name}`, 60_000);
+      const mine = await eventually(() => send(ours), expected, `this server on case ${c.name}`, 60_000);
       if (!isDeepStrictEqual(mine, crd)) differences.push(`${c.name}:\n  ours ${JSON.stringify(mine)}\n  kube ${JSON.stringify(crd)}`);
     }
     assert.deepEqual(differences, []);

@@ -2,7 +2,7 @@
 // check counted per policy, binding, error type and action taken, with its expression's evaluation time.
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-/** kube's error_type label: what a failed check was, "no_error" for a plain refusal. */
+/** kube's error_type label: compile_error, out_of_budget, or invalid_error for any other refusal, plain ones included. */
 export type CheckErrorType = 'compile_error' | 'invalid_error' | 'out_of_budget' | 'no_error';
 /** kube's enforcement_action label. */
 export type EnforcementAction = 'allow' | 'deny' | 'warn' | 'audit';
