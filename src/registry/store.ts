@@ -186,7 +186,10 @@ export class Store {
       throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
     object.metadata.namespace = namespace;
-    // kube's create handler admits before the store's BeforeCreate: no uid or creationTimestamp yet.
+    // kube's create handler admits before the store's BeforeCreate: no uid or creationTimestamp yet. NamespaceLifecycle
+    // is kube's first admission plugin: no webhook is called for a create in a missing or terminating namespace.
+    const admitted = options.admission !== undefined && this.admission !== undefined;
+    if (admitted) await this.namespaces?.admitCreate(namespace);
     if (options.admission && this.admission) {
       const attributes = this.attributes('CREATE', options, namespace, object.metadata.name ?? '', object, null);
       const mutated = await this.admission.mutate(attributes, options.signal);
@@ -212,7 +215,7 @@ export class Store {
     if (errors.length > 0) throw apiErrors.invalid(this.ref, meta.name ?? '', errors);
     await pause?.();
     warnings.push(...this.strategy.warnings(object));
-    await this.namespaces?.admitCreate(namespace);
+    if (!admitted) await this.namespaces?.admitCreate(namespace);
     if (options.admission && this.admission) {
       const attributes = this.attributes('CREATE', options, namespace, meta.name!, object, null);
       warnings.push(...(await this.admission.validate(attributes, options.signal)).warnings);
