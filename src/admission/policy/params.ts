@@ -11,6 +11,8 @@ import type { ParamKind, ParamRef } from './types.js';
 /** How long a request waits for a new kind's first list, as CollectParams's WaitForCacheSync. */
 const syncWaitMs = 1000;
 const retryMs = 5000;
+/** A discovery call that hangs is given up and retried, as a failed one is. */
+const discoveryTimeoutMs = 30_000;
 
 type ParamObject = WatchedObject & Record<string, unknown>;
 
@@ -90,7 +92,7 @@ export class ParamSource {
     const base = gv.group === '' ? `/api/${gv.version}` : `/apis/${gv.group}/${gv.version}`;
     let list: ApiResourceList;
     try {
-      list = await this.transport.json<ApiResourceList>({ method: 'GET', path: base });
+      list = await this.transport.json<ApiResourceList>({ method: 'GET', path: base, signal: AbortSignal.timeout(discoveryTimeoutMs) });
     } catch (error) {
       this.logger.warn({ err: error, paramKind: kind }, 'discovery of a policy paramKind failed');
       return notFound;
@@ -104,11 +106,30 @@ export class ParamSource {
     return { watch, namespaced: resource.namespaced };
   }
 
-  /** The policy's configuration error when its paramKind names no resource (kube's hook ConfigurationError). */
-  async kindError(kind: ParamKind | undefined): Promise<string | undefined> {
-    if (!kind) return undefined;
+  /** What discovery said of the kind, waiting for its first answer no longer than the request. */
+  private async resolved(kind: ParamKind, signal?: AbortSignal): Promise<KindState['current']> {
     const state = this.kinds.get(this.keyOf(kind));
-    const resolved = state?.current ?? (state ? await state.resolved : undefined);
+    if (!state) return undefined;
+    if (state.current) return state.current;
+    if (!signal) return state.resolved;
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      state.resolved.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        reject,
+      );
+    });
+  }
+
+  /** The policy's configuration error when its paramKind names no resource (kube's hook ConfigurationError). */
+  async kindError(kind: ParamKind | undefined, signal?: AbortSignal): Promise<string | undefined> {
+    if (!kind) return undefined;
+    const resolved = await this.resolved(kind, signal);
     return resolved && 'error' in resolved ? resolved.error : undefined;
   }
 
@@ -118,8 +139,7 @@ export class ParamSource {
    */
   async collect(kind: ParamKind | undefined, ref: ParamRef | undefined, namespace: string, signal?: AbortSignal): Promise<unknown[]> {
     if (!kind || !ref) return [null];
-    const state = this.kinds.get(this.keyOf(kind));
-    const resolved = state?.current ?? (state ? await state.resolved : undefined);
+    const resolved = await this.resolved(kind, signal);
     if (!resolved || 'error' in resolved) throw new Error(`paramKind kind \`${paramKindString(kind)}\` not known`);
     const { watch, namespaced } = resolved;
     let paramsNamespace: string | undefined;

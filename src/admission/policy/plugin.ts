@@ -210,7 +210,7 @@ export class ValidatingAdmissionPolicyPlugin implements AdmissionPlugin {
         configError(hook, undefined, messageOf(error));
         continue;
       }
-      const kindError = await this.params.kindError(hook.policy.spec?.paramKind);
+      const kindError = await this.params.kindError(hook.policy.spec?.paramKind, signal);
       if (kindError !== undefined) {
         configError(hook, undefined, kindError);
         continue;
