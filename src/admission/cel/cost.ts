@@ -1,7 +1,8 @@
 // The runtime cost budget. kube stops an expression past 1,000,000 units (k8s.io/apiserver/pkg/apis/cel PerCallLimit)
 // with cel-go's "operation cancelled: actual cost limit exceeded". Here each function call costs one unit plus the
 // size of the strings (a tenth of a unit a character, cel-go's traversal factor) and collections it is handed, and each
-// comprehension iteration one unit, so the work an expression does is linear in what it is charged.
+// comprehension iteration one unit plus the variables and fields it reads, so the work an expression does is linear in
+// what it is charged.
 import { isCelList, isCelMap, type CelValue } from '@bufbuild/cel';
 
 export const perCallLimit = 1_000_000;
@@ -42,11 +43,12 @@ export function charge(units: number): void {
 const flat = new Set([
   'size', 'int', 'uint', 'double', 'bool', 'type', 'dyn', 'bytes', 'timestamp', 'duration',
   'hasValue', 'value', 'orValue', 'or', 'optional.of', 'optional.none', 'optional.ofNonZeroValue',
-  '@opt_select', '@opt_index', '@charge_iteration', '@not_strictly_false', '_[_]',
+  '@opt_select', '@opt_index', '@not_strictly_false', '_[_]',
   '_<_', '_<=_', '_>_', '_>=_', '_*_', '_/_', '_%_', '-_', '!_',
 ]);
 
 export function callCost(name: string, target: CelValue | undefined, args: readonly CelValue[]): number {
+  if (name === '@charge_iteration') return Number(args[1]);
   if (flat.has(name)) return 1;
   // List concatenation charges what it copies itself (lists-concat.ts); strings are charged by size.
   if (name === '_+_' && typeof args[0] !== 'string') return 1;

@@ -8,7 +8,7 @@ import { formatLibrary } from './library/format.js';
 import { listsLibrary } from './library/lists.js';
 import { optionalLibrary } from './library/optional.js';
 import { quantityLibrary } from './library/quantity.js';
-import { regexError, regexLibrary } from './library/regex.js';
+import { compileRegex, regexError, regexLibrary } from './library/regex.js';
 import { setsLibrary } from './library/sets.js';
 import { stringsLibrary } from './library/strings.js';
 import { urlLibrary } from './library/url.js';
@@ -42,7 +42,8 @@ const libraries: CelFunc[] = [
   ...setsLibrary,
 ];
 
-const baseEnv = celEnv({ funcs: libraries });
+// matches() on the same RE2 engine as find and findAll, with their cache of compiled patterns.
+const baseEnv = celEnv({ funcs: libraries, re2: { compile: (pattern) => ({ test: (text) => compileRegex(pattern).matcher(text).find() }) } });
 bindOperators((name) => (baseEnv.funcs as unknown as { find(name: string): Group | undefined }).find(name) as never);
 
 const resolverBrand = Symbol.for('@bufbuild/cel/resolver');
@@ -115,6 +116,7 @@ export function compileCel(expression: string, options: { variables: readonly st
     return { ok: false, message: errorAt(expression, 0, (error as Error).message) };
   }
   const names = [...declared];
+  const staticCost = parsed.staticCost;
   return {
     ok: true,
     program: {
@@ -124,10 +126,16 @@ export function compileCel(expression: string, options: { variables: readonly st
         for (const name of names) bindings[name] = jsonToCel(Object.hasOwn(activation, name) ? activation[name] : null);
         let result: unknown;
         try {
-          result = withTracker(tracker, () => run(bindings));
+          result = withTracker(tracker, () => {
+            // Charged up front, as a whole: a short-circuited branch is paid for too (a bound, not kube's exact figure).
+            tracker.charge(staticCost);
+            return run(bindings);
+          });
         } catch (error) {
           result = error;
         }
+        // A lazily computed variable is paid for by the expression that reads it (this evaluation's caller, if any).
+        charge(tracker.used);
         if (tracker.exceeded) return { ok: false, message: costLimitMessage, cost: tracker.used };
         if (isCelError(result) || result instanceof Error) return { ok: false, message: celGoMessage((result as Error).message), cost: tracker.used };
         const out: EvalResult = { ok: true, value: celToJs(result as CelValue), cost: tracker.used };

@@ -16,7 +16,9 @@ export const optList = '@opt_list';
 export const optMap = '@opt_map';
 export const chargeIteration = '@charge_iteration';
 
-export type ParseResult = { ok: true; expr: Expr; offsetOf(id: bigint): number } | { ok: false; message: string };
+export type ParseResult =
+  | { ok: true; expr: Expr; offsetOf(id: bigint): number; /** countAccesses of the whole expression. */ staticCost: number }
+  | { ok: false; message: string };
 
 /** Parses, giving a cel-go style message (ERROR: <input>:line:col: Syntax error: …, the line, a caret) on failure. */
 export function parseCel(source: string): ParseResult {
@@ -38,7 +40,8 @@ export function parseCel(source: string): ParseResult {
     const position = positions[String(id)];
     return position === undefined ? 0 : rewritten.origin(position);
   };
-  return { ok: true, expr: fixUp(expr, state), offsetOf };
+  const fixed = fixUp(expr, state);
+  return { ok: true, expr: fixed, offsetOf, staticCost: countAccesses(fixed) };
 }
 
 /** cel-go's layout of one compile error: `ERROR: <input>:1:5: message`, then the line and a caret under the column. */
@@ -237,11 +240,29 @@ function stringConst(state: { nextId: bigint }, value: string): Expr {
   return node(state, { case: 'constExpr', value: { constantKind: { case: 'stringValue', value } } } as unknown as Expr['exprKind']);
 }
 
+function intConst(state: { nextId: bigint }, value: number): Expr {
+  return node(state, { case: 'constExpr', value: { constantKind: { case: 'int64Value', value: BigInt(value) } } } as unknown as Expr['exprKind']);
+}
+
+/**
+ * What cel-go charges for the parts of an expression @bufbuild/cel evaluates without a call: one unit a variable read or
+ * field selection, ten a list literal, thirty a map literal (cel-go's ListCreateBaseCost, MapCreateBaseCost); not
+ * counting the iterations of comprehensions inside it, which charge their own.
+ */
+export function countAccesses(expr: Expr): number {
+  const kind = expr.exprKind;
+  if (kind.case === 'identExpr') return 1;
+  if (kind.case === 'listExpr') return 10 + children(expr).reduce((sum, e) => sum + countAccesses(e), 0);
+  if (kind.case === 'structExpr') return 30 + children(expr).reduce((sum, e) => sum + countAccesses(e), 0);
+  if (kind.case === 'selectExpr' && !kind.value.testOnly) return 1 + (kind.value.operand ? countAccesses(kind.value.operand) : 0);
+  if (kind.case === 'comprehensionExpr') {
+    return [kind.value.iterRange, kind.value.accuInit].reduce((sum, e) => sum + (e ? countAccesses(e) : 0), 0);
+  }
+  return children(expr).reduce((sum, e) => sum + countAccesses(e), 0);
+}
+
 function intList(state: { nextId: bigint }, values: number[]): Expr {
-  const elements = values.map((v) =>
-    node(state, { case: 'constExpr', value: { constantKind: { case: 'int64Value', value: BigInt(v) } } } as unknown as Expr['exprKind']),
-  );
-  return list(state, elements);
+  return list(state, values.map((v) => intConst(state, v)));
 }
 
 function list(state: { nextId: bigint }, elements: Expr[]): Expr {
@@ -317,7 +338,13 @@ function fixUp(expr: Expr, state: { nextId: bigint }): Expr {
         const child = c[key];
         if (child) c[key] = fixUp(child, state);
       }
-      if (c.loopCondition) c.loopCondition = call(state, chargeIteration, [fixUp(c.loopCondition, state)]);
+      if (c.loopCondition) {
+        const condition = fixUp(c.loopCondition, state);
+        // cel-go charges every variable read and field selection; @bufbuild/cel gives no hook for those, so each
+        // iteration is charged what its condition and step read, counted once here.
+        const units = 1 + countAccesses(condition) + (c.loopStep ? countAccesses(c.loopStep) : 0);
+        c.loopCondition = call(state, chargeIteration, [condition, intConst(state, units)]);
+      }
       return expr;
     }
     default:

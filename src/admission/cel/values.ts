@@ -1,6 +1,6 @@
 // How admission's JSON (a decoded kube object) becomes CEL values for @bufbuild/cel and how results come back. Objects
 // and arrays are wrapped, not copied: a policy reading two fields of a 3 MiB object converts two fields.
-import { celType, isCelError, isCelList, isCelMap, isCelType, isCelUint, type CelList, type CelMap, type CelValue } from '@bufbuild/cel';
+import { celError, celType, isCelError, isCelList, isCelMap, isCelType, isCelUint, type CelList, type CelMap, type CelValue } from '@bufbuild/cel';
 
 import { Opaque } from './library/opaque.js';
 
@@ -134,8 +134,8 @@ export const nativeValue = Symbol('native CEL value');
 
 /**
  * A map whose members are computed on first access and then kept: ValidatingAdmissionPolicy's `variables`, each
- * evaluated at most once per request and only if an expression reads it. A failed member fails the expression that
- * reads it, with the member's message.
+ * evaluated at most once per request and only if an expression reads it. A failed member is an error value in the
+ * expression that reads it, with the member's message (failing it unless `||` or `&&` absorbs it, as in cel-go).
  */
 export class LazyMap implements ReadonlyMap<string, CelValue> {
   readonly [celMapBrand] = {};
@@ -150,7 +150,8 @@ export class LazyMap implements ReadonlyMap<string, CelValue> {
       result = this.compute(name);
       this.done.set(name, result);
     }
-    if (!result.ok) throw new Error(result.message);
+    // An error value, not a throw: CEL's || and && absorb it as they would the expression's own error.
+    if (!result.ok) return celError(result.message) as unknown as CelValue;
     const native = (result as { [nativeValue]?: CelValue })[nativeValue];
     return native !== undefined ? native : jsonToCel(result.value);
   }

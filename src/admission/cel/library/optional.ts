@@ -4,7 +4,7 @@ import { celFunc, celMethod, CelScalar, isCelList, isCelMap, listType, type CelF
 import { asCel, isOptional, OptionalValue } from '../values.js';
 import { chargeIteration, optIndex, optList, optMap, optSelect } from '../syntax.js';
 
-const { DYN, BOOL } = CelScalar;
+const { DYN, BOOL, INT } = CelScalar;
 const LIST = listType(DYN);
 
 export class NoSuchOverload extends Error {
@@ -96,6 +96,6 @@ export const optionalLibrary: CelFunc[] = [
     }
     return out;
   }),
-  // Identity: the call itself is what the budget charges, once per iteration.
-  celFunc(chargeIteration, [DYN], DYN, (condition) => condition),
+  // Identity: the call itself is what the budget charges, once per iteration, as many units as its second argument.
+  celFunc(chargeIteration, [DYN, INT], DYN, (condition) => condition),
 ];

@@ -5,9 +5,24 @@ import { RE2JS } from 're2js';
 
 const { STRING, INT } = CelScalar;
 
+// Compiling dominates matching for the short strings policies test, and an expression tests one pattern on every
+// element of a list: the last patterns compiled are kept (bounded, so tenant patterns cannot grow it).
+const compiled = new Map<string, RE2JS>();
+const keep = 64;
+
+export function compileRegex(pattern: string): RE2JS {
+  let regex = compiled.get(pattern);
+  if (regex === undefined) {
+    regex = RE2JS.compile(pattern);
+    if (compiled.size >= keep) compiled.delete(compiled.keys().next().value!);
+    compiled.set(pattern, regex);
+  }
+  return regex;
+}
+
 function compile(pattern: string): RE2JS {
   try {
-    return RE2JS.compile(pattern);
+    return compileRegex(pattern);
   } catch (error) {
     throw new Error(`Illegal regex: ${(error as Error).message}`);
   }
@@ -16,7 +31,7 @@ function compile(pattern: string): RE2JS {
 /** Go's regexp error for a pattern that does not compile, or undefined. */
 export function regexError(pattern: string): string | undefined {
   try {
-    RE2JS.compile(pattern);
+    compileRegex(pattern);
     return undefined;
   } catch (error) {
     return (error as Error).message;

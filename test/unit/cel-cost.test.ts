@@ -1,0 +1,136 @@
+// Bounds on admission CEL: kube's runtime cost budget (a tenant controls the object a policy reads, up to 3 MiB and
+// lists of 100,000 elements) and the lazily computed `variables` of a ValidatingAdmissionPolicy. Where kube decides
+// (which expressions the budget stops, and with what message), the expectation comes from the Go oracle on
+// k8s.io/apiserver v0.32.2.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { compileCel, costLimitMessage, LazyMap, perCallLimit, type EvalResult } from '../../src/admission/cel/index.js';
+import { buildGoOracle, type GoOracle } from '../support/go-oracle.js';
+
+interface Answer {
+  value?: unknown;
+  error?: string;
+  compileError?: string;
+  cost: number;
+}
+
+function evaluate(expression: string, activation: Record<string, unknown>, costBudget?: number): EvalResult {
+  const compiled = compileCel(expression, { variables: Object.keys(activation) });
+  assert.ok(compiled.ok, compiled.ok ? '' : compiled.message);
+  return compiled.program.evaluate(activation, costBudget === undefined ? undefined : { costBudget });
+}
+
+let oracle: GoOracle;
+before(() => void (oracle = buildGoOracle('cel-oracle')));
+after(() => oracle.remove());
+
+describe('admission CEL runtime cost', () => {
+  // cel-go takes tens of seconds on the 100,000-element lists below (the oracle decodes and adapts them as kube does),
+  // so kube is asked about 5,000-element lists, where the nested loop is just as far past the budget.
+  const items = Array.from({ length: 5_000 }, (_, i) => i);
+  const object = { items, names: items.map((i) => `name-${i}`) };
+  const cases: Array<{ expression: string; costLimit?: number }> = [
+    { expression: 'object.items.all(x, object.items.all(y, y >= 0))' },
+    { expression: 'object.items.map(x, object.items.filter(y, y == x).size()).size()' },
+    { expression: 'object.names.exists(n, object.names.exists(m, m == n + "!"))' },
+    { expression: 'object.items.all(x, x >= 0)' },
+    { expression: 'object.items.exists(x, x == 4999)' },
+    { expression: 'object.items.filter(x, x % 2 == 0).size()' },
+    { expression: 'object.items.map(x, x * 2).size()' },
+    { expression: 'object.items.sum()' },
+    { expression: "object.names.all(n, n.matches('^name-[0-9]+$'))" },
+    { expression: 'object.items.all(x, x >= 0)', costLimit: 1000 },
+    { expression: 'object.items.size() == 5000', costLimit: 1000 },
+  ];
+
+  it('stops what kube stops, with kube\'s message, and lets through what kube lets through', (t) => {
+    const answers = oracle.ask<Answer>(cases.map((c) => ({ expression: c.expression, variables: { object }, costLimit: c.costLimit })));
+    cases.forEach((c, i) => {
+      const kube = answers[i]!;
+      const ours = evaluate(c.expression, { object }, c.costLimit);
+      t.diagnostic(`${c.expression}${c.costLimit ? ` (limit ${c.costLimit})` : ''}: kube cost ${kube.cost}${kube.error ? ' (stopped)' : ''}, ours ${ours.cost}${ours.ok ? '' : ' (stopped)'}`);
+      if (kube.error !== undefined) {
+        assert.equal(kube.error, costLimitMessage, c.expression);
+        assert.deepEqual(ours, { ok: false, message: costLimitMessage, cost: ours.cost }, c.expression);
+      } else {
+        assert.ok(ours.ok, `${c.expression}: ${ours.ok ? '' : ours.message}`);
+        assert.deepEqual(ours.value, kube.value, c.expression);
+      }
+    });
+  });
+
+  it('stops a nested loop over a 100,000-element list at the budget', (t) => {
+    const big = { items: Array.from({ length: 100_000 }, (_, i) => i) };
+    const started = performance.now();
+    const result = evaluate('object.items.all(x, object.items.all(y, y >= 0))', { object: big });
+    t.diagnostic(`stopped after ${Math.round(performance.now() - started)} ms, cost ${result.cost}`);
+    assert.equal(result.ok, false);
+    assert.equal(result.ok ? '' : result.message, costLimitMessage);
+    assert.ok(result.cost! > perCallLimit);
+  });
+
+  it('stops an expression whose cost-limit error a || would otherwise absorb', () => {
+    const big = { items: Array.from({ length: 1000 }, (_, i) => i) };
+    const result = evaluate('true || object.items.all(x, object.items.all(y, y >= 0))', { object: big });
+    assert.equal(result.ok, true, 'short-circuits before the loop');
+    const stopped = evaluate('object.items.all(x, object.items.all(y, y >= 0)) || true', { object: big }, 10_000);
+    assert.deepEqual({ ok: stopped.ok, message: stopped.ok ? undefined : stopped.message }, { ok: false, message: costLimitMessage });
+  });
+});
+
+describe('admission CEL lazy variables', () => {
+  const compile = (expression: string, variables: string[]) => {
+    const compiled = compileCel(expression, { variables });
+    assert.ok(compiled.ok, compiled.ok ? '' : compiled.message);
+    return compiled.program;
+  };
+  const object = { spec: { replicas: 3, ratio: 0.5 } };
+  const definitions: Record<string, string> = {
+    doubled: 'object.spec.replicas * 2',
+    half: 'double(object.spec.replicas) / 2.0',
+    whole: '4.0',
+    maybe: 'object.?spec.?missing',
+    broken: 'object.spec.missing',
+  };
+
+  function variables(computed: string[]): LazyMap {
+    return new LazyMap(Object.keys(definitions), (name) => {
+      computed.push(name);
+      return compile(definitions[name]!, ['object']).evaluate({ object });
+    });
+  }
+
+  it('computes a member once, on first read, and only the members read', () => {
+    const computed: string[] = [];
+    const vars = variables(computed);
+    const program = compile('variables.doubled + variables.doubled == 12', ['object', 'variables']);
+    const first = program.evaluate({ object, variables: vars });
+    const again = program.evaluate({ object, variables: vars });
+    assert.deepEqual([first.ok && first.value, again.ok && again.value], [true, true]);
+    assert.deepEqual(computed, ['doubled']);
+    // The member is paid for by the expression that first reads it.
+    const member = compile(definitions.doubled!, ['object']).evaluate({ object });
+    assert.equal(first.cost, again.cost! + member.cost!);
+  });
+
+  it('keeps a member\'s CEL type: a whole double stays double, an optional stays optional', () => {
+    const vars = variables([]);
+    const check = (expression: string): unknown => {
+      const result = compile(expression, ['object', 'variables']).evaluate({ object, variables: vars });
+      return result.ok ? result.value : result.message;
+    };
+    assert.equal(check('variables.half + 0.5'), 2);
+    assert.equal(check('type(variables.whole) == double'), true);
+    assert.equal(check('variables.maybe.orValue(7)'), 7);
+    assert.equal(check('variables.maybe.hasValue()'), false);
+  });
+
+  it("fails the reading expression with the member's error, which || absorbs as cel-go's errors are", () => {
+    const vars = variables([]);
+    const run = (expression: string) => compile(expression, ['object', 'variables']).evaluate({ object, variables: vars });
+    const broken = run('variables.broken == 1');
+    assert.deepEqual({ ok: broken.ok, message: broken.ok ? undefined : broken.message }, { ok: false, message: 'no such key: missing' });
+    assert.equal(run('true || variables.broken == 1').ok, true);
+    assert.equal(run('has(variables.broken)').ok, true);
+  });
+});
