@@ -150,6 +150,7 @@ function firstUndeclared(expr: Expr, declared: ReadonlySet<string>): { id: bigin
   const { calls, idents } = references(expr);
   const finder = costedFuncs;
   for (const ident of idents) {
+    if (ident.qualifies !== undefined && finder.find(ident.qualifies) !== undefined) continue;
     if (!declared.has(ident.name) && !typeNames.has(ident.name)) return ident;
   }
   for (const c of calls) {
@@ -178,6 +179,7 @@ const celGoWording: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^(int|uint) (modulus|modulo) by zero$/, () => 'modulus by zero'],
   [/^found no matching overload for .*$/s, () => 'no such overload'],
   [/^int overflow during .*$/, () => 'integer overflow'],
+  [/^Cannot convert .* to a BigInt$/s, () => "type conversion error from 'string' to 'int'"],
   // A list index reports the size as -1; the strings extension reports the string's length.
   [/^index (-?\d+) out of bounds \[0, -1\)$/, (m) => `index out of bounds: ${m[1]}`],
   [/^index (-?\d+) out of bounds \[0, \d+\)$/, (m) => `index out of range: ${m[1]}`],

@@ -1,6 +1,7 @@
 // Compile-time checks kube's environment makes that @bufbuild/cel, which has no type checker, does not: aggregate
-// literals must be homogeneous (cel.HomogeneousAggregateLiterals: `[object.a, 1]` is refused, dyn is not int) and a
-// constant `matches` pattern must compile (cel.ValidateRegexLiterals). Types are inferred only where they are certain;
+// literals must be homogeneous (cel.HomogeneousAggregateLiterals: `[object.a, 1]` is refused, dyn is not int), a
+// constant `matches` pattern must compile (cel.ValidateRegexLiterals), and == between two values of certain, different
+// types has no overload (`1 == 1.0`). Types are inferred only where they are certain;
 // a literal with an element of uncertain type is left alone.
 import type { Expr } from './syntax.js';
 import { optIndex, optList, optMap, optSelect } from './syntax.js';
@@ -132,6 +133,21 @@ export function checkLiterals(expr: Expr, variables: Scope, regexError: (pattern
     const pattern = kind.value.target ? kind.value.args[0] : kind.value.args[1];
     if (pattern?.exprKind.case === 'constExpr' && pattern.exprKind.value.constantKind.case === 'stringValue' && regexError(pattern.exprKind.value.constantKind.value) !== undefined) {
       return { id: pattern.id, message: 'invalid matches argument', call: false };
+    }
+  }
+  // A list handed to string.format is meant to mix types: cel-go's validator exempts it.
+  if (kind.case === 'callExpr' && kind.value.function === 'format' && kind.value.target && kind.value.args[0]?.exprKind.case === 'listExpr') {
+    for (const child of [kind.value.target, ...childrenOf(kind.value.args[0])]) {
+      const found = checkLiterals(child, variables, regexError);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (kind.case === 'callExpr' && (kind.value.function === '_==_' || kind.value.function === '_!=_') && kind.value.args.length === 2) {
+    const [left, right] = kind.value.args.map((arg) => typeOf(arg, variables));
+    const certain = (t: string | undefined): t is string => t !== undefined && t !== 'dyn' && t !== 'null' && !t.includes('dyn');
+    if (certain(left) && certain(right) && left !== right) {
+      return { id: expr.id, message: `found no matching overload for '${kind.value.function}' applied to '(${left}, ${right})'`, call: false };
     }
   }
   const issue = literalIssue(expr, variables);

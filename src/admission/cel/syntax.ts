@@ -269,6 +269,43 @@ function list(state: { nextId: bigint }, elements: Expr[]): Expr {
   return node(state, { case: 'listExpr', value: { elements, optionalIndices: [] } } as unknown as Expr['exprKind']);
 }
 
+function ident(state: { nextId: bigint }, name: string): Expr {
+  return node(state, { case: 'identExpr', value: { name } } as unknown as Expr['exprKind']);
+}
+
+function method(state: { nextId: bigint }, target: Expr, fn: string, args: Expr[]): Expr {
+  return node(state, { case: 'callExpr', value: { function: fn, args, target } } as unknown as Expr['exprKind']);
+}
+
+/**
+ * cel-go's optMap and optFlatMap macros: `o.optMap(v, e)` is `o.hasValue() ? optional.of(e with v = o.value()) :
+ * optional.none()`, the binding made as cel.bind makes it, a comprehension over nothing whose accumulator is v.
+ */
+function optionalMacro(expr: Expr, state: { nextId: bigint }): Expr | undefined {
+  if (expr.exprKind.case !== 'callExpr') return undefined;
+  const c = expr.exprKind.value;
+  if ((c.function !== 'optMap' && c.function !== 'optFlatMap') || !c.target || c.args.length !== 2) return undefined;
+  const [variable, body] = c.args as [Expr, Expr];
+  if (variable.exprKind.case !== 'identExpr') return undefined;
+  const name = variable.exprKind.value.name;
+  const bind = node(state, {
+    case: 'comprehensionExpr',
+    value: {
+      iterVar: '#unused',
+      iterVar2: '',
+      iterRange: list(state, []),
+      accuVar: name,
+      accuInit: method(state, c.target, 'value', []),
+      loopCondition: node(state, { case: 'constExpr', value: { constantKind: { case: 'boolValue', value: false } } } as unknown as Expr['exprKind']),
+      loopStep: ident(state, name),
+      result: body,
+    },
+  } as unknown as Expr['exprKind']);
+  const some = c.function === 'optMap' ? method(state, ident(state, 'optional'), 'of', [bind]) : bind;
+  const none = method(state, ident(state, 'optional'), 'none', []);
+  return call(state, '_?_:_', [method(state, c.target, 'hasValue', []), some, none]);
+}
+
 function isOptionalChain(expr: Expr): boolean {
   return expr.exprKind.case === 'callExpr' && (expr.exprKind.value.function === optSelect || expr.exprKind.value.function === optIndex);
 }
@@ -296,6 +333,8 @@ function fixUp(expr: Expr, state: { nextId: bigint }): Expr {
       const c = kind.value;
       if (c.target) c.target = fixUp(c.target, state);
       c.args = c.args.map((arg) => fixUp(arg, state));
+      const macro = optionalMacro(expr, state);
+      if (macro !== undefined) return macro;
       if (c.function === '_[_]' && c.args.length === 2) {
         const key = markedCall(c.args[1]!, idxMark);
         if (key !== undefined) return call(state, optIndex, [c.args[0]!, key]);
@@ -353,9 +392,13 @@ function fixUp(expr: Expr, state: { nextId: bigint }): Expr {
 }
 
 /** Every name a call may resolve to and every free identifier, for compile-time checks. */
-export function references(expr: Expr): { calls: Array<{ id: bigint; names: string[] }>; idents: Array<{ id: bigint; name: string }> } {
+export function references(expr: Expr): {
+  calls: Array<{ id: bigint; names: string[] }>;
+  /** qualifies: the qualified function name the identifier is the namespace of, if it is one (`optional` of optional.of). */
+  idents: Array<{ id: bigint; name: string; qualifies?: string }>;
+} {
   const calls: Array<{ id: bigint; names: string[] }> = [];
-  const idents: Array<{ id: bigint; name: string }> = [];
+  const idents: Array<{ id: bigint; name: string; qualifies?: string }> = [];
   const walk = (e: Expr, bound: ReadonlySet<string>): void => {
     const kind = e.exprKind;
     if (kind.case === 'identExpr') {
@@ -368,8 +411,8 @@ export function references(expr: Expr): { calls: Array<{ id: bigint; names: stri
       if (target?.exprKind.case === 'identExpr' && !bound.has(target.exprKind.value.name)) {
         const qualified = `${target.exprKind.value.name}.${kind.value.function}`;
         calls.push({ id: e.id, names: [qualified, ...names] });
+        idents.push({ id: target.id, name: target.exprKind.value.name, qualifies: qualified });
         for (const arg of kind.value.args) walk(arg, bound);
-        if (!qualifiesAsNamespace(target.exprKind.value.name)) walk(target, bound);
         return;
       }
       calls.push({ id: e.id, names });
@@ -406,8 +449,3 @@ export function regexLiterals(expr: Expr): string[] {
   return patterns;
 }
 
-const namespaces = new Set(['optional', 'format', 'math', 'strings', 'sets', 'lists']);
-
-function qualifiesAsNamespace(name: string): boolean {
-  return namespaces.has(name);
-}

@@ -1,9 +1,9 @@
 // kube's regex library (k8s.io/apiserver/pkg/cel/library/regex.go): find and findAll, on re2js, a linear-time RE2 port
 // (Go's regexp semantics; never a backtracking RegExp on a tenant's pattern or string).
-import { celMethod, CelScalar, listType, type CelFunc } from '@bufbuild/cel';
+import { celFunc, celMethod, CelScalar, listType, type CelFunc } from '@bufbuild/cel';
 import { RE2JS } from 're2js';
 
-const { STRING, INT } = CelScalar;
+const { STRING, INT, BOOL } = CelScalar;
 
 // Compiling dominates matching for the short strings policies test, and an expression tests one pattern on every
 // element of a list: the last patterns compiled are kept (bounded, so tenant patterns cannot grow it).
@@ -46,6 +46,8 @@ function findAll(text: string, pattern: string, limit: bigint): string[] {
 }
 
 export const regexLibrary: CelFunc[] = [
+  // The standard library's global form, which @bufbuild/cel leaves out.
+  celFunc('matches', [STRING, STRING], BOOL, (text, pattern) => compile(pattern).matcher(text).find()),
   celMethod('find', STRING, [STRING], STRING, function (pattern) {
     const matcher = compile(pattern).matcher(this);
     return matcher.find() ? (matcher.group() ?? '') : '';
