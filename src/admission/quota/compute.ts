@@ -2,7 +2,7 @@
 // counts a pod (pods, cpu, memory, ephemeral-storage, extended resources such as nvidia.com/gpu, requests.* and
 // limits.*), times the pods the controllers run; and which of the namespace's quotas that will not fit. Pods are
 // charged by kube when created, so this only warns: the refusal comes later, per pod, from kube-apiserver.
-import { compareQuantities, multiplyQuantity, parseQuantity, subtractQuantities, type Quantity } from '../quantity.js';
+import { compareQuantities, multiplyQuantity, parseQuantity, subtractQuantities, zero, type Quantity } from '../quantity.js';
 import { add, exceeding, mask, prettyPrint, resourceList, scopeSelectors, type ResourceList, type ResourceQuota, type ScopeSelectorRequirement } from './resource-list.js';
 
 interface Container {
@@ -167,7 +167,7 @@ export function computeWarnings(plan: PodPlan, quotas: readonly ResourceQuota[],
     const used = resourceList(quota.status?.used);
     const requested = mask(wanted, hard.keys());
     if (requested.size === 0) continue;
-    const zeroFilled = new Map([...requested.keys()].map((name): [string, Quantity] => [name, used.get(name) ?? { nanos: 0n, format: 'DecimalSI' }]));
+    const zeroFilled = new Map([...requested.keys()].map((name): [string, Quantity] => [name, used.get(name) ?? zero]));
     const over = exceeding(add(zeroFilled, requested), hard);
     if (over.length === 0) continue;
     warnings.push(
