@@ -5,6 +5,7 @@ import { celEnv, celFunc, CelScalar, isCelError, listType, plan, type CelEnv, ty
 import { callCost, charge, CostTracker, costLimitMessage, perCallLimit, withTracker } from './cost.js';
 import { bindOperators } from './library/compare.js';
 import { formatLibrary } from './library/format.js';
+import { ipLibrary } from './library/ip.js';
 import { listsLibrary } from './library/lists.js';
 import { optionalLibrary } from './library/optional.js';
 import { quantityLibrary } from './library/quantity.js';
@@ -40,6 +41,7 @@ const libraries: CelFunc[] = [
   ...quantityLibrary,
   ...formatLibrary,
   ...setsLibrary,
+  ...ipLibrary,
 ];
 
 // matches() on the same RE2 engine as find and findAll, with their cache of compiled patterns.
