@@ -38,13 +38,28 @@ class Expired extends Error {}
 const initialBackoffMs = 500;
 const maxBackoffMs = 30_000;
 
-const keyOf = (object: WatchedObject): string => `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+/** Objects by namespace, then name: a namespace's objects are read without going through the others. */
+type Cache<T> = Map<string, Map<string, T>>;
+
+function put<T extends WatchedObject>(cache: Cache<T>, object: T): void {
+  const namespace = object.metadata?.namespace ?? '';
+  let names = cache.get(namespace);
+  if (!names) cache.set(namespace, (names = new Map()));
+  names.set(object.metadata?.name ?? '', object);
+}
+
+function drop<T extends WatchedObject>(cache: Cache<T>, object: T): void {
+  const namespace = object.metadata?.namespace ?? '';
+  const names = cache.get(namespace);
+  names?.delete(object.metadata?.name ?? '');
+  if (names?.size === 0) cache.delete(namespace);
+}
 
 /** Starts following the collection. */
 export function watchCollection<T extends WatchedObject>(transport: Transport, options: CollectionWatchOptions): CollectionWatch<T> {
   const abort = new AbortController();
   const signal = abort.signal;
-  let objects = new Map<string, T>();
+  let objects: Cache<T> = new Map();
   let synced = false;
   let markSynced!: () => void;
   const firstList = new Promise<void>((resolve) => (markSynced = resolve));
@@ -59,8 +74,8 @@ export function watchCollection<T extends WatchedObject>(transport: Transport, o
           query,
           signal,
         });
-        const next = new Map<string, T>();
-        for (const item of list.items ?? []) next.set(keyOf(item), item);
+        const next: Cache<T> = new Map();
+        for (const item of list.items ?? []) put(next, item);
         objects = next;
         synced = true;
         markSynced();
@@ -105,8 +120,8 @@ export function watchCollection<T extends WatchedObject>(transport: Transport, o
         }
         resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
         if (event.type === 'BOOKMARK') continue;
-        if (event.type === 'DELETED') objects.delete(keyOf(event.object));
-        else objects.set(keyOf(event.object), event.object);
+        if (event.type === 'DELETED') drop(objects, event.object);
+        else put(objects, event.object);
         options.onChange?.();
       }
     }
@@ -127,11 +142,9 @@ export function watchCollection<T extends WatchedObject>(transport: Transport, o
           resolve();
         }, reject);
       }),
-    get: (namespace, name) => objects.get(`${namespace}/${name}`),
-    list: (namespace) => {
-      const all = [...objects.values()];
-      return namespace === undefined ? all : all.filter((o) => (o.metadata?.namespace ?? '') === namespace);
-    },
+    get: (namespace, name) => objects.get(namespace)?.get(name),
+    list: (namespace) =>
+      namespace === undefined ? [...objects.values()].flatMap((names) => [...names.values()]) : [...(objects.get(namespace)?.values() ?? [])],
     stop: () => abort.abort(),
   };
 }
