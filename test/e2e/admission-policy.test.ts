@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { compilePolicy } from '../../src/admission/policy/compile.js';
+import type { ValidatingAdmissionPolicy } from '../../src/admission/policy/types.js';
 import type { LocalCluster } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
 import { notebookYaml } from '../support/manifests.js';
@@ -379,6 +381,13 @@ spec:
     const refused = await cluster.kubectl('admin', ['apply', '-f', '-'], policy('object.metadata.name =='));
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /compilation failed/);
+    // What this server's compiler says of an expression kube's refuses is the detail kube-apiserver gives: a
+    // policy without paramKind has no params. (Such a policy, were it stored, would refuse with "compilation error: "
+    // and that detail.)
+    const undeclared = await cluster.kubectl('admin', ['apply', '-f', '-'], policy('params.maxGpus > 1'));
+    assert.notEqual(undeclared.code, 0);
+    const compiled = compilePolicy(parse(policy('params.maxGpus > 1')) as ValidatingAdmissionPolicy).validations[0]!.compiled;
+    assert.ok(compiled.error !== undefined && undeclared.stderr.includes(`Invalid value: "params.maxGpus > 1": ${compiled.error}`), undeclared.stderr);
 
     // One that compiles but fails on these objects (a string compared with an int) is an error under failurePolicy Fail.
     await apply(`${policy('object.spec.workspace.size > 5')}---
