@@ -71,7 +71,9 @@ async function main(): Promise<void> {
     ...(webhooks ? [new ValidatingWebhookPlugin(webhooks, admissionMetrics, logger)] : []),
   ];
   // ResourceQuota last, as in kube; it reads and charges kube-apiserver's ResourceQuotas, so not when standalone.
-  const quota = config.standalone ? undefined : resourceQuotaAdmission(config.kubeconfig, metrics.registry, logger);
+  const quota = config.standalone
+    ? undefined
+    : resourceQuotaAdmission(config.kubeconfig, metrics.registry, logger, (resource, namespace, name) => registry.informer(resource).get(namespace, name));
   if (quota) admissionPlugins.push(quota.plugin);
   const admission = new PluginChain(admissionPlugins, admissionMetrics);
   const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache, admission });

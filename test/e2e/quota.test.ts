@@ -230,6 +230,12 @@ describe('compute quota', () => {
     assert.equal(pending.status.phase, 'Pending');
     assert.match(condition.message, new RegExp(`^1 of 2 worker pod\\(s\\) not created: exceeded quota: gpu, requested: ${gpu}=8, used: ${gpu}=8, limited: ${gpu}=8$`));
 
+    // A scale that adds a worker is warned about what it adds.
+    const scaled = await cluster.kubectl('admin', ['scale', `jobs.${ours}`, 'train', '-n', gpuNs, '--replicas=3']);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    assert.match(scaled.stderr, new RegExp(`Warning: 3 pod\\(s\\) will exceed quota: gpu, requested: ${gpu}=8, used: ${gpu}=8, limited: ${gpu}=8`));
+    await cluster.ok('admin', ['scale', `jobs.${ours}`, 'train', '-n', gpuNs, '--replicas=2']);
+
     // A notebook asking for one more GPU: warned, and its StatefulSet's pod refused, which its Ready condition says.
     const notebook = JSON.stringify({
       apiVersion: `${ours}/v1alpha1`,

@@ -12,8 +12,16 @@ export interface ResourceQuotaAdmission {
   stop(): void;
 }
 
-/** `kubeconfig` is a file; without one the in-cluster service account is used. The informer starts at once. */
-export function resourceQuotaAdmission(kubeconfig: string | undefined, metrics: Registry, logger: Logger): ResourceQuotaAdmission {
+/**
+ * `kubeconfig` is a file; without one the in-cluster service account is used. The informer starts at once. `stored`
+ * reads our objects as stored, for a scale's pods.
+ */
+export function resourceQuotaAdmission(
+  kubeconfig: string | undefined,
+  metrics: Registry,
+  logger: Logger,
+  stored?: (resource: string, namespace: string, name: string) => unknown,
+): ResourceQuotaAdmission {
   const informer = new QuotaInformer(new Transport(loadKubeConfig(kubeconfig)), logger);
-  return { plugin: new ResourceQuotaPlugin(informer, metrics), stop: () => informer.stop() };
+  return { plugin: new ResourceQuotaPlugin(informer, metrics, stored), stop: () => informer.stop() };
 }

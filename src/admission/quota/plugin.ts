@@ -5,10 +5,11 @@
 import { Counter, type Registry } from 'prom-client';
 import { ApiError, apiErrors } from '../../api/meta/errors.js';
 import { StatusError } from '../../kube/status-error.js';
+import type { KubeObject } from '../../api/meta/types.js';
 import type { AdmissionAttributes, AdmissionOutcome } from '../../registry/admission.js';
 import type { AdmissionPlugin } from '../plugin.js';
 import { countUsage, QuotaRefusal } from './check.js';
-import { computeWarnings, podPlan } from './compute.js';
+import { computeWarnings, podPlan, type PodPlan } from './compute.js';
 import { QuotaEvaluator } from './evaluator.js';
 import type { QuotaAccess } from './quota-access.js';
 
@@ -20,9 +21,14 @@ export class ResourceQuotaPlugin implements AdmissionPlugin {
   private readonly evaluator: QuotaEvaluator;
   private readonly rejections: Counter<'resource'>;
 
+  /**
+   * `stored` reads an object of ours as stored (the watch cache): a Scale carries no pod template, so a scale of a
+   * job is compared through the job it scales.
+   */
   constructor(
     private readonly access: QuotaAccess,
     registry: Registry,
+    private readonly stored?: (resource: string, namespace: string, name: string) => unknown,
   ) {
     this.evaluator = new QuotaEvaluator(access);
     // kube-apiserver has no metric of its own for quota refusals (only the admission controller's, by plugin).
@@ -35,20 +41,29 @@ export class ResourceQuotaPlugin implements AdmissionPlugin {
   }
 
   handles(attributes: AdmissionAttributes): boolean {
-    if (attributes.namespace === '' || attributes.subResource !== '' || attributes.object === null) return false;
+    if (attributes.namespace === '' || attributes.object === null) return false;
+    if (attributes.subResource === 'scale') return attributes.operation === 'UPDATE' && attributes.resource.resource === 'jobs' && this.stored !== undefined;
+    if (attributes.subResource !== '') return false;
     return attributes.operation === 'CREATE' || (attributes.operation === 'UPDATE' && podPlan(attributes.resource.resource, attributes.object) !== undefined);
   }
 
   async validate(attributes: AdmissionAttributes): Promise<AdmissionOutcome> {
     const { namespace, resource } = attributes;
     if (attributes.operation === 'CREATE') await this.charge(attributes);
-    const plan = podPlan(resource.resource, attributes.object);
+    const { plan, previous } = attributes.subResource === 'scale' ? this.scalePlans(attributes) : objectPlans(attributes);
     const warnings: string[] = [];
-    if (plan && plan.replicas > 0) {
-      const previous = attributes.oldObject ? podPlan(resource.resource, attributes.oldObject) : undefined;
-      warnings.push(...computeWarnings(plan, await this.access.quotas(namespace), previous));
-    }
+    if (plan && plan.replicas > 0) warnings.push(...computeWarnings(plan, await this.access.quotas(namespace), previous));
     return { warnings, auditAnnotations: {} };
+  }
+
+  /** A Scale's replicas, old and new, applied to the pods of the object it scales. */
+  private scalePlans(attributes: AdmissionAttributes): { plan?: PodPlan; previous?: PodPlan } {
+    const stored = podPlan(attributes.resource.resource, this.stored?.(attributes.resource.resource, attributes.namespace, attributes.name));
+    const replicas = (scale: KubeObject | null): unknown => (scale?.spec as { replicas?: unknown } | undefined)?.replicas;
+    const [next, before] = [replicas(attributes.object), replicas(attributes.oldObject)];
+    // A suspended job runs no pods, whatever its replicas.
+    if (!stored || stored.replicas === 0 || typeof next !== 'number') return {};
+    return { plan: { ...stored, replicas: next }, ...(typeof before === 'number' ? { previous: { ...stored, replicas: before } } : {}) };
   }
 
   private async charge(attributes: AdmissionAttributes): Promise<void> {
@@ -73,6 +88,12 @@ export class ResourceQuotaPlugin implements AdmissionPlugin {
       clearTimeout(timer);
     }
   }
+}
+
+function objectPlans(attributes: AdmissionAttributes): { plan?: PodPlan; previous?: PodPlan } {
+  const plan = podPlan(attributes.resource.resource, attributes.object);
+  const previous = attributes.oldObject ? podPlan(attributes.resource.resource, attributes.oldObject) : undefined;
+  return { ...(plan ? { plan } : {}), ...(previous ? { previous } : {}) };
 }
 
 /** admission.NewForbidden's name: the request's, else the object's, else its generateName, else "Unknown". */
