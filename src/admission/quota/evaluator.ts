@@ -47,7 +47,9 @@ export class QuotaEvaluator {
         try {
           await this.checkBatch(namespace, batch);
         } catch (error) {
-          for (const waiter of batch) if (waiter.result === undefined) waiter.result = error instanceof Error ? error : new Error(String(error));
+          // The quotas could not be read: kube's quota admission fails the batch with this wording.
+          const failure = new Error(`error resolving quota: ${error instanceof Error ? error.message : String(error)}`);
+          for (const waiter of batch) if (waiter.result === undefined) waiter.result = failure;
         }
         for (const waiter of batch) waiter.settle(waiter.result ?? null);
       }

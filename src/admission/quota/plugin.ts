@@ -83,7 +83,7 @@ export class ResourceQuotaPlugin implements AdmissionPlugin {
       // A quota kube-apiserver would not let us write (a conflict past the retries): its Status, as kube's quota
       // admission returns the client's error.
       if (error instanceof StatusError) throw new ApiError(error.code, error.reason ?? 'InternalError', error.message, error.status.details);
-      throw apiErrors.internal(`error resolving quota: ${error instanceof Error ? error.message : String(error)}`);
+      throw apiErrors.internal(error instanceof Error ? error.message : String(error));
     } finally {
       clearTimeout(timer);
     }
