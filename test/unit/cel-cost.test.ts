@@ -69,6 +69,18 @@ describe('admission CEL runtime cost', () => {
     assert.ok(result.cost! > perCallLimit);
   });
 
+  it("reads a tenant's megabyte strings in linear time (quantity grammar, URL, regex, format)", () => {
+    const zeros = '0'.repeat(1 << 20);
+    const s = { zeros: `${zeros}x`, digits: `${zeros}1e3`, spaces: `https://exa${' '.repeat(1 << 20)}mple.com/`, a: `${'a'.repeat(1 << 20)}!` };
+    assert.deepEqual(
+      ['isQuantity(s.zeros)', 'quantity(s.digits).asInteger()', 'isURL(s.spaces)', "s.a.matches('^(a+)+$')", 'format.dns1123Subdomain().validate(s.a).hasValue()', "quantity('1e999999999')"].map((e) => {
+        const r = evaluate(e, { s });
+        return r.ok ? r.value : r.message;
+      }),
+      [false, 1000, false, false, true, 'quantity exponent out of range: e999999999'],
+    );
+  });
+
   it('stops an expression whose cost-limit error a || would otherwise absorb', () => {
     const big = { items: Array.from({ length: 1000 }, (_, i) => i) };
     const result = evaluate('true || object.items.all(x, object.items.all(y, y >= 0))', { object: big });

@@ -185,6 +185,9 @@ const expressions: string[] = [
   "url('https://example.com/a%2Fb').getEscapedPath()",
   "url('not a url')",
   "url('/just/a/path').getHost()",
+  "isURL('https://example.com/ a')",
+  "isURL('https://exa mple.com/')",
+  "isQuantity('00001e3')",
   // quantity library
   "quantity(object.spec.resources.gpu).isLessThan(quantity('9'))",
   "quantity(object.spec.resources.gpu).compareTo(quantity('8000m'))",

@@ -34,9 +34,44 @@ interface KubeQuantity {
   amount: Amount | undefined;
 }
 
-const digitsShape = /^([+-]?)0*([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*)([-+]?[0-9]*)$/;
+interface Shape {
+  sign: string;
+  whole: string;
+  fraction: string;
+  /** The suffix: letters, then an optional sign and digits (e3, Ki, m). */
+  suffix: string;
+}
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+
+/**
+ * resource.parseQuantityString's grammar, [+-]?digits(.digits)?[eEinumkKMGTP]*[+-]?digits, scanned by hand: a regular
+ * expression for it has adjacent digit runs that a backtracking engine tries every split of, quadratic on a tenant's
+ * megabyte of zeros.
+ */
+function quantityShape(text: string): Shape | undefined {
+  let i = 0;
+  const sign = text[0] === '+' || text[0] === '-' ? text[0] : '';
+  i += sign.length;
+  const wholeStart = i;
+  while (isDigit(text[i])) i++;
+  const whole = text.slice(wholeStart, i);
+  let fraction = '';
+  if (text[i] === '.') {
+    const fractionStart = ++i;
+    while (isDigit(text[i])) i++;
+    fraction = text.slice(fractionStart, i);
+  }
+  const suffixStart = i;
+  while (i < text.length && 'eEinumkKMGTP'.includes(text[i]!)) i++;
+  if (text[i] === '+' || text[i] === '-') i++;
+  while (isDigit(text[i])) i++;
+  return i === text.length ? { sign, whole, fraction, suffix: text.slice(suffixStart) } : undefined;
+}
+
 const decimalExponents: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 const binaryExponents: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
+const maxExponent = 10_000;
 const formatWrong = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
 const fitsInt64 = (v: bigint): boolean => v <= int64Max && v >= int64Min;
@@ -44,10 +79,10 @@ const fitsInt64 = (v: bigint): boolean => v <= int64Max && v >= int64Min;
 /** resource.ParseQuantity's int64 fast path: the form kube keeps, where the value fits it. */
 function parseAmount(text: string): Amount | undefined {
   if (text === '0') return { value: 0n, scale: 0 };
-  const match = digitsShape.exec(text)!;
-  const [, sign = '', whole = '', fraction = '', letters = '', tail = ''] = match;
-  const num = whole === '' ? '0' : whole;
-  const suffix = letters + tail;
+  const { sign, whole, fraction, suffix } = quantityShape(text)!;
+  let first = 0;
+  while (whole[first] === '0') first++;
+  const num = whole.slice(first) || '0';
   let scale = 0;
   let precision: number;
   let mantissa = 1n;
@@ -70,7 +105,12 @@ function parseAmount(text: string): Amount | undefined {
 
 function parseKubeQuantity(text: string): KubeQuantity {
   // kube checks the shape before the suffix, so "8GB" is a format error, not a suffix error.
-  if (text === '' || !digitsShape.test(text)) throw new Error(formatWrong);
+  const shape = text === '' ? undefined : quantityShape(text);
+  if (shape === undefined) throw new Error(formatWrong);
+  // Values are held exactly, so 1e999999999 would be a billion-digit number: a tenant's string may not ask for that.
+  // kube takes exponents up to 2^31 in its decimal form; past ±10,000 is refused here.
+  const exponent = /^[eE]([+-]?[0-9]+)$/.exec(shape.suffix);
+  if (exponent !== null && Math.abs(Number(exponent[1])) > maxExponent) throw new Error(`quantity exponent out of range: ${shape.suffix}`);
   return { quantity: parseQuantity(text), amount: parseAmount(text) };
 }
 
