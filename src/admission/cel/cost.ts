@@ -43,7 +43,7 @@ export function charge(units: number): void {
 const flat = new Set([
   'size', 'int', 'uint', 'double', 'bool', 'type', 'dyn', 'bytes', 'timestamp', 'duration',
   'hasValue', 'value', 'orValue', 'or', 'optional.of', 'optional.none', 'optional.ofNonZeroValue',
-  '@opt_select', '@opt_index', '@not_strictly_false', '_[_]',
+  '@opt_select', '@opt_index',
   '_<_', '_<=_', '_>_', '_>=_', '_*_', '_/_', '_%_', '-_', '!_',
 ]);
 

@@ -90,7 +90,7 @@ const env = {
 const typeNames = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
 
 // Calls the planner handles itself rather than through the resolver.
-const builtinCalls = new Set(['_&&_', '_||_', '_?_:_', '_[_]', '@not_strictly_false', 'not_strictly_false', '_[?_]', '_?._']);
+const builtinCalls = new Set(['_&&_', '_||_', '_?_:_', '_[_]', '@not_strictly_false']);
 
 export function compileCel(expression: string, options: { variables: readonly string[] }): CompileResult {
   const parsed = parseCel(expression);
