@@ -81,6 +81,25 @@ describe('admission CEL runtime cost', () => {
     );
   });
 
+  it('charges comparing and counting big values as it walks them, so a loop over them stops', (t) => {
+    const items = Array.from({ length: 100_000 }, (_, i) => ({ name: `item-${i}`, value: i }));
+    const object = { spec: { items, data: 'x'.repeat(3 << 20) }, loop: Array.from({ length: 1000 }, (_, i) => i) };
+    const oldObject = structuredClone(object);
+    for (const expression of [
+      'object.loop.all(i, object == oldObject)',
+      'object.loop.all(i, object.spec.items[99999] in object.spec.items)',
+      'object.loop.all(i, size(object.spec.data) > 0)',
+      'object.loop.all(i, object.spec.data == oldObject.spec.data)',
+    ]) {
+      const started = performance.now();
+      const result = evaluate(expression, { object, oldObject });
+      t.diagnostic(`${expression}: stopped after ${Math.round(performance.now() - started)} ms`);
+      assert.deepEqual({ ok: result.ok, message: result.ok ? undefined : result.message }, { ok: false, message: costLimitMessage }, expression);
+    }
+    const once = evaluate('object == oldObject', { object, oldObject });
+    assert.equal(once.ok && once.value, true);
+  });
+
   it('stops an expression whose cost-limit error a || would otherwise absorb', () => {
     const big = { items: Array.from({ length: 1000 }, (_, i) => i) };
     const result = evaluate('true || object.items.all(x, object.items.all(y, y >= 0))', { object: big });

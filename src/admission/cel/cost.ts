@@ -39,8 +39,12 @@ export function charge(units: number): void {
   if (tracker !== undefined) tracker.charge(units);
 }
 
-/** Calls whose work does not grow with their arguments. */
+/**
+ * Calls whose work does not grow with the collections they are handed (equality and `in` charge as they walk,
+ * library/equality.ts); strings and bytes are still charged by size (size() counts code points, int() parses).
+ */
 const flat = new Set([
+  '_==_', '_!=_', '@in',
   'size', 'int', 'uint', 'double', 'bool', 'type', 'dyn', 'bytes', 'timestamp', 'duration',
   'hasValue', 'value', 'orValue', 'or', 'optional.of', 'optional.none', 'optional.ofNonZeroValue',
   '@opt_select', '@opt_index',
@@ -49,17 +53,16 @@ const flat = new Set([
 
 export function callCost(name: string, target: CelValue | undefined, args: readonly CelValue[]): number {
   if (name === '@charge_iteration') return Number(args[1]);
-  if (flat.has(name)) return 1;
-  // List concatenation charges what it copies itself (lists-concat.ts); strings are charged by size.
-  if (name === '_+_' && typeof args[0] !== 'string') return 1;
-  let units = 1 + sizeCost(target);
-  for (const arg of args) units += sizeCost(arg);
+  // List concatenation charges what it copies itself (lists-concat.ts).
+  const collections = !flat.has(name) && name !== '_+_';
+  let units = 1 + sizeCost(target, collections);
+  for (const arg of args) units += sizeCost(arg, collections);
   return units;
 }
 
-function sizeCost(value: CelValue | undefined): number {
+function sizeCost(value: CelValue | undefined, collections: boolean): number {
   if (typeof value === 'string') return Math.ceil(value.length * 0.1);
   if (value instanceof Uint8Array) return Math.ceil(value.length * 0.1);
-  if (typeof value === 'object' && value !== null && (isCelList(value) || isCelMap(value))) return (value as { size: number }).size;
+  if (collections && typeof value === 'object' && value !== null && (isCelList(value) || isCelMap(value))) return (value as { size: number }).size;
   return 0;
 }

@@ -4,6 +4,7 @@
 import { celEnv, celFunc, CelScalar, isCelError, listType, plan, type CelEnv, type CelFunc, type CelValue } from '@bufbuild/cel';
 import { callCost, charge, CostTracker, costLimitMessage, perCallLimit, withTracker } from './cost.js';
 import { bindOperators } from './library/compare.js';
+import { equalityLibrary } from './library/equality.js';
 import { formatLibrary } from './library/format.js';
 import { ipLibrary } from './library/ip.js';
 import { listsLibrary } from './library/lists.js';
@@ -33,6 +34,7 @@ const LIST = listType(CelScalar.DYN);
 
 const libraries: CelFunc[] = [
   celFunc('_+_', [LIST, LIST], LIST, (left, right) => AppendList.concat(left, right) as unknown as CelValue[]),
+  ...equalityLibrary,
   ...optionalLibrary,
   ...stringsLibrary,
   ...listsLibrary,
