@@ -90,6 +90,8 @@ describe('admission CEL runtime cost', () => {
       'object.loop.all(i, object.spec.items[99999] in object.spec.items)',
       'object.loop.all(i, size(object.spec.data) > 0)',
       'object.loop.all(i, object.spec.data == oldObject.spec.data)',
+      'object.loop.all(i, sets.contains(object.spec.items.map(x, x.value), [-1]) || true)',
+      'sets.intersects(object.spec.items.map(x, x.value), oldObject.spec.items.map(x, -1 - x.value))',
     ]) {
       const started = performance.now();
       const result = evaluate(expression, { object, oldObject });

@@ -38,11 +38,23 @@ export function jsonToCel(value: unknown): CelValue {
   }
 }
 
+// An object's keys, listed once: a wrapper is made at every read, and size() in a loop must not list them each time.
+const keysOf = new WeakMap<object, string[]>();
+
+function objectKeys(object: Record<string, unknown>): string[] {
+  let keys = keysOf.get(object);
+  if (keys === undefined) {
+    keys = Object.keys(object);
+    keysOf.set(object, keys);
+  }
+  return keys;
+}
+
 class JsonMap implements ReadonlyMap<string, CelValue> {
   readonly [celMapBrand] = {};
   constructor(private readonly object: Record<string, unknown>) {}
   get size(): number {
-    return Object.keys(this.object).length;
+    return objectKeys(this.object).length;
   }
   get(key: MapKey): CelValue | undefined {
     if (typeof key !== 'string' || !Object.hasOwn(this.object, key)) return undefined;
@@ -52,13 +64,13 @@ class JsonMap implements ReadonlyMap<string, CelValue> {
     return typeof key === 'string' && Object.hasOwn(this.object, key);
   }
   keys(): MapIterator<string> {
-    return Object.keys(this.object)[Symbol.iterator]();
+    return objectKeys(this.object)[Symbol.iterator]();
   }
   *values(): MapIterator<CelValue> {
-    for (const key of Object.keys(this.object)) yield jsonToCel(this.object[key]);
+    for (const key of objectKeys(this.object)) yield jsonToCel(this.object[key]);
   }
   *entries(): MapIterator<[string, CelValue]> {
-    for (const key of Object.keys(this.object)) yield [key, jsonToCel(this.object[key])];
+    for (const key of objectKeys(this.object)) yield [key, jsonToCel(this.object[key])];
   }
   [Symbol.iterator](): MapIterator<[string, CelValue]> {
     return this.entries();

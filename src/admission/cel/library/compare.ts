@@ -1,6 +1,7 @@
 // CEL's own ==, < and + for library functions that compare or add elements (lists' min, max, sum, indexOf; sets),
 // taken from @bufbuild/cel's standard overloads so heterogeneous numbers compare as CEL compares them.
 import { isCelError, type CelValue } from '@bufbuild/cel';
+import { charge } from '../cost.js';
 
 type Overloads = { call(id: number, target: CelValue | undefined, args: CelValue[]): unknown };
 let find: (name: string) => Overloads | undefined = () => undefined;
@@ -10,7 +11,9 @@ export function bindOperators(resolver: (name: string) => Overloads | undefined)
   find = resolver;
 }
 
+// Each comparison or addition a library function makes costs a unit: sets.contains of two long lists is their product.
 function apply(name: string, left: CelValue, right: CelValue): CelValue {
+  charge(1);
   const result = find(name)?.call(0, undefined, [left, right]);
   if (result === undefined) throw new Error('no such overload');
   if (isCelError(result)) throw result;
