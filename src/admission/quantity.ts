@@ -15,6 +15,8 @@ const binarySuffixes: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40,
 const decimalByExponent = new Map(Object.entries(decimalSuffixes).map(([suffix, exponent]) => [exponent, suffix]));
 const binaryByPower = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
 const shape = /^([+-]?)(\d*)(?:\.(\d*))?(.*)$/;
+const maxDigits = 1_000;
+const maxExponent = 10_000;
 
 /** kube's ErrFormatWrong, ErrSuffix and ErrNumeric share this prefix; a caller shows the whole message. */
 export class QuantityError extends Error {}
@@ -40,6 +42,11 @@ export function parseQuantity(text: string): Quantity {
     exponent10 = Number(suffix.slice(1));
   } else {
     throw new QuantityError('unable to parse quantity\'s suffix');
+  }
+  // Tenants write requests and limits; exact arithmetic on a billion-digit value (1e999999999) would hold the event
+  // loop for minutes. Values this far past int64 mean nothing to a quota, and are refused here instead.
+  if (whole.length + fraction.length > maxDigits || Math.abs(exponent10) > maxExponent) {
+    throw new QuantityError(`quantity out of the range this server computes with (at most ${maxDigits} digits and an exponent within ±${maxExponent})`);
   }
   const digits = BigInt(whole + fraction || '0') << BigInt(power2);
   const scale = exponent10 - fraction.length + 9;

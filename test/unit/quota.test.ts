@@ -8,7 +8,7 @@ import { checkRequest, countUsage, QuotaRefusal } from '../../src/admission/quot
 import { computeWarnings, podPlan, podUsage } from '../../src/admission/quota/compute.js';
 import type { ResourceQuota } from '../../src/admission/quota/resource-list.js';
 import { toStrings } from '../../src/admission/quota/resource-list.js';
-import { addQuantities, compareQuantities, formatQuantity, parseQuantity, subtractQuantities } from '../../src/admission/quantity.js';
+import { addQuantities, compareQuantities, formatQuantity, parseQuantity, QuantityError, subtractQuantities } from '../../src/admission/quantity.js';
 import { buildGoOracle, type GoOracle } from '../support/go-oracle.js';
 
 let oracle: GoOracle;
@@ -68,6 +68,14 @@ describe('quantity: resource.Quantity as k8s.io/apimachinery defines it', () => 
       };
       assert.deepEqual(mine, { a: want.a, b: want.b, sum: want.sum, diff: want.diff, cmp: want.cmp }, `${a} and ${b}`);
     }
+  });
+
+  it('refuses a tenant\'s quantity too large to compute with, rather than building it digit by digit', () => {
+    // Exact arithmetic on these would take minutes or exhaust the heap (kube keeps them as lazy decimals).
+    for (const text of ['1e299999999', '1e999999999', `1${'0'.repeat(1_000_000)}`, `0.${'0'.repeat(1_000_000)}1`]) {
+      assert.throws(() => parseQuantity(text), QuantityError, text.slice(0, 20));
+    }
+    assert.equal(compareQuantities(parseQuantity('1e999'), parseQuantity(`1${'0'.repeat(999)}`)), 0);
   });
 });
 
