@@ -10,6 +10,7 @@ import type { LocalCluster } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
 import { eventually } from '../support/eventually.js';
 import { httpsCall } from '../support/https.js';
+import { applyQuota, controllerCounts, quotaJson, usedBecomes } from '../support/quota.js';
 import { testBed } from '../support/test-bed.js';
 
 const ours = 'ai.example.io';
@@ -38,66 +39,17 @@ const notebook = (group: string, name: string): string =>
 const create = (group: string, namespace: string, name: string, query = ''): Promise<{ status: number; body: string }> =>
   cluster.request('admin', 'POST', `/apis/${group}/v1alpha1/namespaces/${namespace}/notebooks${query}`, notebook(group, name), { 'content-type': 'application/json' });
 
-async function quotaJson(namespace: string, name: string): Promise<Json> {
-  return JSON.parse(await cluster.ok('admin', ['get', 'resourcequota', name, '-n', namespace, '-o', 'json'])) as Json;
-}
-
-/** Waits until the quota's status.used has every name of `used` with that value (kube-controller-manager's or admission's). */
-function usedBecomes(namespace: string, name: string, used: Record<string, string>, what: string, timeoutMs = 120_000): Promise<Json> {
-  return eventually(
-    () => quotaJson(namespace, name),
-    (q) => Object.entries(used).every(([k, v]) => q.status?.used?.[k] === v),
-    what,
-    timeoutMs,
-    { everyMs: 1000 },
-  );
-}
-
-async function applyQuota(namespace: string, name: string, hard: Record<string, string>): Promise<void> {
-  await cluster.ok('admin', ['apply', '-n', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name }, spec: { hard } }));
-}
-
-/**
- * Waits until kube-controller-manager's quota controller counts `resources` in `namespace`. It learns of resources
- * through discovery every 30 s, and a quota it synced before then has no usage for them until its next full resync
- * (5 minutes), as for a CRD just installed: a quota it cannot count yet is made again until a new one is counted at once.
- */
-async function controllerCounts(namespace: string, resources: string[]): Promise<void> {
-  let attempt = 0;
-  await eventually(
-    async () => {
-      const name = `probe-${attempt++}`;
-      await applyQuota(namespace, name, Object.fromEntries(resources.map((r) => [r, '100'])));
-      try {
-        await usedBecomes(namespace, name, Object.fromEntries(resources.map((r) => [r, '0'])), `${name} counted`, 10_000);
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await cluster.ok('admin', ['delete', 'resourcequota', name, '-n', namespace]);
-      }
-    },
-    (counted) => counted,
-    `kube-controller-manager to count ${resources.join(', ')}`,
-    // Discovery of an aggregated group is refreshed by kube-apiserver once a minute when it failed (our server was
-    // not up yet), then read by the quota controller every 30 s, whose informer must then list: minutes on a loaded
-    // machine, once more than three.
-    360_000,
-    { context: () => cluster.logs('kube-controller-manager').split('\n').filter((line) => /quota|ai\.example\.io/.test(line)).slice(-40).join('\n') },
-  );
-}
-
 describe('object count quota', () => {
   it('the third create over count/notebooks "2" is refused with the code and message kube gives for the CRD; status.used is kept by kube-controller-manager', async () => {
     // kube-controller-manager's quota controller fills status.used for both, having discovered our resources
     // through the aggregated API like any other: until then, admission (kube's and ours) refuses as status unknown.
-    await controllerCounts(ns, [`count/notebooks.${ours}`, `count/notebooks.${golden}`]);
-    await applyQuota(ns, 'notebooks', { [`count/notebooks.${ours}`]: '2', [`count/notebooks.${golden}`]: '2' });
-    await usedBecomes(ns, 'notebooks', { [`count/notebooks.${ours}`]: '0', [`count/notebooks.${golden}`]: '0' }, 'the quota controller to count both groups');
+    await controllerCounts(cluster, ns, [`count/notebooks.${ours}`, `count/notebooks.${golden}`]);
+    await applyQuota(cluster, ns, 'notebooks', { [`count/notebooks.${ours}`]: '2', [`count/notebooks.${golden}`]: '2' });
+    await usedBecomes(cluster, ns, 'notebooks', { [`count/notebooks.${ours}`]: '0', [`count/notebooks.${golden}`]: '0' }, 'the quota controller to count both groups');
     for (const name of ['nb-1', 'nb-2']) {
       for (const group of [golden, ours]) assert.equal((await create(group, ns, name)).status, 201, `${group} ${name}`);
     }
-    await usedBecomes(ns, 'notebooks', { [`count/notebooks.${ours}`]: '2', [`count/notebooks.${golden}`]: '2' }, 'both creates charged');
+    await usedBecomes(cluster, ns, 'notebooks', { [`count/notebooks.${ours}`]: '2', [`count/notebooks.${golden}`]: '2' }, 'both creates charged');
 
     const crd = await create(golden, ns, 'nb-3');
     const mine = await create(ours, ns, 'nb-3');
@@ -113,21 +65,21 @@ describe('object count quota', () => {
     // A delete is not admission's: the quota controller sees it through its informer and counts again.
     await cluster.ok('admin', ['delete', `notebooks.${ours}`, 'nb-1', '-n', ns, '--wait=true']);
     await cluster.ok('admin', ['delete', `notebooks.${golden}`, 'nb-1', '-n', ns, '--wait=true']);
-    await usedBecomes(ns, 'notebooks', { [`count/notebooks.${ours}`]: '1', [`count/notebooks.${golden}`]: '1' }, 'the quota controller to count the deletes');
+    await usedBecomes(cluster, ns, 'notebooks', { [`count/notebooks.${ours}`]: '1', [`count/notebooks.${golden}`]: '1' }, 'the quota controller to count the deletes');
 
     // A dry run is checked and not charged.
     const dry = await create(ours, ns, 'nb-dry', '?dryRun=All');
     assert.equal(dry.status, 201, dry.body);
-    assert.equal((await quotaJson(ns, 'notebooks')).status.used[`count/notebooks.${ours}`], '1');
+    assert.equal((await quotaJson(cluster, ns, 'notebooks')).status.used[`count/notebooks.${ours}`], '1');
     assert.equal((await create(ours, ns, 'nb-4')).status, 201);
-    await usedBecomes(ns, 'notebooks', { [`count/notebooks.${ours}`]: '2' }, 'the create after the dry run charged');
+    await usedBecomes(cluster, ns, 'notebooks', { [`count/notebooks.${ours}`]: '2' }, 'the create after the dry run charged');
   });
 
   it('20 creates racing for the last slot create exactly one; the others get kube\'s refusal', async () => {
     const count = `count/notebooks.${ours}`;
-    await controllerCounts(raceNs, [count]);
-    await applyQuota(raceNs, 'race', { [count]: '3' });
-    await usedBecomes(raceNs, 'race', { [count]: '0' }, 'the quota controller to count notebooks');
+    await controllerCounts(cluster, raceNs, [count]);
+    await applyQuota(cluster, raceNs, 'race', { [count]: '3' });
+    await usedBecomes(cluster, raceNs, 'race', { [count]: '0' }, 'the quota controller to count notebooks');
     for (const name of ['a', 'b']) assert.equal((await create(ours, raceNs, name)).status, 201);
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => create(ours, raceNs, `racer-${i}`)));
     const created = answers.filter((a) => a.status === 201);
@@ -138,7 +90,7 @@ describe('object count quota', () => {
     }
     const list = JSON.parse((await cluster.request('admin', 'GET', `/apis/${ours}/v1alpha1/namespaces/${raceNs}/notebooks`)).body) as Json;
     assert.equal(list.items.length, 3);
-    assert.equal((await quotaJson(raceNs, 'race')).status.used[count], '3');
+    assert.equal((await quotaJson(cluster, raceNs, 'race')).status.used[count], '3');
   });
 });
 
@@ -177,9 +129,9 @@ describe('object count quota across replicas', () => {
     const count = `count/notebooks.${ours}`;
     second = await freePort();
     await cluster.startServer(second);
-    await controllerCounts(replicasNs, [count]);
-    await applyQuota(replicasNs, 'replicas', { [count]: '2' });
-    await usedBecomes(replicasNs, 'replicas', { [count]: '0' }, 'the quota controller to count notebooks');
+    await controllerCounts(cluster, replicasNs, [count]);
+    await applyQuota(cluster, replicasNs, 'replicas', { [count]: '2' });
+    await usedBecomes(cluster, replicasNs, 'replicas', { [count]: '0' }, 'the quota controller to count notebooks');
     assert.equal((await create(ours, replicasNs, 'first')).status, 201);
     const ports = [cluster.serverPort, second];
     const refusedBefore = await refusals(ports);
@@ -192,7 +144,7 @@ describe('object count quota across replicas', () => {
     }
     const list = JSON.parse((await cluster.request('admin', 'GET', `/apis/${ours}/v1alpha1/namespaces/${replicasNs}/notebooks`)).body) as Json;
     assert.equal(list.items.length, 2);
-    assert.equal((await quotaJson(replicasNs, 'replicas')).status.used[count], '2');
+    assert.equal((await quotaJson(cluster, replicasNs, 'replicas')).status.used[count], '2');
     // Each replica counts the refusals it made: 19 in all.
     assert.equal((await refusals(ports)) - refusedBefore, 19);
   });
@@ -201,8 +153,8 @@ describe('object count quota across replicas', () => {
 describe('compute quota', () => {
   it('a job or notebook asking for more GPUs than the quota allows is warned at create and says QuotaExceeded once kube refuses its pods', async () => {
     const gpu = 'requests.nvidia.com/gpu';
-    await applyQuota(gpuNs, 'gpu', { [gpu]: '8' });
-    await usedBecomes(gpuNs, 'gpu', { [gpu]: '0' }, 'the quota controller to fill the GPU quota');
+    await applyQuota(cluster, gpuNs, 'gpu', { [gpu]: '8' });
+    await usedBecomes(cluster, gpuNs, 'gpu', { [gpu]: '0' }, 'the quota controller to fill the GPU quota');
     const job = JSON.stringify({
       apiVersion: `${ours}/v1alpha1`,
       kind: 'Job',
