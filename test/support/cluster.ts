@@ -13,6 +13,17 @@ import { customResourceDefinition } from '../../src/api/v1alpha1/crd.js';
 import { resources } from '../../src/resources/index.js';
 import { freePort, startEtcd, type EtcdProcess } from './etcd.js';
 import { httpsCall, type HttpsAnswer } from './https.js';
+import {
+  kueueBuild,
+  kueueCaName,
+  kueueCertDays,
+  kueueConfiguration,
+  kueueNamespace,
+  kueueServingName,
+  kueueWebhookConfigurations,
+  kueueWebhooks,
+  kueueWebhookSecret,
+} from './kueue.js';
 import { Pki, type Issued } from './pki.js';
 import { requireGo, requireKubectl } from './tools.js';
 
@@ -80,6 +91,8 @@ export class LocalCluster {
   etcdPrefix = '/registry';
   /** No certificate files for this server: it keeps its own in its Secret and sets the APIService's caBundle. */
   selfManagedCert = false;
+  /** Whether this process started Kueue (startKueue), whose webhook configurations it then removes when it stops. */
+  private kueueStarted = false;
 
   constructor(private readonly log: (line: string) => void = () => undefined, attachTo?: ControlPlaneState) {
     this.ownsControlPlane = attachTo === undefined;
@@ -415,6 +428,56 @@ export class LocalCluster {
     }
   }
 
+  /**
+   * Kueue's controller manager against this control plane, for the suites that queue work (no other suite sees its
+   * webhooks): Kueue's CRDs from its module, its webhook server on 127.0.0.1 with a certificate from the test PKI,
+   * its webhook configurations calling that URL, and the Configuration of test/support/kueue.ts. Returns once Kueue's
+   * webhooks answer: a batch Job with a queue name comes back suspended from a dry run.
+   */
+  async startKueue(): Promise<void> {
+    this.log('building or reusing Kueue');
+    const build = kueueBuild();
+    const src = join(build, 'src');
+    this.log("installing Kueue's CRDs");
+    // Server-side: the Workload CRD is larger than the annotation client-side apply keeps.
+    const crds = join(src, 'config/components/crd/bases');
+    await this.ok('admin', ['apply', '--server-side', '-f', crds]);
+    await this.waitFor(async () => (await this.kubectl('admin', ['wait', '--for=condition=Established', '-f', crds, '--timeout=30s'])).code === 0, "Kueue's CRDs Established", 60_000);
+
+    // Seeded in the Secret Kueue's certificate rotator reads, which keeps a valid certificate as it finds it.
+    const ca = this.pki.ca('kueue-ca', kueueCaName, { dns: [kueueCaName], days: kueueCertDays });
+    const serving = this.pki.issue('kueue-serving', ca, { cn: kueueServingName, usage: 'server', dns: [kueueServingName], ips: ['127.0.0.1'], days: kueueCertDays });
+    await this.ok('admin', ['create', 'namespace', kueueNamespace]);
+    await this.ok('admin', [
+      'create', 'secret', 'generic', kueueWebhookSecret, '-n', kueueNamespace,
+      `--from-file=ca.crt=${ca.cert}`, `--from-file=ca.key=${ca.key}`, `--from-file=tls.crt=${serving.cert}`, `--from-file=tls.key=${serving.key}`,
+    ]);
+
+    const ports = { webhook: await freePort(), health: await freePort(), metrics: await freePort() };
+    const config = join(this.dir, 'kueue-config.yaml');
+    writeFileSync(config, kueueConfiguration(ports, join(this.dir, 'kueue-webhook-certs')));
+    this.kueueStarted = true;
+    await this.ok('admin', ['apply', '-f', '-'], kueueWebhooks(src, ports.webhook, ca.pem));
+
+    this.log("starting Kueue's controller manager");
+    this.spawn('kueue', [`--config=${config}`, `--kubeconfig=${this.kubeconfig('admin')}`], join(build, 'bin/kueue'));
+    const probe = `apiVersion: batch/v1
+kind: Job
+metadata: {name: kueue-probe, namespace: ${kueueNamespace}, labels: {kueue.x-k8s.io/queue-name: probe}}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}
+`;
+    await this.waitFor(
+      async () => {
+        const exited = this.procs.find((p) => p.name === 'kueue' && p.child.exitCode !== null);
+        if (exited) throw new Error(`kueue exited with ${exited.child.exitCode}:\n${exited.output.join('').slice(-3000)}`);
+        const res = await this.kubectl('admin', ['create', '--dry-run=server', '-o', 'jsonpath={.spec.suspend}', '-f', '-'], probe);
+        return res.code === 0 && res.stdout === 'true';
+      },
+      "Kueue's webhooks",
+      120_000,
+    );
+  }
+
   /** The PID of a running process of the control plane, e.g. "kube-apiserver" or "ai-apiserver:<port>". */
   pidOf(name: string): number {
     const proc = this.procs.find((p) => p.name === name && p.child.exitCode === null);
@@ -453,6 +516,13 @@ export class LocalCluster {
 
   /** Stops the processes this one started; the whole control plane only when this process owns it. */
   async stop(): Promise<void> {
+    // On a shared control plane the suites after this one would otherwise have their batch Jobs sent to a stopped
+    // webhook, which fails their creation.
+    if (this.kueueStarted) {
+      const { mutating, validating } = kueueWebhookConfigurations;
+      await this.kubectl('admin', ['delete', '--ignore-not-found', '--request-timeout=20s', `mutatingwebhookconfiguration/${mutating}`, `validatingwebhookconfiguration/${validating}`]);
+      this.kueueStarted = false;
+    }
     for (const proc of [...this.procs].reverse()) {
       if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
       const exited = new Promise((resolve) => proc.child.once('exit', resolve));

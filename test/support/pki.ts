@@ -17,16 +17,19 @@ function run(args: string[], cwd: string): void {
 export class Pki {
   constructor(readonly dir: string) {}
 
-  ca(name: string, cn: string): Issued {
+  /** A self-signed CA; `dns` names it as well (a CA some programs check by host name), `days` outlives 30 days. */
+  ca(name: string, cn: string, options: { dns?: string[]; days?: number } = {}): Issued {
     const key = join(this.dir, `${name}.key`);
     const cert = join(this.dir, `${name}.crt`);
-    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${cn}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], this.dir);
+    const sans = (options.dns ?? []).map((d) => `DNS:${d}`);
+    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', String(options.days ?? 30), '-subj', `/CN=${cn}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      ...(sans.length > 0 ? ['-addext', `subjectAltName=${sans.join(',')}`] : [])], this.dir);
     return { cert, key, pem: readFileSync(cert, 'utf8') };
   }
 
   /** A certificate signed by `ca`: `server` with the given SANs, or `client` with CN and organizations (groups). */
-  issue(name: string, ca: Issued, options: { cn: string; organizations?: string[]; usage: 'server' | 'client'; dns?: string[]; ips?: string[] }): Issued {
+  issue(name: string, ca: Issued, options: { cn: string; organizations?: string[]; usage: 'server' | 'client'; dns?: string[]; ips?: string[]; days?: number }): Issued {
     const key = join(this.dir, `${name}.key`);
     const csr = join(this.dir, `${name}.csr`);
     const cert = join(this.dir, `${name}.crt`);
@@ -43,7 +46,7 @@ export class Pki {
         ...(sans.length > 0 ? [`subjectAltName=${sans.join(',')}`] : []),
       ].join('\n'),
     );
-    run(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '30', '-extfile', ext], this.dir);
+    run(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', String(options.days ?? 30), '-extfile', ext], this.dir);
     return { cert, key, pem: readFileSync(cert, 'utf8') };
   }
 
