@@ -3,7 +3,7 @@
 // modules by scripts/install-kube.sh; then this server in delegated mode behind an APIService, registered with
 // the files the project ships (deploy/, apiservice/), with only the Service adjusted to reach loopback.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -329,10 +329,10 @@ export class LocalCluster {
     await this.waitFor(async () => (await this.kubectl('admin', ['get', '--raw', '/openapi/v3/apis/ai.example.io/v1alpha1'])).code === 0, 'the aggregated OpenAPI', 120_000);
   }
 
-  private async waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  private async waitFor(check: () => Promise<boolean>, what: string | (() => string), timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -444,8 +444,10 @@ export class LocalCluster {
     await this.ok('admin', ['apply', '--server-side', '-f', crds]);
     await this.waitFor(async () => (await this.kubectl('admin', ['wait', '--for=condition=Established', '-f', crds, '--timeout=30s'])).code === 0, "Kueue's CRDs Established", 60_000);
 
-    // Seeded in the Secret Kueue's certificate rotator reads, which keeps a valid certificate as it finds it.
-    const ca = this.pki.ca('kueue-ca', kueueCaName, { dns: [kueueCaName], days: kueueCertDays });
+    // Seeded in the Secret Kueue's certificate rotator reads, which keeps a certificate it finds valid: a CA valid for
+    // the name kueue-ca whose key it can parse (PKCS#1 RSA only), and a serving certificate for its Service's name and
+    // for the loopback address the webhook configurations call.
+    const ca = this.pki.ca('kueue-ca', kueueCaName, { dns: [kueueCaName], rsa: true, days: kueueCertDays });
     const serving = this.pki.issue('kueue-serving', ca, { cn: kueueServingName, usage: 'server', dns: [kueueServingName], ips: ['127.0.0.1'], days: kueueCertDays });
     await this.ok('admin', ['create', 'namespace', kueueNamespace]);
     await this.ok('admin', [
@@ -453,9 +455,14 @@ export class LocalCluster {
       `--from-file=ca.crt=${ca.cert}`, `--from-file=ca.key=${ca.key}`, `--from-file=tls.crt=${serving.cert}`, `--from-file=tls.key=${serving.key}`,
     ]);
 
+    // Where a Deployment would mount that Secret: the rotator waits for the files, the webhook server serves them.
+    const certDir = join(this.dir, 'kueue-webhook-certs');
+    mkdirSync(certDir, { recursive: true });
+    copyFileSync(serving.cert, join(certDir, 'tls.crt'));
+    copyFileSync(serving.key, join(certDir, 'tls.key'));
     const ports = { webhook: await freePort(), health: await freePort(), metrics: await freePort() };
     const config = join(this.dir, 'kueue-config.yaml');
-    writeFileSync(config, kueueConfiguration(ports, join(this.dir, 'kueue-webhook-certs')));
+    writeFileSync(config, kueueConfiguration(ports, certDir));
     this.kueueStarted = true;
     await this.ok('admin', ['apply', '-f', '-'], kueueWebhooks(src, ports.webhook, ca.pem));
 
@@ -466,14 +473,16 @@ kind: Job
 metadata: {name: kueue-probe, namespace: ${kueueNamespace}, labels: {kueue.x-k8s.io/queue-name: probe}}
 spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}
 `;
+    let last = '';
     await this.waitFor(
       async () => {
         const exited = this.procs.find((p) => p.name === 'kueue' && p.child.exitCode !== null);
         if (exited) throw new Error(`kueue exited with ${exited.child.exitCode}:\n${exited.output.join('').slice(-3000)}`);
         const res = await this.kubectl('admin', ['create', '--dry-run=server', '-o', 'jsonpath={.spec.suspend}', '-f', '-'], probe);
+        last = res.stderr || res.stdout;
         return res.code === 0 && res.stdout === 'true';
       },
-      "Kueue's webhooks",
+      () => `Kueue's webhooks (last answer: ${last})\n${this.logs('kueue').slice(-3000)}`,
       120_000,
     );
   }

@@ -40,8 +40,8 @@ export interface KueuePorts {
  *
  * Internal certificate management is on although the certificate comes from the test PKI: with it off, Kueue v0.11
  * reads its metrics certificate from the fixed path /etc/kueue/metrics/certs and exits without it. On, its rotator
- * takes a valid certificate it finds in its Secret (seeded before it starts), writes it to `certDir` for the webhook
- * server and serves metrics with a certificate of its own.
+ * keeps a valid certificate it finds in its Secret (seeded before it starts), waits for the same files in `certDir`
+ * (where a Deployment mounts the Secret) for the webhook server, and metrics are served with a certificate of their own.
  *
  * The on-demand visibility API is off: Kueue v0.11 serves it on the fixed port 8082 on every interface, with
  * certificates written to /tmp and delegated authentication that needs in-cluster credentials.

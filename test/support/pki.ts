@@ -17,14 +17,19 @@ function run(args: string[], cwd: string): void {
 export class Pki {
   constructor(readonly dir: string) {}
 
-  /** A self-signed CA; `dns` names it as well (a CA some programs check by host name), `days` outlives 30 days. */
-  ca(name: string, cn: string, options: { dns?: string[]; days?: number } = {}): Issued {
+  /**
+   * A self-signed CA. For programs that check a CA by host name, parse only PKCS#1 RSA keys or renew what expires
+   * within a month: `dns` names it as well, `rsa` gives it such a key, `days` outlives 30 days.
+   */
+  ca(name: string, cn: string, options: { dns?: string[]; rsa?: boolean; days?: number } = {}): Issued {
     const key = join(this.dir, `${name}.key`);
     const cert = join(this.dir, `${name}.crt`);
     const sans = (options.dns ?? []).map((d) => `DNS:${d}`);
-    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', String(options.days ?? 30), '-subj', `/CN=${cn}`,
+    const newKey = options.rsa ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+    run(['req', '-x509', ...newKey, '-nodes', '-keyout', key, '-out', cert, '-days', String(options.days ?? 30), '-subj', `/CN=${cn}`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
       ...(sans.length > 0 ? ['-addext', `subjectAltName=${sans.join(',')}`] : [])], this.dir);
+    if (options.rsa) run(['rsa', '-in', key, '-out', key, '-traditional'], this.dir);
     return { cert, key, pem: readFileSync(cert, 'utf8') };
   }
 
