@@ -136,7 +136,7 @@ describe('Kueue', () => {
     const created = JSON.parse(await cluster.ok('admin', ['create', '-o', 'json', '-f', '-'], batchJob('first', tenants.a, { queue: 'team', pods: 2, gpus: 4, podAnnotations: frozen })));
     assert.equal(created.spec.suspend, true, "Kueue's webhook suspends a Job with a queue name as it is created");
 
-    const first = await eventually(() => workloadOf(tenants.a, 'first'), (wl) => condition(wl, 'Admitted')?.status === 'True', 'Workload of first Admitted');
+    const first = await eventually(() => workloadOf(tenants.a, 'first'), (wl) => condition(wl, 'Admitted')?.status === 'True', 'Workload of first Admitted', 90_000);
     assert.equal(condition(first, 'QuotaReserved')?.status, 'True');
     assert.equal(first.status.admission.clusterQueue, 'gpus');
     assert.deepEqual(
@@ -144,11 +144,12 @@ describe('Kueue', () => {
       [['main', 2, 'kwok-gpu', '8']],
     );
     assert.equal(first.spec.queueName, 'team');
-    await eventually(() => getJson(cluster, ['get', 'job.batch', 'first', '-n', tenants.a]), (job) => job.spec.suspend === false, 'Kueue unsuspends first');
+    await eventually(() => getJson(cluster, ['get', 'job.batch', 'first', '-n', tenants.a]), (job) => job.spec.suspend === false, 'Kueue unsuspends first', 90_000);
     const running = await eventually(
       () => podsOf(tenants.a, 'first'),
       (pods) => pods.length === 2 && pods.every((p) => p.spec.nodeName?.startsWith('kwok-node-')),
       "first's pods scheduled on kwok nodes",
+      90_000,
     );
     // The flavor's node labels reach the pods as a node selector.
     const firstJob = await getJson(cluster, ['get', 'job.batch', 'first', '-n', tenants.a]);
@@ -162,6 +163,7 @@ describe('Kueue', () => {
       () => workloadOf(tenants.b, 'second'),
       (wl) => condition(wl, 'QuotaReserved')?.status === 'False',
       'Workload of second without quota',
+      90_000,
     );
     assert.equal(condition(waiting, 'QuotaReserved')?.reason, 'Pending');
     assert.match(condition(waiting, 'QuotaReserved')!.message, /insufficient unused quota for nvidia\.com\/gpu in flavor kwok-gpu, 4 more needed/);

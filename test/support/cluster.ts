@@ -1,7 +1,8 @@
 // A real local control plane for end-to-end tests and demos: etcd, kube-apiserver (aggregation on, Node+RBAC,
 // static tokens for admin and tenants), kube-controller-manager, kube-scheduler and kwok, all built from their Go
 // modules by scripts/install-kube.sh; then this server in delegated mode behind an APIService, registered with
-// the files the project ships (deploy/, apiservice/), with only the Service adjusted to reach loopback.
+// the files the project ships (deploy/, apiservice/), with only the Service adjusted to reach loopback. Kueue, for
+// the suites that queue work, on request (startKueue).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
