@@ -2,12 +2,14 @@
 // with that policy and one validating webhook, each as a ratio against no admission in the same round. The same
 // policy and webhook govern the CRD equivalent in kube-apiserver, so the CRD's ratios say what kube pays for the same
 // chain. One local control plane (test/support/cluster.ts), the server without its controllers, the benchmark's
-// ~2 KiB notebooks; the webhook is an HTTPS server in this process that allows everything but a probe label.
+// ~2 KiB notebooks; the webhook is an HTTPS server in a process of its own (bench/admission-webhook.ts) that allows
+// everything but a probe label.
 // Rounds rotate the order of the three set-ups so that drift in the machine's load falls on each.
 // Run: npm run bench:admission   (BENCH_ROUNDS rounds, 5; BENCH_QUICK=1 checks the run with tiny counts)
-import { createServer, type Server } from 'node:https';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Agent, request, type buildConnector } from 'undici';
 import { LocalCluster, users } from '../test/support/cluster.js';
 import { benchNotebook, median, pool, progress } from './objects.js';
@@ -74,20 +76,13 @@ webhooks:
     resources: ["notebooks"]
 `;
 
-/** Allows every review but one of an object labelled with the webhook's probe value. */
-function startWebhook(cert: string, key: string): Promise<Server> {
-  const server = createServer({ cert, key }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const review = JSON.parse(Buffer.concat(chunks).toString()) as { request: { uid: string; object?: { metadata?: { labels?: Record<string, string> } } } };
-      const refused = review.request.object?.metadata?.labels?.probe === probe.webhook;
-      const response = { uid: review.request.uid, allowed: !refused, ...(refused ? { status: { code: 403, message: 'refused by the benchmark webhook' } } : {}) };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
-    });
+/** Starts bench/admission-webhook.ts; it lives until its stdin closes. */
+async function startWebhook(certFile: string, keyFile: string): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./admission-webhook.ts', import.meta.url)), certFile, keyFile], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { port: Number(line.toString().trim()), child };
 }
 
 const collection = (target: Target, namespace: string): string => `/apis/${target.group}/v1alpha1/namespaces/${namespace}/notebooks`;
@@ -141,14 +136,14 @@ async function main(): Promise<void> {
   const cluster = new LocalCluster((line) => progress(`cluster: ${line}`));
   cluster.serverArgs = ['--no-controllers'];
   const agents: Agent[] = [];
-  let webhook: Server | undefined;
+  let webhook: { port: number; child: ChildProcess } | undefined;
   try {
     await cluster.start();
     await cluster.installCrds(crdGroup);
     const webhookCa = cluster.pki.ca('bench-webhook-ca', 'bench-webhook-ca');
     const serving = cluster.pki.issue('bench-webhook', webhookCa, { cn: 'bench-webhook', usage: 'server', ips: ['127.0.0.1'] });
-    webhook = await startWebhook(serving.pem, readFileSync(serving.key, 'utf8'));
-    const url = `https://127.0.0.1:${(webhook.address() as AddressInfo).port}/validate`;
+    webhook = await startWebhook(serving.cert, serving.key);
+    const url = `https://127.0.0.1:${webhook.port}/validate`;
     const caBundle = Buffer.from(webhookCa.pem).toString('base64');
     const groups = ['ai.example.io', crdGroup];
     const agent = (connect: buildConnector.BuildOptions): Agent => {
@@ -223,7 +218,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
     replaceBlock(out.readme, 'bench:admission', lines);
   } finally {
-    webhook?.close();
+    webhook?.child.stdin!.end();
     for (const a of agents) await a.destroy().catch(() => undefined);
     await cluster.stop();
   }
