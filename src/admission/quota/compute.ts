@@ -2,7 +2,7 @@
 // counts a pod (pods, cpu, memory, ephemeral-storage, extended resources such as nvidia.com/gpu, requests.* and
 // limits.*), times the pods the controllers run; and which of the namespace's quotas that will not fit. Pods are
 // charged by kube when created, so this only warns: the refusal comes later, per pod, from kube-apiserver.
-import { compareQuantities, multiplyQuantity, parseQuantity, subtractQuantities, zero, type Quantity } from '../quantity.js';
+import { addQuantities, compareQuantities, multiplyQuantity, parseQuantity, subtractQuantities, zero, type Quantity } from '../quantity.js';
 import { add, exceeding, mask, prettyPrint, resourceList, scopeSelectors, type ResourceList, type ResourceQuota, type ScopeSelectorRequirement } from './resource-list.js';
 
 interface Container {
@@ -49,33 +49,46 @@ function containerResources(container: Container): { requests: ResourceList; lim
   return { requests, limits };
 }
 
-function max(a: ResourceList, b: ResourceList): ResourceList {
-  const out = new Map(a);
-  for (const [name, value] of b) {
-    const mine = out.get(name);
-    if (!mine || compareQuantities(value, mine) > 0) out.set(name, value);
+/** Adds `list` into `total` in place: a pod's thousands of containers each cost their own entries, not the total's. */
+function addInto(total: ResourceList, list: ResourceList): void {
+  for (const [name, value] of list) {
+    const mine = total.get(name);
+    total.set(name, mine ? addQuantities(mine, value) : value);
   }
-  return out;
 }
 
 /**
  * resourcehelper.PodRequests / PodLimits: the containers' sum, or the largest init container when larger (a
- * restartable init container, a sidecar, runs beside the rest and adds to both), plus the pod's overhead.
+ * restartable init container, a sidecar, runs beside the rest and adds to both), plus the pod's overhead. kube
+ * compares each init container with every sidecar resource before it, which is quadratic in a tenant's pod spec;
+ * quantities of a pod kube accepts are not negative, so the sidecars before an init container never exceed all the
+ * sidecars beside the containers, and only the init container's own resources can make it the largest.
  */
 function podTotals(pod: PodSpec, which: 'requests' | 'limits'): ResourceList {
-  let total: ResourceList = new Map();
-  for (const container of pod.containers ?? []) total = add(total, containerResources(container)[which]);
-  let sidecars: ResourceList = new Map();
-  let initMax: ResourceList = new Map();
+  const total: ResourceList = new Map();
+  for (const container of pod.containers ?? []) addInto(total, containerResources(container)[which]);
+  const sidecars: ResourceList = new Map();
+  const initMax: ResourceList = new Map();
   for (const container of pod.initContainers ?? []) {
     const own = containerResources(container)[which];
     if (container.restartPolicy === 'Always') {
-      sidecars = add(sidecars, own);
-      initMax = max(initMax, sidecars);
-    } else initMax = max(initMax, add(own, sidecars));
+      addInto(sidecars, own);
+      continue;
+    }
+    for (const [name, value] of own) {
+      const beside = sidecars.get(name);
+      const running = beside ? addQuantities(value, beside) : value;
+      const largest = initMax.get(name);
+      if (!largest || compareQuantities(running, largest) > 0) initMax.set(name, running);
+    }
   }
-  total = max(add(total, sidecars), initMax);
-  return add(total, resourceList(pod.overhead));
+  addInto(total, sidecars);
+  for (const [name, value] of initMax) {
+    const mine = total.get(name);
+    if (!mine || compareQuantities(value, mine) > 0) total.set(name, value);
+  }
+  addInto(total, resourceList(pod.overhead));
+  return total;
 }
 
 /** The quota usage of one pod, named as kube's pod evaluator names it. */
