@@ -103,6 +103,13 @@ function attributesOf(r: Request): AdmissionAttributes {
 }
 
 describe('ValidatingAdmissionPolicy matching', () => {
+  it("null labels (a mutating webhook's patch) are no labels to the object selector, as kube reads them", async () => {
+    const unlabelled = { ...attributesOf(notebook({})), object: { apiVersion: 'ai.example.io/v1alpha1', kind: 'Notebook', metadata: { name: 'nb', labels: null } } };
+    const select = (operator: 'In' | 'DoesNotExist'): Promise<boolean> =>
+      matchResources(defaulted({ objectSelector: { matchExpressions: [{ key: 'app', operator, values: operator === 'In' ? ['lab'] : [] }] } }), unlabelled as unknown as AdmissionAttributes, async () => ({}));
+    assert.deepEqual([await select('In'), await select('DoesNotExist')], [false, true]);
+  });
+
   let oracle: GoOracle;
   before(() => (oracle = buildGoOracle('policy-match-oracle')));
   after(() => oracle?.remove());

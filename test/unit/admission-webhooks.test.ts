@@ -71,6 +71,12 @@ describe('webhook rules and selectors', () => {
     assert.equal(objectSelectorMatches({}, attributes({ object: null })), true);
   });
 
+  it("null labels (a mutating webhook's patch) are no labels to the object selector, as kube reads them", () => {
+    const unlabelled = attributes({ object: { apiVersion: 'ai.example.io/v1alpha1', kind: 'Notebook', metadata: { name: 'a', labels: null } } as unknown as AdmissionAttributes['object'] });
+    assert.equal(objectSelectorMatches({ matchLabels: { tier: 'gold' } }, unlabelled), false);
+    assert.equal(objectSelectorMatches({ matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }, unlabelled), true);
+  });
+
   it('webhooks in configuration name order, each configuration in its own order, with kube defaults', () => {
     const hooks = webhooksOf([
       { metadata: { name: 'b' }, webhooks: [{ name: 'b2.x.io', clientConfig: {} }, { name: 'b1.x.io', clientConfig: {}, failurePolicy: 'Ignore', timeoutSeconds: 3 }] },

@@ -45,8 +45,9 @@ export function ruleMatches(rule: RuleWithOperations, attributes: AdmissionAttri
 }
 
 /** metav1.LabelSelectorAsSelector(selector).Matches(labels); an absent selector selects everything. */
-export function labelSelectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
-  const has = (key: string): boolean => labels !== undefined && Object.hasOwn(labels, key);
+export function labelSelectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | null | undefined): boolean {
+  // `labels: null` (an earlier mutating webhook's patch, not yet pruned by the store) is no labels, as kube reads it.
+  const has = (key: string): boolean => labels !== undefined && labels !== null && Object.hasOwn(labels, key);
   for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
     if (!has(key) || labels![key] !== value) return false;
   }
