@@ -92,6 +92,8 @@ export interface ListResult {
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
+  /** Admission's warnings for a deletecollection's items. */
+  warnings?: string[];
 }
 
 export interface WriteResult {
@@ -393,17 +395,19 @@ export class Store {
   ): Promise<ListResult> {
     const { items, resourceVersion } = await this.list(namespace, { ...listOptions, limit: 0, continue: undefined });
     const deleted: ReadObject[] = [];
+    const warnings: string[] = [];
     for (const item of items) {
       const meta = item.object.metadata;
       try {
-        const { object } = await this.delete(meta.namespace!, meta.name!, deleteOptions, options);
-        deleted.push({ object, json: JSON.stringify(object) });
+        const result = await this.delete(meta.namespace!, meta.name!, deleteOptions, options);
+        deleted.push({ object: result.object, json: JSON.stringify(result.object) });
+        warnings.push(...(result.warnings ?? []));
       } catch (error) {
         if (error instanceof ApiError && error.code === 404) continue;
         throw error;
       }
     }
-    return { items: deleted, resourceVersion };
+    return { items: deleted, resourceVersion, warnings };
   }
 
   /** A watch served from the cache. The caller reads events from the watcher and ends it when done. */

@@ -169,6 +169,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
           const { options, dryRun } = deleteOptions(request.body, query);
           const admission = deleteAdmission(request, options, dryRun);
           const result = await store.deleteCollection(namespace, listOptions(query, signalOf(request)), options, { dryRun, admission });
+          warningHeader(reply, result.warnings ?? []);
           return sendList(request, reply, store, result);
         }
         default:

@@ -194,10 +194,11 @@ describe('admission in the store', () => {
     assert.equal((await store.get(n, 'i')).object.metadata.name, 'i');
     await store.create(n, notebook('j'));
     seen.length = 0;
-    await store.deleteCollection(n, { labelSelector: '!deny' }, {}, { admission: request('DeleteOptions') });
+    const collection = await store.deleteCollection(n, { labelSelector: '!deny' }, {}, { admission: request('DeleteOptions') });
     assert.deepEqual(seen.map((s) => [s.phase, s.attributes.name]), [
       ['mutate', 'j'],
       ['validate', 'j'],
     ]);
+    assert.deepEqual(collection.warnings, ['mutated nothing', 'validated']);
   });
 });
