@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Transport } from '../../kube/transport.js';
 import { watchCollection, type CollectionWatch, type WatchedObject } from '../../kube/watch-collection.js';
-import { labelSelectorMatches } from './matching.js';
+import { labelSelectorMatches } from '../rules.js';
 import type { ParamKind, ParamRef } from './types.js';
 
 /** How long a request waits for a new kind's first list, as CollectParams's WaitForCacheSync. */

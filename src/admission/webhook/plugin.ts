@@ -17,7 +17,8 @@ import { compileCel, type CelProgram } from '../cel/index.js';
 import type { AdmissionMetrics } from '../metrics.js';
 import type { AdmissionPlugin } from '../plugin.js';
 import { callWebhook, WebhookCallError } from './client.js';
-import { namespaceSelectorApplies, labelSelectorMatches, objectSelectorMatches, ruleMatches } from './matching.js';
+import { labelSelectorMatches, ruleMatches } from '../rules.js';
+import { namespaceSelectorApplies, objectSelectorMatches } from './matching.js';
 import { webhooksOf, type Webhook, type WebhookConfiguration } from './types.js';
 
 /** How long a request waits for the first list of configurations, as kube's admission Handler.WaitForReady. */
