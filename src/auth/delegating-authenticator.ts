@@ -70,7 +70,8 @@ function fromRequestHeaders(request: AuthRequest, config: RequestHeaderConfig): 
   }
   if (!name) return undefined;
   const groups = config.groupHeaders.flatMap((header) => headerLines(request.rawHeaders, header));
-  const extra: Record<string, string[]> = {};
+  // Keyed by the names kube-apiserver forwards from a user's authentication (`__proto__` included).
+  const extra = Object.create(null) as Record<string, string[]>;
   for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
     const header = request.rawHeaders[i]!.toLowerCase();
     const prefix = config.extraPrefixes.find((p) => header.startsWith(p));

@@ -146,6 +146,11 @@ describe('straight to the server: forged identities are never trusted', () => {
     assert.equal(denied.status, 403);
     assert.match(denied.body, /User \\"alice\\" cannot list resource \\"notebooks\\" in API group \\"ai.example.io\\" in the namespace \\"team-b\\"/);
   });
+
+  it('extras named like Object.prototype members (__proto__, constructor) are extras like any other', async () => {
+    const res = await cluster.direct(path, { 'X-Remote-User': 'alice', 'X-Remote-Group': 'tenants', 'X-Remote-Extra-__proto__': 'a', 'X-Remote-Extra-Constructor': 'b' }, cluster.frontProxyClient);
+    assert.equal(res.status, 200, res.body);
+  });
 });
 
 describe('client-go and availability', () => {
