@@ -1,7 +1,11 @@
 // Job → headless Service <name> and an Indexed batch Job <name> (completions = parallelism = replicas, pods with
 // subdomain <name>, so rank 0 is <name>-0.<name>), with the env torchrun and PyTorch expect. Elastic jobs move
 // replicas within min..max by changing parallelism and completions together. Status says what runs and, when
-// nothing does, why.
+// nothing does, why. A job labelled with a Kueue queue name queues through its batch Job, as Kueue's own wrapper
+// kinds do: the batch Job is created suspended with the label, and from then on Kueue owns its suspend, size and pod
+// template (admission unsuspends it, resizes it for a partial admission and adds the flavor's node selector and
+// tolerations; eviction reverses that), so the controller writes it only to create it and reads the rest from the
+// Workload.
 import type { V1EnvVar, V1Job, V1Pod } from '@kubernetes/client-node';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Job, JobSpec, JobStatus } from '../api/v1alpha1/types.js';
@@ -9,8 +13,10 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
+import { completionsEqualParallelismAnnotation, minParallelismAnnotation, queueNameLabel, workloadCondition, type KueueWorkloads } from './runtime/kueue-workloads.js';
 import { asStored, childLabels, quotaRecheckMs, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
+import { ensureProgressAccess } from './progress-rbac.js';
 
 export const masterPort = 23456;
 const completionIndex = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
@@ -48,6 +54,7 @@ export class JobReconciler implements Reconciler {
     private readonly cached: Informer,
     private readonly datasets: Informer,
     private readonly children: KubeChildren,
+    private readonly workloads: KueueWorkloads,
   ) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -84,11 +91,15 @@ export class JobReconciler implements Reconciler {
         ports: [{ name: 'rendezvous', port: masterPort, targetPort: masterPort }],
       },
     });
+    // Before any pod runs, so rank 0's first progress report is authorized.
+    await ensureProgressAccess(this.children, job);
 
     const template = spec.template;
     const env = workerEnv(name, spec, replicas);
     const data = datasetVolumes(this.datasets, namespace, spec.datasets ?? []);
     const existing = this.children.get<V1Job>('Job', namespace, name);
+    // A batch Job's queue is the one it was created with: Kueue refuses to change the label while it runs.
+    const queue = existing ? existing.metadata?.labels?.[queueNameLabel] : job.metadata.labels?.[queueNameLabel];
     const podSpec = {
       ...(template.spec ?? { containers: [] }),
       restartPolicy: template.spec?.restartPolicy ?? 'Never',
@@ -105,15 +116,23 @@ export class JobReconciler implements Reconciler {
     };
     // A finished batch Job is history: its spec can no longer change, so only its status is read.
     const finishedBefore = existing?.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-    const wrote = !finishedBefore && await this.children.apply('Job', {
+    const partial = queue !== undefined && spec.elastic !== undefined && spec.elastic.minReplicas < replicas;
+    const wrote = !finishedBefore && !(queue !== undefined && existing) && await this.children.apply('Job', {
       apiVersion: 'batch/v1',
       kind: 'Job',
-      metadata: { name, namespace, labels, ownerReferences: owner },
+      metadata: {
+        name,
+        namespace,
+        labels: queue !== undefined ? { ...labels, [queueNameLabel]: queue } : labels,
+        ...(partial ? { annotations: { [minParallelismAnnotation]: String(spec.elastic!.minReplicas), [completionsEqualParallelismAnnotation]: 'true' } } : {}),
+        ownerReferences: owner,
+      },
       spec: {
         completionMode: 'Indexed',
         completions: replicas,
         parallelism: replicas,
-        suspend: spec.suspend ?? false,
+        // Kueue's webhook suspends a queued batch Job as it is created; saying so here keeps it true either way.
+        suspend: queue !== undefined || (spec.suspend ?? false),
         ...(spec.runPolicy?.backoffLimit !== undefined ? { backoffLimit: spec.runPolicy.backoffLimit } : {}),
         ...(spec.runPolicy?.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: spec.runPolicy.activeDeadlineSeconds } : {}),
         ...(spec.runPolicy?.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: spec.runPolicy.ttlSecondsAfterFinished } : {}),
@@ -125,6 +144,17 @@ export class JobReconciler implements Reconciler {
     if (wrote) this.children.event(job, 'Normal', 'Reconciled', `batch Job ${name}: ${replicas} worker(s)${spec.suspend ? ', suspended' : ''}`);
 
     const batch = this.children.get<V1Job>('Job', namespace, name);
+    // A finished batch Job's Workload is history too: it neither waits nor holds quota.
+    const done = batch?.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
+    const workload = queue !== undefined && !done && batch?.metadata?.uid ? this.workloads.forJob(namespace, batch.metadata.uid) : undefined;
+    // Kueue unsuspends an admitted batch Job: a queued job is suspended by deactivating its Workload instead.
+    if (workload && (workload.spec?.active ?? true) === (spec.suspend ?? false)) await this.workloads.setActive(workload, !spec.suspend);
+    const admitted = workloadCondition(workload, 'Admitted')?.status === 'True';
+    const admittedCount = admitted ? workload?.status?.admission?.podSetAssignments?.[0]?.count : undefined;
+    // What runs: what Kueue admitted, which is fewer than asked for after a partial admission.
+    const workers = admittedCount ?? (queue !== undefined && done ? (batch?.spec?.parallelism ?? replicas) : replicas);
+    status.replicas = workers;
+    if (queue !== undefined && !done) this.queueConditions(status, workload, admitted, replicas, spec.suspend ?? false, generation);
     const bs = batch?.status ?? {};
     status.active = bs.active ?? 0;
     status.succeeded = bs.succeeded ?? 0;
@@ -136,10 +166,10 @@ export class JobReconciler implements Reconciler {
     const running = pods.filter((p) => p.status?.phase === 'Running').length;
     // A pod kube-apiserver refused for quota never exists: the batch Job's FailedCreate events say why, and are
     // looked at again while pods are missing (nothing else wakes this job when the quota changes).
-    const missing = !finished && !spec.suspend && batch !== undefined && pods.length < replicas;
+    const missing = !finished && !spec.suspend && batch !== undefined && (queue === undefined || admitted) && pods.length < workers;
     const refusal = missing ? await this.children.quotaRefusal('Job', namespace, name) : undefined;
     const problem = refusal
-      ? { reason: 'QuotaExceeded', message: `${replicas - pods.length} of ${replicas} worker pod(s) not created: ${refusal}` }
+      ? { reason: 'QuotaExceeded', message: `${workers - pods.length} of ${workers} worker pod(s) not created: ${refusal}` }
       : pods.map(podProblem).find((p) => p !== undefined);
     if (finished?.type === 'Complete') {
       status.phase = 'Succeeded';
@@ -153,20 +183,65 @@ export class JobReconciler implements Reconciler {
     } else if (running > 0 && !problem) {
       status.phase = 'Running';
       status.conditions = setCondition(status.conditions, { type: 'Suspended', status: 'False', reason: 'Resumed', message: 'the job is not suspended' }, generation);
-      status.conditions = setCondition(status.conditions, { type: 'Running', status: 'True', reason: 'WorkersRunning', message: `${running} of ${replicas} worker(s) running` }, generation);
+      status.conditions = setCondition(status.conditions, { type: 'Running', status: 'True', reason: 'WorkersRunning', message: `${running} of ${workers} worker(s) running` }, generation);
       status.conditions = removeCondition(status.conditions, 'Pending');
     } else {
       status.phase = 'Pending';
       status.conditions = setCondition(status.conditions, { type: 'Suspended', status: 'False', reason: 'Resumed', message: 'the job is not suspended' }, generation);
-      status.conditions = setCondition(
-        status.conditions,
-        { type: 'Pending', status: 'True', reason: problem?.reason ?? 'WaitingForWorkers', message: problem?.message ?? 'waiting for worker pods to start' },
-        generation,
-      );
+      const queued = queue !== undefined && !admitted ? workloadCondition(workload, 'QuotaReserved') : undefined;
+      const waiting = queue !== undefined && !admitted
+        ? { reason: 'Queued', message: queued?.message ?? `waiting in queue ${queue}` }
+        : { reason: problem?.reason ?? 'WaitingForWorkers', message: problem?.message ?? 'waiting for worker pods to start' };
+      status.conditions = setCondition(status.conditions, { type: 'Pending', status: 'True', ...waiting }, generation);
     }
     if (status.phase !== 'Pending') status.conditions = removeCondition(status.conditions, 'Pending');
     await writeStatus(this.jobs, job, status);
     return missing ? { requeueAfterMs: quotaRecheckMs } : undefined;
+  }
+
+  /**
+   * Queued: True while Kueue has not admitted the job, with the reason and message of the Workload's QuotaReserved
+   * (Pending: "couldn't assign flavors …: insufficient unused quota …"). Admitted: True with the ClusterQueue and the
+   * workers it admitted; False with the Workload's eviction reason once it is taken back (Deactivated when the job is
+   * suspended, Preempted, …).
+   */
+  private queueConditions(status: JobStatus, workload: ReturnType<KueueWorkloads['forJob']>, admitted: boolean, replicas: number, suspended: boolean, generation: number | undefined): void {
+    const reserved = workloadCondition(workload, 'QuotaReserved');
+    if (admitted) {
+      const admission = workload!.status!.admission;
+      const count = admission?.podSetAssignments?.[0]?.count ?? replicas;
+      status.conditions = setCondition(status.conditions, { type: 'Queued', status: 'False', reason: 'Admitted', message: `admitted by ClusterQueue ${admission?.clusterQueue ?? ''}` }, generation);
+      status.conditions = setCondition(
+        status.conditions,
+        { type: 'Admitted', status: 'True', reason: 'Admitted', message: `ClusterQueue ${admission?.clusterQueue ?? ''} admitted ${count} of ${replicas} worker(s)` },
+        generation,
+      );
+      return;
+    }
+    if (suspended) {
+      status.conditions = setCondition(status.conditions, { type: 'Queued', status: 'False', reason: 'Deactivated', message: 'spec.suspend is true: the Workload is deactivated and holds no quota' }, generation);
+    } else {
+      status.conditions = setCondition(
+        status.conditions,
+        {
+          type: 'Queued',
+          status: 'True',
+          reason: reserved?.reason ?? 'WorkloadPending',
+          message: reserved?.message ?? (workload ? 'waiting for Kueue to reserve quota' : 'waiting for Kueue to create the Workload of the batch Job'),
+        },
+        generation,
+      );
+    }
+    const evicted = workloadCondition(workload, 'Evicted');
+    if (status.conditions?.some((c) => c.type === 'Admitted') || evicted?.status === 'True') {
+      status.conditions = setCondition(
+        status.conditions,
+        evicted?.status === 'True'
+          ? { type: 'Admitted', status: 'False', reason: evicted.reason ?? 'Evicted', message: evicted.message ?? 'the Workload was evicted' }
+          : { type: 'Admitted', status: 'False', reason: reserved?.reason ?? 'Pending', message: reserved?.message ?? 'waiting for Kueue to admit the job' },
+        generation,
+      );
+    }
   }
 
   failed(key: string, error: unknown): Promise<void> {

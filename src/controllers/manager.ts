@@ -10,6 +10,7 @@ import { JobReconciler } from './job.js';
 import { NotebookReconciler, type NotebookOptions } from './notebook.js';
 import { Controller } from './runtime/controller.js';
 import { KubeChildren } from './runtime/kube-children.js';
+import { KueueWorkloads } from './runtime/kueue-workloads.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import { ControllerMetrics } from './runtime/metrics.js';
 
@@ -28,6 +29,7 @@ class Term {
   private readonly abort = new AbortController();
   private readonly controllers: Controller[] = [];
   private readonly children: KubeChildren;
+  private readonly workloads: KueueWorkloads;
 
   constructor(
     private readonly registry: Registry,
@@ -37,6 +39,7 @@ class Term {
     private readonly log: Logger,
   ) {
     this.children = new KubeChildren(kc, log);
+    this.workloads = new KueueWorkloads(kc, log);
   }
 
   async start(): Promise<void> {
@@ -44,7 +47,7 @@ class Term {
     const jobs = this.registry.informer('jobs');
     const datasets = this.registry.informer('datasets');
     const nb = new Controller(new NotebookReconciler(this.registry.store('notebooks'), notebooks, datasets, this.children, this.options.notebook, this.log), this.metrics, this.log);
-    const job = new Controller(new JobReconciler(this.registry.store('jobs'), jobs, datasets, this.children), this.metrics, this.log);
+    const job = new Controller(new JobReconciler(this.registry.store('jobs'), jobs, datasets, this.children, this.workloads), this.metrics, this.log);
     const wakeWorkloads = (namespace: string): void => {
       for (const item of notebooks.list(namespace)) nb.enqueue(`${namespace}/${item.metadata.name}`);
       for (const item of jobs.list(namespace)) job.enqueue(`${namespace}/${item.metadata.name}`);
@@ -58,6 +61,12 @@ class Term {
         const owner = object.metadata?.labels?.[label];
         if (owner && namespace) controller.enqueue(`${namespace}/${owner}`);
       }
+    });
+    // A queued job's Workload is owned by its batch Job, which has the job's name.
+    this.workloads.start((workload) => {
+      const namespace = workload.metadata?.namespace;
+      const batch = workload.metadata?.ownerReferences?.find((o) => o.apiVersion === 'batch/v1' && o.kind === 'Job');
+      if (namespace && batch) job.enqueue(`${namespace}/${batch.name}`);
     });
     for (const controller of this.controllers) controller.start();
     notebooks.onChange((key) => nb.enqueue(key), this.abort.signal);
@@ -73,6 +82,7 @@ class Term {
     this.abort.abort();
     for (const controller of this.controllers) controller.stop();
     await this.children.stop();
+    await this.workloads.stop();
   }
 }
 
