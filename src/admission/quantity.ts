@@ -45,10 +45,12 @@ export function parseQuantity(text: string): Quantity {
   }
   // Tenants write requests and limits; exact arithmetic on a billion-digit value (1e999999999) would hold the event
   // loop for minutes. Values this far past int64 mean nothing to a quota, and are refused here instead.
-  if (whole.length + fraction.length > maxDigits || Math.abs(exponent10) > maxExponent) {
+  // Leading zeros are no magnitude: kube reads a megabyte of them before a 1e3 as 1000.
+  const significant = whole.replace(/^0+/, '');
+  if (significant.length + fraction.length > maxDigits || Math.abs(exponent10) > maxExponent) {
     throw new QuantityError(`quantity out of the range this server computes with (at most ${maxDigits} digits and an exponent within ±${maxExponent})`);
   }
-  const digits = BigInt(whole + fraction || '0') << BigInt(power2);
+  const digits = BigInt(significant + fraction || '0') << BigInt(power2);
   const scale = exponent10 - fraction.length + 9;
   let nanos: bigint;
   if (scale >= 0) nanos = digits * 10n ** BigInt(scale);
