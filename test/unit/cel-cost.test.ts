@@ -158,6 +158,24 @@ describe('admission CEL lazy variables', () => {
     assert.equal(check('variables.maybe.hasValue()'), false);
   });
 
+  it("reads a member holding a tenant's object through it, without copying the object", () => {
+    let reads = 0;
+    const items = new Proxy(
+      Array.from({ length: 100_000 }, (_, i) => i),
+      {
+        get(target, key, receiver) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+          return Reflect.get(target, key, receiver);
+        },
+      },
+    );
+    const big = { spec: { items } };
+    const vars = new LazyMap(['whole'], () => compile('object', ['object']).evaluate({ object: big }));
+    const result = compile('variables.whole.spec.items[7] == 7', ['object', 'variables']).evaluate({ object: big, variables: vars });
+    assert.equal(result.ok && result.value, true);
+    assert.equal(reads, 1);
+  });
+
   it("fails the reading expression with the member's error, which || absorbs as cel-go's errors are", () => {
     const vars = variables([]);
     const run = (expression: string) => compile(expression, ['object', 'variables']).evaluate({ object, variables: vars });

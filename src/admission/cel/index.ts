@@ -142,7 +142,21 @@ export function compileCel(expression: string, options: { variables: readonly st
         charge(tracker.used);
         if (tracker.exceeded) return { ok: false, message: costLimitMessage, cost: tracker.used };
         if (isCelError(result) || result instanceof Error) return { ok: false, message: celGoMessage((result as Error).message), cost: tracker.used };
-        const out: EvalResult = { ok: true, value: celToJs(result as CelValue), cost: tracker.used };
+        // Converted when read: a variable holding a tenant's 3 MiB object is read by other expressions through its
+        // native value, and copying it into JS at each evaluation would cost what the budget never charges.
+        let value: unknown;
+        let converted = false;
+        const out = { ok: true, cost: tracker.used } as EvalResult;
+        Object.defineProperty(out, 'value', {
+          enumerable: true,
+          get: () => {
+            if (!converted) {
+              value = celToJs(result as CelValue);
+              converted = true;
+            }
+            return value;
+          },
+        });
         Object.defineProperty(out, nativeValue, { value: result, enumerable: false });
         return out;
       },
