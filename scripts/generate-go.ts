@@ -68,10 +68,18 @@ function typeOf(schema: JsonSchema, used: Set<Alias>): GoType {
     case 'integer':
       if (schema.format !== 'int32' && schema.format !== 'int64') throw new Error(`an integer needs format int32 or int64: ${JSON.stringify(schema)}`);
       return { name: schema.format, struct: false };
+    case 'number':
+      if (schema.format !== 'double') throw new Error(`a number needs format double: ${JSON.stringify(schema)}`);
+      return { name: 'float64', struct: false };
     case 'array': {
       const item = typeOf(schema.items as JsonSchema, used);
       return { name: `[]${qualified(item)}`, struct: false };
     }
+    case 'object':
+      if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+        return { name: `map[string]${qualified(typeOf(schema.additionalProperties as JsonSchema, used))}`, struct: false };
+      }
+      throw new Error(`no Go type for ${JSON.stringify(schema).slice(0, 80)}`);
     default:
       throw new Error(`no Go type for ${JSON.stringify(schema).slice(0, 80)}`);
   }
@@ -186,8 +194,15 @@ function structType(name: string, schema: JsonSchema, used: Set<Alias>): string[
   const properties = schema.properties as Record<string, JsonSchema> | undefined;
   if (schema.type !== 'object' || !properties) throw new Error(`${name} is not an object with properties`);
   const required = new Set((schema.required as string[] | undefined) ?? []);
-  const fields = Object.entries(properties).flatMap(([property, propertySchema]) => field(name, property, propertySchema, required.has(property), used));
-  return [doc(name, schema.description), `type ${name} struct {`, ...aligned(fields), '}'];
+  // An object of its own kind that no resource lists (a subresource's, as JobProgress): a runtime.Object, as Scale is.
+  const object = refName(properties.metadata ?? {}) === 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+  const fields: (FieldLine | string)[] = object ? [['metav1.TypeMeta', '`json:",inline"`'], ['metav1.ObjectMeta', '`json:"metadata,omitempty"`']] : [];
+  for (const [property, propertySchema] of Object.entries(properties)) {
+    if (object && ['apiVersion', 'kind', 'metadata'].includes(property)) continue;
+    fields.push(...field(name, property, propertySchema, required.has(property), used));
+  }
+  const marker = object ? ['// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object', ''] : [];
+  return [...marker, doc(name, schema.description), `type ${name} struct {`, ...aligned(fields), '}'];
 }
 
 function packageOf(resources: readonly GeneratedResource[]): { group: string; version: string } {

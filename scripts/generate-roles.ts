@@ -56,11 +56,11 @@ export function generateRoles(resources: readonly GeneratedResource[] = listReso
   const edit = clusterRole(`${prefix}:edit`, ['aggregate-to-admin', 'aggregate-to-edit'], group, [
     { resources: named, verbs: objectVerbs },
     { resources: withSub('scale'), verbs: scaleVerbs },
-    { resources: withSub('status'), verbs: ['get'] },
+    { resources: [...withSub('status'), ...withSub('progress')], verbs: ['get'] },
     ...connects.map(({ resource, connect }) => connectRule(resource, connect)),
   ]);
   const view = clusterRole(`${prefix}:view`, ['aggregate-to-view'], group, [
-    { resources: [...named, ...withSub('status'), ...withSub('scale')], verbs: readVerbs },
+    { resources: [...named, ...withSub('status'), ...withSub('scale'), ...withSub('progress')], verbs: readVerbs },
     ...connects.filter(({ connect }) => readsOnly(connect.verbs)).map(({ resource, connect }) => connectRule(resource, connect)),
   ]);
   return [

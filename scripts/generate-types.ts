@@ -35,6 +35,11 @@ function typeOf(schema: JsonSchema, imports: Set<string>): string {
       return 'boolean';
     case 'array':
       return `${typeOf(schema.items as JsonSchema, imports)}[]`;
+    case 'object':
+      if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+        return `Record<string, ${typeOf(schema.additionalProperties as JsonSchema, imports)}>`;
+      }
+      throw new Error(`no TypeScript type for ${JSON.stringify(schema).slice(0, 80)}`);
     default:
       throw new Error(`no TypeScript type for ${JSON.stringify(schema).slice(0, 80)}`);
   }

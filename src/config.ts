@@ -256,6 +256,13 @@ const options = {
     parse: integer(1, 3600),
     default: 60,
   }),
+  /** The throttle of jobs/progress: at most one stored write per job per window; reports in between are coalesced. */
+  progressWriteIntervalSeconds: flag({
+    flags: '--progress-write-interval <seconds>',
+    help: 'at most one stored write of a job\'s progress per this many seconds; reports in between are answered and coalesced into the next write',
+    parse: integer(0, 3600),
+    default: 5,
+  }),
   datasetLoaderImage: flag({
     flags: '--dataset-loader-image <image>',
     help: "image of the dataset prefetch Job: the server's own, whose ai-dataset-loader fills /data from SOURCE_URI",

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     : resourceQuotaAdmission(config.kubeconfig, metrics.registry, logger, (resource, namespace, name) => registry.informer(resource).get(namespace, name));
   if (quota) admissionPlugins.push(quota.plugin);
   const admission = new PluginChain(admissionPlugins, admissionMetrics);
-  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache, admission });
+  const registry = new Registry({ strategies: resources.strategies, storage, etcdPrefix: config.etcdPrefix, logger, namespaces: security.namespaces, consistentListFromCache, admission, progressWriteIntervalMs: config.progressWriteIntervalSeconds * 1000 });
   const [namespace = '', name = ''] = config.tlsSecret.split('/');
   const certs = await startServingCert({
     ...(config.tlsCertFile && config.tlsPrivateKeyFile

@@ -6,7 +6,7 @@ import { isDns1123Subdomain, type NameValidator } from '../api/meta/object-meta-
 import type { PrinterColumn } from '../api/meta/printers.js';
 import type { KubeObject } from '../api/meta/types.js';
 import type { JsonSchema } from '../api/v1alpha1/schemas.js';
-import type { ConnectSubresource, ResourceInfo, ScaleStrategy, Strategy } from './strategy.js';
+import type { ConnectSubresource, ProgressStrategy, ResourceInfo, ScaleStrategy, Strategy } from './strategy.js';
 
 export interface ResourceDefinition {
   group: string;
@@ -46,6 +46,8 @@ export interface ResourceDefinition {
   printerColumns: readonly PrinterColumn[];
   /** Present when the resource serves /scale. */
   scale?: ScaleStrategy;
+  /** Present when the resource serves /progress: its workload's reports, kept in status.progress. */
+  progress?: ProgressStrategy;
   /** Subresources that do work rather than read or write the object. */
   connect?: ConnectSubresource[];
 }
@@ -100,7 +102,7 @@ function check(definition: ResourceDefinition): void {
     }
   }
   const connect = definition.connect ?? [];
-  const names = new Set(['status', 'scale']);
+  const names = new Set(['status', 'scale', 'progress']);
   for (const sub of connect) {
     if (names.has(sub.name)) throw invalid(definition, `subresource ${sub.name} is declared twice`);
     names.add(sub.name);
@@ -125,7 +127,7 @@ export function defineResource(definition: ResourceDefinition): Strategy {
     shortNames: definition.shortNames ?? [],
     categories: definition.categories ?? [],
     namespaced: definition.namespaced,
-    subresources: ['status', ...(definition.scale ? ['scale'] : [])],
+    subresources: ['status', ...(definition.scale ? ['scale'] : []), ...(definition.progress ? ['progress'] : [])],
     ...(definition.connect ? { connect: definition.connect } : {}),
   };
   return {
@@ -157,5 +159,6 @@ export function defineResource(definition: ResourceDefinition): Strategy {
     prepareForStatusUpdate: keepOldSpec,
     validateStatusUpdate: definition.statusStrategy?.validate ?? noErrors,
     ...(definition.scale ? { scale: definition.scale } : {}),
+    ...(definition.progress ? { progress: definition.progress } : {}),
   };
 }

@@ -12,6 +12,7 @@ import { decode } from './codec.js';
 import { Informer } from './informer.js';
 import { Store } from './store.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
+import { ProgressSubresource } from './progress.js';
 import { ScaleSubresource, StatusSubresource, type Subresource } from './subresources.js';
 
 export interface RegistryOptions {
@@ -30,12 +31,15 @@ export interface RegistryOptions {
   consistentListFromCache?: boolean;
   /** The admission chain every store calls for a user's writes. */
   admission?: AdmissionChain;
+  /** At most one stored write of an object's progress per this many milliseconds (5 s when left out). */
+  progressWriteIntervalMs?: number;
 }
 
 export class Registry {
   readonly stores = new Map<string, Store>();
   private readonly subresourceMaps = new Map<string, ReadonlyMap<string, Subresource>>();
   private readonly caches: WatchCache[] = [];
+  private readonly progress: ProgressSubresource[] = [];
   private readonly informers = new Map<string, Informer>();
   /** The one group-version every resource is in. */
   readonly groupVersion: { group: string; version: string };
@@ -69,6 +73,12 @@ export class Registry {
       this.stores.set(strategy.info.resource, store);
       const subresources: Subresource[] = [new StatusSubresource(store)];
       if (strategy.scale) subresources.push(new ScaleSubresource(store, strategy.scale, smd, options.logger.child({ component: 'store', resource: strategy.info.resource })));
+      if (strategy.progress) {
+        const log = options.logger.child({ component: 'progress', resource: strategy.info.resource });
+        const progress = new ProgressSubresource(store, strategy.progress, { intervalMs: options.progressWriteIntervalMs ?? 5000, logger: log });
+        this.progress.push(progress);
+        subresources.push(progress);
+      }
       this.subresourceMaps.set(strategy.info.resource, new Map(subresources.map((sub) => [sub.name, sub])));
     }
   }
@@ -109,5 +119,6 @@ export class Registry {
 
   stop(): void {
     for (const cache of this.caches) cache.stop();
+    for (const progress of this.progress) progress.stop();
   }
 }

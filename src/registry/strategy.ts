@@ -54,6 +54,14 @@ export interface ScaleStrategy {
   withReplicas(object: KubeObject, replicas: number): KubeObject;
 }
 
+/** A resource whose status holds progress its workload reports through a subresource of its own kind (jobs/progress). */
+export interface ProgressStrategy {
+  /** The kind the subresource reads and writes, in the resource's group, e.g. JobProgress. */
+  readonly kind: string;
+  /** Its OpenAPI component. */
+  readonly schemaName: string;
+}
+
 export interface Strategy {
   readonly info: ResourceInfo;
   /** The JSON Schema component of the kind, in `schemas`. */
@@ -84,6 +92,8 @@ export interface Strategy {
 
   /** Present when the resource serves /scale. */
   readonly scale?: ScaleStrategy;
+  /** Present when the resource serves /progress. */
+  readonly progress?: ProgressStrategy;
 }
 
 /** kube's scope names, as discovery and CustomResourceDefinitions spell them. */

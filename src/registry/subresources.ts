@@ -65,9 +65,10 @@ const scaleSchema = 'io.k8s.api.autoscaling.v1.Scale';
  * What a subresource of `strategy` reads and writes, for discovery and OpenAPI, which are built without a
  * registry (scripts/ write them out): the same answers the registry's objects give.
  */
-export function subresourceShape(strategy: Pick<Strategy, 'info' | 'schemaName'>, name: string): { gvk: GroupVersionKind; schemaName: string } {
+export function subresourceShape(strategy: Pick<Strategy, 'info' | 'schemaName' | 'progress'>, name: string): { gvk: GroupVersionKind; schemaName: string } {
   if (name === 'scale') return { gvk: scaleGvk, schemaName: scaleSchema };
   const { group, version, kind } = strategy.info;
+  if (name === 'progress' && strategy.progress) return { gvk: { group, version, kind: strategy.progress.kind }, schemaName: strategy.progress.schemaName };
   return { gvk: { group, version, kind }, schemaName: strategy.schemaName };
 }
 

@@ -21,7 +21,7 @@ describe('resource definitions', () => {
       [...resources.connect].map(([resource, connect]) => [resource, connect.map((c) => c.name)]),
       [['notebooks', ['proxy']], ['jobs', ['logs']], ['datasets', []]],
     );
-    assert.deepEqual(resources.strategies.map((s) => s.info.subresources), [['status'], ['status', 'scale'], ['status']]);
+    assert.deepEqual(resources.strategies.map((s) => s.info.subresources), [['status'], ['status', 'scale', 'progress'], ['status']]);
   });
 
   const refused: [string, (d: ServedDefinition) => ServedDefinition, RegExp][] = [

@@ -66,6 +66,22 @@ function topLevel(kind: string, description: string): JsonSchema {
   };
 }
 
+/** What rank 0 reports of a Job's training, in status.progress and in the JobProgress it writes. */
+const progressFields: Record<string, JsonSchema> = {
+  step: int64('Optimizer steps done.', 0),
+  totalSteps: int64('Optimizer steps the run will take.', 0),
+  epoch: int64('The current epoch.', 0),
+  totalEpochs: int64('Epochs the run will take.', 0),
+  metrics: {
+    type: 'object',
+    description: 'Latest values of the training metrics, by name (loss, accuracy, tokens per second).',
+    additionalProperties: { type: 'number', format: 'double' },
+    maxProperties: 32,
+  },
+  estimatedRemainingSeconds: int64('Seconds the run still needs, as rank 0 estimates it; when it sends none, the server estimates it from the steps done since its previous report.', 0),
+  lastUpdateTime: time('When the server accepted this report; set by the server.'),
+};
+
 const ourSchemas: Record<string, JsonSchema> = {
   Condition: {
     type: 'object',
@@ -180,6 +196,22 @@ const ourSchemas: Record<string, JsonSchema> = {
       selector: str('Label selector of the worker pods, for the scale subresource.'),
       startTime: time('When the job started running.'),
       completionTime: time('When the job finished.'),
+      progress: described(ourRef('JobProgressStatus'), 'What rank 0 last reported through the progress subresource.'),
+    },
+  },
+  JobProgressStatus: {
+    type: 'object',
+    description: 'Training progress as rank 0 reports it: where it is, how far it has to go, and its latest metrics.',
+    properties: progressFields,
+  },
+  JobProgress: {
+    type: 'object',
+    description: 'JobProgress is the progress subresource of a Job: what rank 0 writes, and what a reader gets, of status.progress.',
+    properties: {
+      apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
+      kind: str('Kind is a string value representing the REST resource this object represents.'),
+      metadata: described(k8sRef('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'), 'The metadata of the Job: its name, namespace, uid and resourceVersion.'),
+      ...progressFields,
     },
   },
   Job: topLevel('Job', 'Job is a distributed, optionally elastic, training job.'),

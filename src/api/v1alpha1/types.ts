@@ -150,6 +150,50 @@ export interface JobStatus {
   startTime?: string;
   /** When the job finished. */
   completionTime?: string;
+  /** What rank 0 last reported through the progress subresource. */
+  progress?: JobProgressStatus;
+}
+
+/** Training progress as rank 0 reports it: where it is, how far it has to go, and its latest metrics. */
+export interface JobProgressStatus {
+  /** Optimizer steps done. */
+  step?: number;
+  /** Optimizer steps the run will take. */
+  totalSteps?: number;
+  /** The current epoch. */
+  epoch?: number;
+  /** Epochs the run will take. */
+  totalEpochs?: number;
+  /** Latest values of the training metrics, by name (loss, accuracy, tokens per second). */
+  metrics?: Record<string, number>;
+  /** Seconds the run still needs, as rank 0 estimates it; when it sends none, the server estimates it from the steps done since its previous report. */
+  estimatedRemainingSeconds?: number;
+  /** When the server accepted this report; set by the server. */
+  lastUpdateTime?: string;
+}
+
+/** JobProgress is the progress subresource of a Job: what rank 0 writes, and what a reader gets, of status.progress. */
+export interface JobProgress {
+  /** APIVersion defines the versioned schema of this representation of an object. */
+  apiVersion?: string;
+  /** Kind is a string value representing the REST resource this object represents. */
+  kind?: string;
+  /** The metadata of the Job: its name, namespace, uid and resourceVersion. */
+  metadata?: ObjectMeta;
+  /** Optimizer steps done. */
+  step?: number;
+  /** Optimizer steps the run will take. */
+  totalSteps?: number;
+  /** The current epoch. */
+  epoch?: number;
+  /** Epochs the run will take. */
+  totalEpochs?: number;
+  /** Latest values of the training metrics, by name (loss, accuracy, tokens per second). */
+  metrics?: Record<string, number>;
+  /** Seconds the run still needs, as rank 0 estimates it; when it sends none, the server estimates it from the steps done since its previous report. */
+  estimatedRemainingSeconds?: number;
+  /** When the server accepted this report; set by the server. */
+  lastUpdateTime?: string;
 }
 
 /** Job is a distributed, optionally elastic, training job. */

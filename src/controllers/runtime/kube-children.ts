@@ -56,6 +56,7 @@ export function covers(have: unknown, want: unknown): boolean {
 
 export class KubeChildren {
   private readonly informers = new Map<ChildKind, Informer<KubernetesObject> & ObjectCache<KubernetesObject>>();
+  private readonly appliedOnce = new Map<string, string>();
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly log: Logger;
@@ -112,6 +113,23 @@ export class KubeChildren {
     const live = this.get(kind, desired.metadata!.namespace!, desired.metadata!.name!);
     const { apiVersion: _a, kind: _k, ...wanted } = desired as unknown as Record<string, unknown>;
     if (live && covers(live, wanted)) return false;
+    await this.serverSideApply(desired);
+    return true;
+  }
+
+  /**
+   * Server-side applies a child no informer watches (a Role, a RoleBinding) once per `version` of what it should be
+   * (say its owner's uid) in this process: such children only change when their owner is replaced.
+   */
+  async applyOnce(desired: KubernetesObject & Record<string, unknown>, version: string): Promise<boolean> {
+    const key = `${desired.apiVersion ?? ''}/${desired.kind ?? ''}/${desired.metadata!.namespace ?? ''}/${desired.metadata!.name!}`;
+    if (this.appliedOnce.get(key) === version) return false;
+    await this.serverSideApply(desired);
+    this.appliedOnce.set(key, version);
+    return true;
+  }
+
+  private async serverSideApply(desired: KubernetesObject): Promise<void> {
     try {
       await this.objects.patch(desired, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
     } catch (error) {
@@ -123,7 +141,6 @@ export class KubeChildren {
       }
       throw error;
     }
-    return true;
   }
 
   /**

@@ -1,7 +1,7 @@
 // Job: distributed training, fixed-size (replicas) or elastic (min..max workers), on a pod template.
 import { fieldErrors, type FieldError } from '../../api/meta/field-errors.js';
 import { isDns1035Label } from '../../api/meta/object-meta-validation.js';
-import { ageColumn, column, count, fieldAt, nameColumn, text } from '../../api/meta/printers.js';
+import { ageColumn, column, count, fieldAt, humanDuration, nameColumn, text } from '../../api/meta/printers.js';
 import type { KubeObject } from '../../api/meta/types.js';
 import { componentSchemas, schemaPrefix } from '../../api/v1alpha1/schemas.js';
 import type { ServedDefinition } from '../../server/connect.js';
@@ -69,11 +69,25 @@ export const jobs: ServedDefinition = {
     }),
     column('Active', 'integer', 'Workers running.', (o) => count(fieldAt(o, ['status', 'active']))),
     column('Succeeded', 'integer', 'Workers that succeeded.', (o) => count(fieldAt(o, ['status', 'succeeded']))),
+    column('Progress', 'string', 'Steps done of the total rank 0 last reported: "120/1000".', (o) => {
+      const progress = fieldAt(o, ['status', 'progress']) as { step?: number; totalSteps?: number } | undefined;
+      if (progress?.step === undefined) return '';
+      return progress.totalSteps === undefined ? String(progress.step) : `${progress.step}/${progress.totalSteps}`;
+    }),
+    column('ETA', 'string', 'Time left, from rank 0\'s last report and how long ago it came.', (o, now) => {
+      const progress = fieldAt(o, ['status', 'progress']) as { estimatedRemainingSeconds?: number; lastUpdateTime?: string } | undefined;
+      const phase = fieldAt(o, ['status', 'phase']);
+      if (progress?.estimatedRemainingSeconds === undefined || phase === 'Succeeded' || phase === 'Failed') return '';
+      const since = progress.lastUpdateTime ? Math.max(0, now - Date.parse(progress.lastUpdateTime)) : 0;
+      return humanDuration(Math.max(0, progress.estimatedRemainingSeconds * 1000 - (Number.isNaN(since) ? 0 : since)));
+    }),
     ageColumn,
     column('Failed', 'integer', 'Workers that failed.', (o) => count(fieldAt(o, ['status', 'failed'])), 1),
     column('Framework', 'string', 'How workers find each other.', (o) => text(fieldAt(o, ['spec', 'framework'])), 1),
     column('Image', 'string', 'Image of the first container.', firstImage, 1),
   ],
+  // Rank 0 reports its training progress here, into status.progress (src/registry/progress.ts).
+  progress: { kind: 'JobProgress', schemaName: `${schemaPrefix}JobProgress` },
   // An autoscaler (or kubectl scale) drives spec.replicas; for an elastic job validation keeps it within bounds.
   scale: {
     replicasPath: [{ field: 'spec' }, { field: 'replicas' }],

@@ -156,6 +156,48 @@ type JobStatus struct {
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 	// When the job finished.
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// What rank 0 last reported through the progress subresource.
+	Progress *JobProgressStatus `json:"progress,omitempty"`
+}
+
+// JobProgressStatus: Training progress as rank 0 reports it: where it is, how far it has to go, and its latest metrics.
+type JobProgressStatus struct {
+	// Optimizer steps done.
+	Step int64 `json:"step,omitempty"`
+	// Optimizer steps the run will take.
+	TotalSteps int64 `json:"totalSteps,omitempty"`
+	// The current epoch.
+	Epoch int64 `json:"epoch,omitempty"`
+	// Epochs the run will take.
+	TotalEpochs int64 `json:"totalEpochs,omitempty"`
+	// Latest values of the training metrics, by name (loss, accuracy, tokens per second).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Seconds the run still needs, as rank 0 estimates it; when it sends none, the server estimates it from the steps done since its previous report.
+	EstimatedRemainingSeconds int64 `json:"estimatedRemainingSeconds,omitempty"`
+	// When the server accepted this report; set by the server.
+	LastUpdateTime *metav1.Time `json:"lastUpdateTime,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// JobProgress is the progress subresource of a Job: what rank 0 writes, and what a reader gets, of status.progress.
+type JobProgress struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	// Optimizer steps done.
+	Step *int64 `json:"step,omitempty"`
+	// Optimizer steps the run will take.
+	TotalSteps *int64 `json:"totalSteps,omitempty"`
+	// The current epoch.
+	Epoch *int64 `json:"epoch,omitempty"`
+	// Epochs the run will take.
+	TotalEpochs *int64 `json:"totalEpochs,omitempty"`
+	// Latest values of the training metrics, by name (loss, accuracy, tokens per second).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Seconds the run still needs, as rank 0 estimates it; when it sends none, the server estimates it from the steps done since its previous report.
+	EstimatedRemainingSeconds *int64 `json:"estimatedRemainingSeconds,omitempty"`
+	// When the server accepted this report; set by the server.
+	LastUpdateTime *metav1.Time `json:"lastUpdateTime,omitempty"`
 }
 
 // +genclient

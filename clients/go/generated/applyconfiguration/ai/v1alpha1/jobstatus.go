@@ -16,16 +16,17 @@ import (
 // JobStatusApplyConfiguration represents a declarative configuration of the JobStatus type for use
 // with apply.
 type JobStatusApplyConfiguration struct {
-	Phase              *string                          `json:"phase,omitempty"`
-	Conditions         []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
-	ObservedGeneration *int64                           `json:"observedGeneration,omitempty"`
-	Active             *int32                           `json:"active,omitempty"`
-	Succeeded          *int32                           `json:"succeeded,omitempty"`
-	Failed             *int32                           `json:"failed,omitempty"`
-	Replicas           *int32                           `json:"replicas,omitempty"`
-	Selector           *string                          `json:"selector,omitempty"`
-	StartTime          *metav1.Time                     `json:"startTime,omitempty"`
-	CompletionTime     *metav1.Time                     `json:"completionTime,omitempty"`
+	Phase              *string                              `json:"phase,omitempty"`
+	Conditions         []v1.ConditionApplyConfiguration     `json:"conditions,omitempty"`
+	ObservedGeneration *int64                               `json:"observedGeneration,omitempty"`
+	Active             *int32                               `json:"active,omitempty"`
+	Succeeded          *int32                               `json:"succeeded,omitempty"`
+	Failed             *int32                               `json:"failed,omitempty"`
+	Replicas           *int32                               `json:"replicas,omitempty"`
+	Selector           *string                              `json:"selector,omitempty"`
+	StartTime          *metav1.Time                         `json:"startTime,omitempty"`
+	CompletionTime     *metav1.Time                         `json:"completionTime,omitempty"`
+	Progress           *JobProgressStatusApplyConfiguration `json:"progress,omitempty"`
 }
 
 // JobStatusApplyConfiguration constructs a declarative configuration of the JobStatus type for use with
@@ -116,5 +117,13 @@ func (b *JobStatusApplyConfiguration) WithStartTime(value metav1.Time) *JobStatu
 // If called multiple times, the CompletionTime field is set to the value of the last call.
 func (b *JobStatusApplyConfiguration) WithCompletionTime(value metav1.Time) *JobStatusApplyConfiguration {
 	b.CompletionTime = &value
+	return b
+}
+
+// WithProgress sets the Progress field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Progress field is set to the value of the last call.
+func (b *JobStatusApplyConfiguration) WithProgress(value *JobProgressStatusApplyConfiguration) *JobStatusApplyConfiguration {
+	b.Progress = value
 	return b
 }
