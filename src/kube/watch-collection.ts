@@ -2,6 +2,7 @@
 // resourceVersion, a cache of what both said keyed by namespace/name; a 410 relists, any other failure retries with
 // backoff, forever, until stopped. Admission reads policies, bindings, params and namespaces from such caches.
 import type { Transport } from './transport.js';
+import { LineReader } from './line-reader.js';
 
 export interface WatchedObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
@@ -105,13 +106,10 @@ export function watchCollection<T extends WatchedObject>(transport: Transport, o
     });
     healthy();
     res.setEncoding('utf8');
-    let buffered = '';
+    const lines = new LineReader();
     for await (const chunk of res) {
-      buffered += chunk as string;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
+      for (const text of lines.push(chunk as string)) {
+        const line = text.trim();
         if (line === '') continue;
         const event = JSON.parse(line) as WatchEvent<T>;
         if (event.type === 'ERROR') {

@@ -350,16 +350,18 @@ export class Store {
 
   async delete(namespace: string, name: string, deleteOptions: DeleteOptions = {}, options: WriteOptions = {}): Promise<DeleteResult> {
     const key = objectKey(this.prefix, namespace, name);
+    let mutationWarnings: string[] | undefined;
     let admissionWarnings: string[] | undefined;
     for (;;) {
       const stored = await this.read(key, name);
       if (!stored) throw apiErrors.notFound(this.ref, name);
       const current = decode(stored.key, stored.value, stored.modRevision).object;
-      // kube's deleteValidation: admission of the object as stored, before preconditions are judged.
-      if (options.admission && this.admission && admissionWarnings === undefined) {
+      // kube's handler admits a delete's mutation once; its deleteValidation judges the object as stored, before
+      // preconditions, on every attempt (after a conflict, the object that is now there).
+      if (options.admission && this.admission) {
         const attributes = this.attributes('DELETE', options, namespace, name, null, current);
-        admissionWarnings = (await this.admission.mutate(attributes, options.signal)).warnings;
-        admissionWarnings.push(...(await this.admission.validate(attributes, options.signal)).warnings);
+        mutationWarnings ??= (await this.admission.mutate(attributes, options.signal)).warnings;
+        admissionWarnings = [...mutationWarnings, ...(await this.admission.validate(attributes, options.signal)).warnings];
       }
       this.checkPreconditions(current, name, deleteOptions.preconditions);
       const gcFinalizer =

@@ -25,6 +25,8 @@ interface Seen {
 }
 
 const seen: Seen[] = [];
+/** Runs before the recorder validates: lets a test change the stored object in between. */
+let beforeValidate: ((attributes: AdmissionAttributes) => Promise<void>) | undefined;
 const annotations: Record<string, string>[] = [];
 
 const plugin: AdmissionPlugin = {
@@ -44,6 +46,7 @@ const plugin: AdmissionPlugin = {
     return { object: next, warnings: ['mutated'], auditAnnotations: { 'recorder/mutated': 'yes' } };
   },
   async validate(attributes) {
+    await beforeValidate?.(attributes);
     seen.push({ phase: 'validate', attributes, object: structuredClone(attributes.object) });
     if ((attributes.object ?? attributes.oldObject)?.metadata.labels?.deny === 'true') throw apiErrors.forbidden({ group: 'ai.example.io', resource: attributes.resource.resource, kind: '' }, attributes.name, 'denied');
     return { warnings: ['validated'], auditAnnotations: {} };
@@ -200,5 +203,29 @@ describe('admission in the store', () => {
       ['validate', 'j'],
     ]);
     assert.deepEqual(collection.warnings, ['mutated nothing', 'validated']);
+  });
+
+  it('DELETE that loses a race: validation judges the object stored now, mutation ran once', async () => {
+    const n = ns();
+    const store = registry.store('notebooks');
+    await store.create(n, notebook('k'));
+    let raced = false;
+    beforeValidate = async (attributes) => {
+      if (raced || attributes.operation !== 'DELETE') return;
+      raced = true;
+      await store.patch(n, 'k', (current) => ({ ...current, metadata: { ...current.metadata, labels: { changed: 'yes' } } }));
+    };
+    seen.length = 0;
+    try {
+      await store.delete(n, 'k', {}, { admission: request('DeleteOptions') });
+    } finally {
+      beforeValidate = undefined;
+    }
+    assert.deepEqual(seen.map((s) => [s.phase, s.attributes.oldObject?.metadata.labels?.changed ?? null]), [
+      ['mutate', null],
+      ['validate', null],
+      ['validate', 'yes'],
+    ]);
+    await assert.rejects(store.get(n, 'k'), (e) => e instanceof ApiError && e.code === 404);
   });
 });
