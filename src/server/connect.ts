@@ -18,6 +18,7 @@ import type { KubeObject } from '../api/meta/types.js';
 import type { Identity } from './identity.js';
 import { endWithStatus } from './status-response.js';
 import type { HttpsFastify } from './types.js';
+import { withValidUtf8Path } from './url-path.js';
 
 /** The object a connect request is for. */
 export interface ConnectTarget {
@@ -173,8 +174,11 @@ export function mountConnect(
   }
   if (upgrades.length === 0) return;
   const upgrade = async (request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> => {
-    const url = request.url ?? '/';
+    // As the router treats every other request (app.ts): undecodable UTF-8 reaches handlers as U+FFFD, and a
+    // malformed escape (`%zz`) is Go's 400, answered before anything else.
+    const url = withValidUtf8Path(request.url ?? '/');
     const path = url.split('?')[0]!;
+    if (/%(?![0-9a-fA-F]{2})/.test(path)) return endWithStatus(socket, apiErrors.badRequest(`'${path}' is not a valid url component`));
     const mounted = upgrades.find((m) => m.pattern.test(path));
     const match = mounted?.pattern.exec(path);
     if (!mounted || !match) return endWithStatus(socket, apiErrors.routeNotFound());
