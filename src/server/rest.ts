@@ -168,7 +168,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
           request.apiInfo = { verb: 'deletecollection', resource, subresource: '' };
           const { options, dryRun } = deleteOptions(request.body, query);
           const admission = deleteAdmission(request, options, dryRun);
-          const result = await store.deleteCollection(namespace, listOptions(query, signalOf(request)), options, { dryRun, admission });
+          const result = await store.deleteCollection(namespace, listOptions(query, signalOf(request)), options, { dryRun, admission, signal: signalOf(request) });
           warningHeader(reply, result.warnings ?? []);
           return sendList(request, reply, store, result);
         }
@@ -204,7 +204,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
         case 'DELETE': {
           request.apiInfo = { verb: 'delete', resource, subresource: '' };
           const { options, dryRun } = deleteOptions(request.body, query);
-          const { object, deleted, warnings } = await store.delete(namespace, name, options, { dryRun, admission: deleteAdmission(request, options, dryRun) });
+          const { object, deleted, warnings } = await store.delete(namespace, name, options, { dryRun, admission: deleteAdmission(request, options, dryRun), signal: signalOf(request) });
           warningHeader(reply, warnings ?? []);
           const accepted = !deleted && options.orphanDependents === false;
           return sendObject(request, reply, store, object, accepted ? 202 : 200);
