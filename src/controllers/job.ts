@@ -16,6 +16,7 @@ import type { KubeChildren } from './runtime/kube-children.js';
 import { completionsEqualParallelismAnnotation, minParallelismAnnotation, queueNameLabel, workloadCondition, type KueueWorkloads } from './runtime/kueue-workloads.js';
 import { asStored, childLabels, quotaRecheckMs, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
+import { ensureProgressAccess } from './progress-rbac.js';
 
 export const masterPort = 23456;
 const completionIndex = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
@@ -90,6 +91,8 @@ export class JobReconciler implements Reconciler {
         ports: [{ name: 'rendezvous', port: masterPort, targetPort: masterPort }],
       },
     });
+    // Before any pod runs, so rank 0's first progress report is authorized.
+    await ensureProgressAccess(this.children, job);
 
     const template = spec.template;
     const env = workerEnv(name, spec, replicas);

@@ -8,6 +8,7 @@ export { StatusError } from '../kube/status-error.js';
 export { Informer } from './informer.js';
 export { ResourceClient, type List, type ListOptions, type Patch, type Scale, type WatchEvent, type WatchOptions, type WriteOptions } from './resource.js';
 export type { Dataset, Job, Notebook } from './clients.js';
+export type { JobProgress } from '../api/v1alpha1/types.js';
 
 /** A client of every resource (src/sdk/clients.ts, generated from the list of resources). */
 export class AiClient extends ResourceClients {

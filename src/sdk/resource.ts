@@ -4,6 +4,7 @@
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeObject, ObjectMeta } from '../api/meta/types.js';
+import type { JobProgress } from '../api/v1alpha1/types.js';
 import { StatusError } from '../kube/status-error.js';
 import type { Transport } from '../kube/transport.js';
 
@@ -145,6 +146,16 @@ export class ResourceClient<T extends KubeObject> {
 
   scale(namespace: string, name: string, replicas: number, options?: WriteOptions): Promise<Scale> {
     return this.sendPatch(this.path(namespace, name, 'scale'), { type: 'merge', patch: { spec: { replicas } } }, options);
+  }
+
+  /** jobs/progress as stored: what rank 0 last reported. */
+  getProgress(namespace: string, name: string): Promise<JobProgress> {
+    return this.transport.json({ method: 'GET', path: this.path(namespace, name, 'progress') });
+  }
+
+  /** Rank 0's report to jobs/progress, merged onto the latest one; the server throttles how often it is stored, never the caller. */
+  reportProgress(namespace: string, name: string, report: Omit<JobProgress, 'apiVersion' | 'kind' | 'metadata' | 'lastUpdateTime'>, options?: WriteOptions): Promise<JobProgress> {
+    return this.sendPatch(this.path(namespace, name, 'progress'), { type: 'merge', patch: report }, options);
   }
 
   /**
