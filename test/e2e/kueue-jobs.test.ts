@@ -52,7 +52,26 @@ const bed = testBed({
 });
 let cluster: LocalCluster;
 beforeEach(async () => void (cluster = await bed.ready()));
-after(() => bed.stop());
+after(async () => {
+  // Frozen pods hold kwok nodes' GPUs, which kube-scheduler counts until they are gone, for the suites after this one;
+  // kwok leaves their deletion to the test too.
+  try {
+    for (const namespace of cluster ? Object.values(tenants) : []) {
+      await cluster.ok('admin', ['delete', 'jobs.ai.example.io', '--all', '-n', namespace, '--wait=false']);
+      await eventually(
+        async () => {
+          await cluster.ok('admin', ['delete', 'pods', '--all', '-n', namespace, '--force', '--grace-period=0', '--wait=false']);
+          return podsIn(namespace);
+        },
+        (pods) => pods.length === 0,
+        `no pods left in ${namespace}`,
+        90_000,
+      );
+    }
+  } finally {
+    await bed.stop();
+  }
+});
 
 interface Condition {
   type: string;
@@ -106,6 +125,10 @@ async function workloadOf(namespace: string, name: string): Promise<Record<strin
 interface Pod {
   metadata: { name: string };
   spec: { nodeName?: string; containers: { name: string; image: string }[] };
+}
+
+async function podsIn(namespace: string): Promise<Pod[]> {
+  return (await getJson<{ items: Pod[] }>(cluster, ['get', 'pods', '-n', namespace])).items;
 }
 
 async function podsOf(namespace: string, job: string): Promise<Pod[]> {

@@ -450,7 +450,9 @@ export class LocalCluster {
     // for the loopback address the webhook configurations call.
     const ca = this.pki.ca('kueue-ca', kueueCaName, { dns: [kueueCaName], rsa: true, days: kueueCertDays });
     const serving = this.pki.issue('kueue-serving', ca, { cn: kueueServingName, usage: 'server', dns: [kueueServingName], ips: ['127.0.0.1'], days: kueueCertDays });
-    await this.ok('admin', ['create', 'namespace', kueueNamespace]);
+    // A suite started before this one in the same run may have left both (its Kueue stopped with it).
+    await this.ok('admin', ['create', 'namespace', kueueNamespace, '--dry-run=client', '-o', 'yaml']).then((yaml) => this.ok('admin', ['apply', '-f', '-'], yaml));
+    await this.ok('admin', ['delete', 'secret', kueueWebhookSecret, '-n', kueueNamespace, '--ignore-not-found']);
     await this.ok('admin', [
       'create', 'secret', 'generic', kueueWebhookSecret, '-n', kueueNamespace,
       `--from-file=ca.crt=${ca.cert}`, `--from-file=ca.key=${ca.key}`, `--from-file=tls.crt=${serving.cert}`, `--from-file=tls.key=${serving.key}`,
