@@ -65,6 +65,10 @@ function typeDifferences(types: Record<string, Struct>, go: Shape, schema: JsonS
     if (go.kind !== 'array' || !go.items) return [`${path}: Go has ${go.kind}, the schema an array`];
     return typeDifferences(types, go.items, target.items as JsonSchema, `${path}[]`);
   }
+  if (target.type === 'object' && target.additionalProperties && typeof target.additionalProperties === 'object') {
+    if (go.kind !== 'map' || !go.items) return [`${path}: Go has ${go.kind}, the schema a map`];
+    return typeDifferences(types, go.items, target.additionalProperties as JsonSchema, `${path}{}`);
+  }
   const want = target.type === 'integer' ? String(target.format) : scalars[String(target.type)];
   return go.kind === want ? [] : [`${path}: Go has ${go.kind}, the schema ${String(target.type)}${target.format ? ` (${String(target.format)})` : ''}`];
 }

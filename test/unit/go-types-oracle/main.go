@@ -77,6 +77,13 @@ func (d *describer) typeOf(t reflect.Type) shape {
 	case reflect.Slice:
 		items := d.typeOf(t.Elem())
 		s = shape{Kind: "array", Items: &items}
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			s = shape{Kind: "unsupported " + t.String()}
+			break
+		}
+		values := d.typeOf(t.Elem())
+		s = shape{Kind: "map", Items: &values}
 	case reflect.Struct:
 		if t.PkgPath() == ours || d.expand[component(t)] {
 			s = shape{Kind: "object", Name: name(t)}
