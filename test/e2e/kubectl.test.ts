@@ -164,7 +164,7 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`kubectl 
     await ok(['create', '-n', 'misc', '-f', '-'], notebookYaml('nb'));
     assert.match(await ok(['describe', 'nb', 'nb', '-n', 'misc']), /Name:\s+nb[\s\S]*Kind:\s+Notebook/);
     const discovery = JSON.parse(await ok(['get', '--raw', '/apis/ai.example.io/v1alpha1'])) as { resources: { name: string }[] };
-    assert.deepEqual(discovery.resources.map((r) => r.name), ['notebooks', 'notebooks/status', 'notebooks/proxy', 'jobs', 'jobs/status', 'jobs/scale', 'jobs/logs', 'datasets', 'datasets/status']);
+    assert.deepEqual(discovery.resources.map((r) => r.name), ['notebooks', 'notebooks/status', 'notebooks/proxy', 'jobs', 'jobs/status', 'jobs/scale', 'jobs/progress', 'jobs/logs', 'datasets', 'datasets/status']);
     const index = JSON.parse(await ok(['get', '--raw', '/openapi/v3'])) as { paths: Record<string, { serverRelativeURL: string }> };
     assert.match(index.paths['apis/ai.example.io/v1alpha1']!.serverRelativeURL, /^\/openapi\/v3\/apis\/ai\.example\.io\/v1alpha1\?hash=[0-9A-F]{128}$/);
     assert.match(await ok(['create', '-n', 'misc', '--dry-run=server', '-f', '-'], notebookYaml('dry')), /created \(server dry run\)/);
