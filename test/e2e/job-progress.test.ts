@@ -87,6 +87,8 @@ describe('jobs/progress', () => {
     const table = (await cluster.ok('admin', ['get', 'aijob', 'train', '-n', tenant])).split('\n');
     assert.match(table[0]!, /^NAME\s+PHASE\s+REPLICAS\s+ACTIVE\s+SUCCEEDED\s+PROGRESS\s+ETA\s+AGE$/);
     assert.match(table[1]!, /^train\s+\S+\s+1\s+\d+\s+\d+\s+120\/1000\s+(59m|60m)\s+\S+$/);
+    // kubectl writes it too, as any subresource (an admin here: RBAC lets only the job's pods).
+    assert.match(await cluster.ok('admin', ['patch', 'aijob', 'train', '-n', tenant, '--subresource=progress', '--type=merge', '-p', '{"epoch":2}']), /patched/);
   });
 
   it('another tenant\'s ServiceAccount, and the job\'s own for another job, are refused as kube-apiserver refuses them', async () => {
