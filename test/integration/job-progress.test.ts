@@ -104,6 +104,16 @@ describe('jobs/progress', () => {
     await assert.rejects(sub.patch(n, 'missing', merge({ step: 1 }), {}), (error: unknown) => error instanceof ApiError && error.code === 404);
   });
 
+  it('PUT replaces the whole report; server-side apply is refused as an unsupported media type', async () => {
+    const n = ns();
+    await registry.store('jobs').create(n, job('train'));
+    const plain = new ProgressSubresource(registry.store('jobs'), { kind: 'JobProgress', schemaName: 'io.example.ai.v1alpha1.JobProgress' }, { intervalMs: 0, logger: pino({ level: 'silent' }) });
+    await plain.patch(n, 'train', merge({ step: 5, totalSteps: 10, metrics: { loss: 1 } }), {});
+    const { object } = await plain.update(n, 'train', { step: 6 }, {});
+    assert.deepEqual([object.step, object.totalSteps, object.metrics], [6, undefined, undefined]);
+    await assert.rejects(plain.apply(), (error: unknown) => error instanceof ApiError && error.code === 415);
+  });
+
   it('1,000 reports in a row, as a trainer sends them: every one answered with what it made, two stored writes, the last report stored when the window ends', async () => {
     const n = ns();
     await registry.store('jobs').create(n, job('train'));
