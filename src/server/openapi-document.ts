@@ -334,5 +334,30 @@ export function openApiV2(resources: readonly Strategy[]): Record<string, unknow
   const definitions = JSON.parse(
     JSON.stringify(sortObject({ ...componentsOf(resources), ...listSchemas(resources) })).replaceAll('#/components/schemas/', '#/definitions/'),
   ) as Record<string, unknown>;
+  for (const [name, schema] of Object.entries(definitions)) if (name.startsWith('io.k8s.')) definitions[name] = asKubernetesV2(schema);
   return { swagger: '2.0', info: { title: 'Kubernetes', version: kubernetesVersion }, paths, definitions };
+}
+
+/**
+ * One of Kubernetes' own definitions as kube-apiserver's /openapi/v2 has it, from its v3 form: a lone `allOf` of a
+ * `$ref` is that `$ref` beside its description, no defaults, and Quantity and IntOrString are strings (Swagger 2.0
+ * has no oneOf). Identical definitions are merged by the aggregator under one name; a oneOf in any of them made
+ * kube-apiserver refuse its whole aggregated /openapi/v2 with a 503, which kubectl's validation falls back to while
+ * the aggregator has not loaded this server's v3 document.
+ */
+function asKubernetesV2(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(asKubernetesV2);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) if (key !== 'default') out[key] = asKubernetesV2(value);
+  const allOf = out.allOf as Record<string, unknown>[] | undefined;
+  if (allOf?.length === 1 && Object.keys(allOf[0]!).length === 1 && typeof allOf[0]!.$ref === 'string') {
+    delete out.allOf;
+    out.$ref = allOf[0]!.$ref;
+  }
+  if (out.oneOf !== undefined) {
+    delete out.oneOf;
+    out.type = 'string';
+  }
+  return out;
 }
