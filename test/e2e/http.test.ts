@@ -134,7 +134,7 @@ describe('discovery and OpenAPI', () => {
     const resources = body.items[0]!.versions[0]!.resources;
     assert.deepEqual(resources.map((r) => [r.resource, r.subresources.map((s) => s.subresource)]), [
       ['notebooks', ['status', 'proxy']],
-      ['jobs', ['status', 'scale', 'logs']],
+      ['jobs', ['status', 'scale', 'progress', 'logs']],
       ['datasets', ['status']],
     ]);
     const again = await server.http('GET', '/apis', { headers: { Accept: accept, 'If-None-Match': String(res.headers.etag) } });
