@@ -7,6 +7,7 @@
 // tolerations; eviction reverses that), so the controller writes it only to create it and reads the rest from the
 // Workload.
 import type { V1EnvVar, V1Job, V1Pod } from '@kubernetes/client-node';
+import { ApiError } from '../api/meta/errors.js';
 import { toMetaTime } from '../api/meta/time.js';
 import type { Job, JobSpec, JobStatus } from '../api/v1alpha1/types.js';
 import type { Informer } from '../registry/informer.js';
@@ -17,6 +18,7 @@ import { completionsEqualParallelismAnnotation, minParallelismAnnotation, queueN
 import { asStored, childLabels, quotaRecheckMs, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
 import { ensureProgressAccess } from './progress-rbac.js';
+import { failedRank, gangGeneration, gangGenerationAnnotation, gangOutcome, podFailurePolicy } from './gang.js';
 
 export const masterPort = 23456;
 const completionIndex = "metadata.annotations['batch.kubernetes.io/job-completion-index']";
@@ -63,6 +65,16 @@ export class JobReconciler implements Reconciler {
     if (!job || job.metadata.deletionTimestamp) return;
     const spec = job.spec;
     const generation = job.metadata.generation;
+    const ttl = spec.runPolicy?.ttlSecondsAfterFinished;
+    const expiresInMs = ttl === undefined ? undefined : ttlLeftMs(job.status, ttl);
+    if (expiresInMs !== undefined && expiresInMs <= 0) {
+      // As Kubeflow's training operator does: the job goes with its batch Job, which kube's ttl-after-finished
+      // controller deletes at the same moment (its pods with it); the Service and RBAC follow by garbage collection.
+      await this.jobs.delete(namespace, name, { preconditions: { uid: job.metadata.uid }, propagationPolicy: 'Background' }).catch((error: unknown) => {
+        if (!(error instanceof ApiError && (error.code === 404 || error.code === 409))) throw error;
+      });
+      return;
+    }
     const status: JobStatus = withoutChildFailure(job.status);
     const replicas = spec.replicas ?? spec.elastic?.maxReplicas ?? 1;
     status.replicas = replicas;
@@ -98,6 +110,37 @@ export class JobReconciler implements Reconciler {
     const env = workerEnv(name, spec, replicas);
     const data = datasetVolumes(this.datasets, namespace, spec.datasets ?? []);
     const existing = this.children.get<V1Job>('Job', namespace, name);
+    // A finished job whose TTL runs has history only: its batch Job may already be gone, and is not created again.
+    if (expiresInMs !== undefined && !existing) return { requeueAfterMs: expiresInMs };
+    const gang = spec.failurePolicy;
+    const restarts = job.status?.restarts ?? 0;
+    if (gang) status.restarts = restarts;
+    if (gang && existing) {
+      const failedGeneration = existing.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+      let replacing = existing.metadata?.deletionTimestamp !== undefined || gangGeneration(existing) < restarts;
+      let restarted: string | undefined;
+      if (!replacing && failedGeneration) {
+        const ranks = this.children.list<V1Pod>('Pod', namespace, { 'batch.kubernetes.io/controller-uid': existing.metadata?.uid ?? '' });
+        const outcome = gangOutcome(gang, restarts, failedGeneration, failedRank(ranks));
+        if (outcome.action === 'restart') {
+          status.restarts = restarts + 1;
+          status.conditions = setCondition(status.conditions, { type: 'GangRestarted', status: 'True', reason: outcome.reason, message: outcome.message }, generation);
+          restarted = outcome.message;
+          replacing = true;
+        }
+      }
+      if (replacing) {
+        status.phase = 'Pending';
+        status.active = 0;
+        status.conditions = removeCondition(status.conditions, 'Running');
+        status.conditions = setCondition(status.conditions, { type: 'Pending', status: 'True', reason: 'GangRestarting', message: `batch Job ${name} is replaced by generation ${status.restarts}: every rank restarts` }, generation);
+        // The restart is recorded before the batch Job goes, so a failure in between cannot count it twice or lose it.
+        await writeStatus(this.jobs, job, status);
+        if (restarted) this.children.event(job, 'Warning', 'GangRestarted', restarted);
+        if (existing.metadata?.deletionTimestamp === undefined) await this.children.deleteForeground(existing);
+        return;
+      }
+    }
     // A batch Job's queue is the one it was created with: Kueue refuses to change the label while it runs.
     const queue = existing ? existing.metadata?.labels?.[queueNameLabel] : job.metadata.labels?.[queueNameLabel];
     const podSpec = {
@@ -124,7 +167,14 @@ export class JobReconciler implements Reconciler {
         name,
         namespace,
         labels: queue !== undefined ? { ...labels, [queueNameLabel]: queue } : labels,
-        ...(partial ? { annotations: { [minParallelismAnnotation]: String(spec.elastic!.minReplicas), [completionsEqualParallelismAnnotation]: 'true' } } : {}),
+        ...(partial || gang
+          ? {
+              annotations: {
+                ...(partial ? { [minParallelismAnnotation]: String(spec.elastic!.minReplicas), [completionsEqualParallelismAnnotation]: 'true' } : {}),
+                ...(gang ? { [gangGenerationAnnotation]: String(restarts) } : {}),
+              },
+            }
+          : {}),
         ownerReferences: owner,
       },
       spec: {
@@ -133,7 +183,8 @@ export class JobReconciler implements Reconciler {
         parallelism: replicas,
         // Kueue's webhook suspends a queued batch Job as it is created; saying so here keeps it true either way.
         suspend: queue !== undefined || (spec.suspend ?? false),
-        ...(spec.runPolicy?.backoffLimit !== undefined ? { backoffLimit: spec.runPolicy.backoffLimit } : {}),
+        // Under a gang policy the first counted rank failure ends the generation; restarts are maxRestarts' budget.
+        ...(gang ? { backoffLimit: 0, podFailurePolicy: podFailurePolicy(gang) } : spec.runPolicy?.backoffLimit !== undefined ? { backoffLimit: spec.runPolicy.backoffLimit } : {}),
         ...(spec.runPolicy?.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: spec.runPolicy.activeDeadlineSeconds } : {}),
         ...(spec.runPolicy?.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: spec.runPolicy.ttlSecondsAfterFinished } : {}),
         // The pod template of a batch Job is immutable once created, and server-side apply removes fields an
@@ -176,7 +227,9 @@ export class JobReconciler implements Reconciler {
       status.conditions = setCondition(status.conditions, { type: 'Succeeded', status: 'True', reason: 'Completed', message: `${status.succeeded} worker(s) completed` }, generation);
     } else if (finished?.type === 'Failed') {
       status.phase = 'Failed';
-      status.conditions = setCondition(status.conditions, { type: 'Failed', status: 'True', reason: finished.reason ?? 'Failed', message: finished.message ?? 'the job failed' }, generation);
+      const ranks = gang ? this.children.list<V1Pod>('Pod', namespace, { 'batch.kubernetes.io/controller-uid': batch?.metadata?.uid ?? '' }) : [];
+      const failure = gang ? gangOutcome(gang, restarts, finished, failedRank(ranks)) : { reason: finished.reason ?? 'Failed', message: finished.message ?? 'the job failed' };
+      status.conditions = setCondition(status.conditions, { type: 'Failed', status: 'True', reason: failure.reason, message: failure.message }, generation);
     } else if (spec.suspend) {
       status.phase = 'Suspended';
       status.conditions = setCondition(status.conditions, { type: 'Suspended', status: 'True', reason: 'Suspended', message: 'spec.suspend is true: no workers run' }, generation);
@@ -196,6 +249,8 @@ export class JobReconciler implements Reconciler {
     }
     if (status.phase !== 'Pending') status.conditions = removeCondition(status.conditions, 'Pending');
     await writeStatus(this.jobs, job, status);
+    const expiry = ttl === undefined ? undefined : ttlLeftMs(status, ttl);
+    if (expiry !== undefined) return { requeueAfterMs: Math.max(expiry, 0) + 1000 };
     return missing ? { requeueAfterMs: quotaRecheckMs } : undefined;
   }
 
@@ -247,4 +302,15 @@ export class JobReconciler implements Reconciler {
   failed(key: string, error: unknown): Promise<void> {
     return reportChildFailure(this.jobs, this.cached, key, error);
   }
+}
+
+/**
+ * Milliseconds until a finished job's ttlSecondsAfterFinished runs out, counted as kube's ttl-after-finished
+ * controller counts it: from the completion time, or from when the job failed. Undefined while the job runs.
+ */
+export function ttlLeftMs(status: JobStatus | undefined, ttl: number, now = Date.now()): number | undefined {
+  if (status?.phase !== 'Succeeded' && status?.phase !== 'Failed') return undefined;
+  const finished = status.phase === 'Succeeded' ? (status.completionTime ?? status.conditions?.find((c) => c.type === 'Succeeded')?.lastTransitionTime) : status.conditions?.find((c) => c.type === 'Failed')?.lastTransitionTime;
+  if (finished === undefined) return undefined;
+  return new Date(finished).getTime() + ttl * 1000 - now;
 }

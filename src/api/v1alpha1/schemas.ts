@@ -164,7 +164,21 @@ const ourSchemas: Record<string, JsonSchema> = {
     properties: {
       backoffLimit: int32('Retries before the job is marked Failed.', 0),
       activeDeadlineSeconds: int64('Seconds the job may run before it is terminated.', 1),
-      ttlSecondsAfterFinished: int32('Seconds after finishing before the job is deleted.', 0),
+      ttlSecondsAfterFinished: int32('Seconds after finishing before the job, its batch Job and pods are deleted.', 0),
+    },
+  },
+  GangFailurePolicy: {
+    type: 'object',
+    description: 'Whole-gang restarts: when a rank fails, every rank restarts together in a new batch Job, as torchrun\'s elastic agent needs. Disruptions (preemption, eviction, node loss) are not counted: the batch Job replaces the disrupted pod.',
+    properties: {
+      maxRestarts: int32('Whole-gang restarts before the job is marked Failed.', 0),
+      permanentExitCodes: {
+        type: 'array',
+        description: 'Exit codes that fail the job at once, without a restart.',
+        items: { type: 'integer', format: 'int32', minimum: 1, maximum: 255 },
+        maxItems: 255,
+        'x-kubernetes-list-type': 'set',
+      },
     },
   },
   JobSpec: {
@@ -180,6 +194,7 @@ const ourSchemas: Record<string, JsonSchema> = {
       suspend: bool('Suspend the job: no pods run while true.'),
       datasets: datasetMounts,
       runPolicy: described(ourRef('RunPolicy'), 'Failure, deadline and cleanup policy.'),
+      failurePolicy: described(ourRef('GangFailurePolicy'), 'Restart the whole gang when a rank fails; runPolicy.backoffLimit does not apply.'),
     },
   },
   JobStatus: {
@@ -196,6 +211,7 @@ const ourSchemas: Record<string, JsonSchema> = {
       selector: str('Label selector of the worker pods, for the scale subresource.'),
       startTime: time('When the job started running.'),
       completionTime: time('When the job finished.'),
+      restarts: int32('Whole-gang restarts so far (spec.failurePolicy).', 0),
       progress: described(ourRef('JobProgressStatus'), 'What rank 0 last reported through the progress subresource.'),
     },
   },

@@ -104,8 +104,16 @@ export interface RunPolicy {
   backoffLimit?: number;
   /** Seconds the job may run before it is terminated. */
   activeDeadlineSeconds?: number;
-  /** Seconds after finishing before the job is deleted. */
+  /** Seconds after finishing before the job, its batch Job and pods are deleted. */
   ttlSecondsAfterFinished?: number;
+}
+
+/** Whole-gang restarts: when a rank fails, every rank restarts together in a new batch Job, as torchrun's elastic agent needs. Disruptions (preemption, eviction, node loss) are not counted: the batch Job replaces the disrupted pod. */
+export interface GangFailurePolicy {
+  /** Whole-gang restarts before the job is marked Failed. */
+  maxRestarts?: number;
+  /** Exit codes that fail the job at once, without a restart. */
+  permanentExitCodes?: number[];
 }
 
 /** The desired state of a distributed training Job. */
@@ -126,6 +134,8 @@ export interface JobSpec {
   datasets?: DatasetMount[];
   /** Failure, deadline and cleanup policy. */
   runPolicy?: RunPolicy;
+  /** Restart the whole gang when a rank fails; runPolicy.backoffLimit does not apply. */
+  failurePolicy?: GangFailurePolicy;
 }
 
 /** The observed state of a Job. */
@@ -150,6 +160,8 @@ export interface JobStatus {
   startTime?: string;
   /** When the job finished. */
   completionTime?: string;
+  /** Whole-gang restarts so far (spec.failurePolicy). */
+  restarts?: number;
   /** What rank 0 last reported through the progress subresource. */
   progress?: JobProgressStatus;
 }

@@ -129,18 +129,36 @@ export class KubeChildren {
     return true;
   }
 
+  /**
+   * Deletes a child with foreground propagation, so it stays (with a deletionTimestamp) until kube's garbage collector
+   * has removed its own children: a batch Job replaced by a new generation is gone only once all its pods are. A
+   * child already gone is no error.
+   */
+  async deleteForeground(desired: KubernetesObject): Promise<void> {
+    try {
+      await this.objects.delete({ apiVersion: desired.apiVersion, kind: desired.kind, metadata: { name: desired.metadata?.name, namespace: desired.metadata?.namespace } }, undefined, undefined, undefined, undefined, 'Foreground');
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return;
+      throw this.statusOf(error);
+    }
+  }
+
   private async serverSideApply(desired: KubernetesObject): Promise<void> {
     try {
       await this.objects.patch(desired, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
     } catch (error) {
-      // kube-apiserver's own Status (e.g. `statefulsets.apps "lab" is forbidden: User … cannot create resource …`)
-      // is what the log and the owner's condition show, rather than client-node's dump of the whole response.
-      if (error instanceof ApiException) {
-        const body = error.body as unknown;
-        throw new StatusError(statusFromResponse(error.code, typeof body === 'string' ? body : JSON.stringify(body ?? '')));
-      }
-      throw error;
+      throw this.statusOf(error);
     }
+  }
+
+  /**
+   * kube-apiserver's own Status (e.g. `statefulsets.apps "lab" is forbidden: User … cannot create resource …`) is
+   * what the log and the owner's condition show, rather than client-node's dump of the whole response.
+   */
+  private statusOf(error: unknown): unknown {
+    if (!(error instanceof ApiException)) return error;
+    const body = error.body as unknown;
+    return new StatusError(statusFromResponse(error.code, typeof body === 'string' ? body : JSON.stringify(body ?? '')));
   }
 
   /**

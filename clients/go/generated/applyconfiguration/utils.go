@@ -34,6 +34,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &aiv1alpha1.DatasetStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ElasticPolicy"):
 		return &aiv1alpha1.ElasticPolicyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("GangFailurePolicy"):
+		return &aiv1alpha1.GangFailurePolicyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("IdlePolicy"):
 		return &aiv1alpha1.IdlePolicyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Job"):

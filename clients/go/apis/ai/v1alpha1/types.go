@@ -106,8 +106,17 @@ type RunPolicy struct {
 	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
 	// Seconds the job may run before it is terminated.
 	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
-	// Seconds after finishing before the job is deleted.
+	// Seconds after finishing before the job, its batch Job and pods are deleted.
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+}
+
+// GangFailurePolicy: Whole-gang restarts: when a rank fails, every rank restarts together in a new batch Job, as torchrun's elastic agent needs. Disruptions (preemption, eviction, node loss) are not counted: the batch Job replaces the disrupted pod.
+type GangFailurePolicy struct {
+	// Whole-gang restarts before the job is marked Failed.
+	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
+	// Exit codes that fail the job at once, without a restart.
+	// +listType=set
+	PermanentExitCodes []int32 `json:"permanentExitCodes,omitempty"`
 }
 
 // JobSpec: The desired state of a distributed training Job.
@@ -130,6 +139,8 @@ type JobSpec struct {
 	Datasets []DatasetMount `json:"datasets,omitempty"`
 	// Failure, deadline and cleanup policy.
 	RunPolicy *RunPolicy `json:"runPolicy,omitempty"`
+	// Restart the whole gang when a rank fails; runPolicy.backoffLimit does not apply.
+	FailurePolicy *GangFailurePolicy `json:"failurePolicy,omitempty"`
 }
 
 // JobStatus: The observed state of a Job.
@@ -156,6 +167,8 @@ type JobStatus struct {
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 	// When the job finished.
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// Whole-gang restarts so far (spec.failurePolicy).
+	Restarts int32 `json:"restarts,omitempty"`
 	// What rank 0 last reported through the progress subresource.
 	Progress *JobProgressStatus `json:"progress,omitempty"`
 }

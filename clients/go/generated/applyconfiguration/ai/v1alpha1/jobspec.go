@@ -15,14 +15,15 @@ import (
 // JobSpecApplyConfiguration represents a declarative configuration of the JobSpec type for use
 // with apply.
 type JobSpecApplyConfiguration struct {
-	Replicas     *int32                                `json:"replicas,omitempty"`
-	Elastic      *ElasticPolicyApplyConfiguration      `json:"elastic,omitempty"`
-	Template     *v1.PodTemplateSpecApplyConfiguration `json:"template,omitempty"`
-	Framework    *string                               `json:"framework,omitempty"`
-	NprocPerNode *int32                                `json:"nprocPerNode,omitempty"`
-	Suspend      *bool                                 `json:"suspend,omitempty"`
-	Datasets     []DatasetMountApplyConfiguration      `json:"datasets,omitempty"`
-	RunPolicy    *RunPolicyApplyConfiguration          `json:"runPolicy,omitempty"`
+	Replicas      *int32                                `json:"replicas,omitempty"`
+	Elastic       *ElasticPolicyApplyConfiguration      `json:"elastic,omitempty"`
+	Template      *v1.PodTemplateSpecApplyConfiguration `json:"template,omitempty"`
+	Framework     *string                               `json:"framework,omitempty"`
+	NprocPerNode  *int32                                `json:"nprocPerNode,omitempty"`
+	Suspend       *bool                                 `json:"suspend,omitempty"`
+	Datasets      []DatasetMountApplyConfiguration      `json:"datasets,omitempty"`
+	RunPolicy     *RunPolicyApplyConfiguration          `json:"runPolicy,omitempty"`
+	FailurePolicy *GangFailurePolicyApplyConfiguration  `json:"failurePolicy,omitempty"`
 }
 
 // JobSpecApplyConfiguration constructs a declarative configuration of the JobSpec type for use with
@@ -97,5 +98,13 @@ func (b *JobSpecApplyConfiguration) WithDatasets(values ...*DatasetMountApplyCon
 // If called multiple times, the RunPolicy field is set to the value of the last call.
 func (b *JobSpecApplyConfiguration) WithRunPolicy(value *RunPolicyApplyConfiguration) *JobSpecApplyConfiguration {
 	b.RunPolicy = value
+	return b
+}
+
+// WithFailurePolicy sets the FailurePolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the FailurePolicy field is set to the value of the last call.
+func (b *JobSpecApplyConfiguration) WithFailurePolicy(value *GangFailurePolicyApplyConfiguration) *JobSpecApplyConfiguration {
+	b.FailurePolicy = value
 	return b
 }

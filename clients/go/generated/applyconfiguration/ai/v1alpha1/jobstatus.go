@@ -26,6 +26,7 @@ type JobStatusApplyConfiguration struct {
 	Selector           *string                              `json:"selector,omitempty"`
 	StartTime          *metav1.Time                         `json:"startTime,omitempty"`
 	CompletionTime     *metav1.Time                         `json:"completionTime,omitempty"`
+	Restarts           *int32                               `json:"restarts,omitempty"`
 	Progress           *JobProgressStatusApplyConfiguration `json:"progress,omitempty"`
 }
 
@@ -117,6 +118,14 @@ func (b *JobStatusApplyConfiguration) WithStartTime(value metav1.Time) *JobStatu
 // If called multiple times, the CompletionTime field is set to the value of the last call.
 func (b *JobStatusApplyConfiguration) WithCompletionTime(value metav1.Time) *JobStatusApplyConfiguration {
 	b.CompletionTime = &value
+	return b
+}
+
+// WithRestarts sets the Restarts field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Restarts field is set to the value of the last call.
+func (b *JobStatusApplyConfiguration) WithRestarts(value int32) *JobStatusApplyConfiguration {
+	b.Restarts = &value
 	return b
 }
 
