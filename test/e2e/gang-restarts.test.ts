@@ -153,7 +153,7 @@ describe('gang failure policy', () => {
     assert.ok(second.ranks.every((p) => !oldNames.has(p.metadata.name)), 'every rank is a new pod');
     assert.equal(second.batch.metadata.name, 'retry', 'the same name keeps the ranks\' hostnames and MASTER_ADDR');
     const events = await cluster.ok('admin', ['describe', 'aijob', 'retry', '-n', ns]);
-    assert.match(events, /GangRestarted/);
+    assert.match(events, /Warning\s+GangRestarted\s/, 'an Event in kubectl describe');
 
     const rank0 = second.ranks.find((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] === '0')!;
     await setPod(rank0, { exitCode: 1 });
@@ -201,8 +201,8 @@ describe('gang failure policy', () => {
     assert.equal(failed.status.restarts, 0);
   });
 
-  it('refuses what kube refuses: maxRestarts below 0, exit codes outside 1..255, repeated exit codes', async () => {
-    for (const failurePolicy of [{ maxRestarts: -1 }, { permanentExitCodes: [0] }, { permanentExitCodes: [256] }, { permanentExitCodes: [3, 3] }]) {
+  it('refuses what kube refuses: maxRestarts below 0, exit codes outside 1..255', async () => {
+    for (const failurePolicy of [{ maxRestarts: -1 }, { permanentExitCodes: [0] }, { permanentExitCodes: [256] }]) {
       const body = (group: string): string => gangJob('invalid', { failurePolicy }).replace('ai.example.io/v1alpha1', `${group}/v1alpha1`);
       const ours = await cluster.kubectl('admin', ['create', '-f', '-'], body('ai.example.io'));
       const crd = await cluster.kubectl('admin', ['create', '-f', '-'], body(golden));
