@@ -4,7 +4,7 @@
 // types has no overload (`1 == 1.0`). Types are inferred only where they are certain;
 // a literal with an element of uncertain type is left alone.
 import type { Expr } from './syntax.js';
-import { optIndex, optList, optMap, optSelect } from './syntax.js';
+import { children, optIndex, optList, optMap, optSelect } from './syntax.js';
 
 export interface LiteralIssue {
   id: bigint;
@@ -137,7 +137,7 @@ export function checkLiterals(expr: Expr, variables: Scope, regexError: (pattern
   }
   // A list handed to string.format is meant to mix types: cel-go's validator exempts it.
   if (kind.case === 'callExpr' && kind.value.function === 'format' && kind.value.target && kind.value.args[0]?.exprKind.case === 'listExpr') {
-    for (const child of [kind.value.target, ...childrenOf(kind.value.args[0])]) {
+    for (const child of [kind.value.target, ...children(kind.value.args[0])]) {
       const found = checkLiterals(child, variables, regexError);
       if (found) return found;
     }
@@ -170,26 +170,10 @@ export function checkLiterals(expr: Expr, variables: Scope, regexError: (pattern
   }
   // The lists an optional literal was rewritten into were checked as that literal: check only what they hold.
   const optionalLiteral = kind.case === 'callExpr' && (kind.value.function === optList || kind.value.function === optMap);
-  const children = optionalLiteral ? childrenOf(expr).flatMap(childrenOf) : childrenOf(expr);
-  for (const child of children) {
+  const parts = optionalLiteral ? children(expr).flatMap(children) : children(expr);
+  for (const child of parts) {
     const found = checkLiterals(child, variables, regexError);
     if (found) return found;
   }
   return undefined;
-}
-
-function childrenOf(expr: Expr): Expr[] {
-  const kind = expr.exprKind;
-  switch (kind.case) {
-    case 'selectExpr':
-      return kind.value.operand ? [kind.value.operand] : [];
-    case 'callExpr':
-      return [...(kind.value.target ? [kind.value.target] : []), ...kind.value.args];
-    case 'listExpr':
-      return kind.value.elements;
-    case 'structExpr':
-      return kind.value.entries.flatMap((entry) => [...(entry.keyKind.case === 'mapKey' ? [entry.keyKind.value] : []), ...(entry.value ? [entry.value] : [])]);
-    default:
-      return [];
-  }
 }

@@ -205,7 +205,8 @@ function maxId(expr: Expr | undefined): bigint {
   return max;
 }
 
-function children(expr: Expr): Expr[] {
+/** The sub-expressions of `expr`, in source order: the one walk the rewriter, the cost count and the literal checks share. */
+export function children(expr: Expr): Expr[] {
   const kind = expr.exprKind;
   switch (kind.case) {
     case 'selectExpr':
