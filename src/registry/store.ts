@@ -269,10 +269,13 @@ export class Store {
     validateListOptions(rv, rvMatch, options.continue);
     const limit = options.limit && options.limit > 0 ? options.limit : 0;
     const from = options.continue ? decodeContinue(options.continue, keyPrefix) : undefined;
+    // A limit with a resourceVersion N and no match asks for N exactly (kube's "legacy" match, kept for old clients).
+    const revision = parseResourceVersion(rv);
+    const exact = rvMatch === 'Exact' || (rvMatch === '' && limit > 0 && (revision ?? 0) > 0);
     let page: ObjectPage;
     try {
       page = await this.storage.listObjects(keyPrefix, {
-        ...(from ? { from } : { revision: parseResourceVersion(rv), exact: rvMatch === 'Exact' }),
+        ...(from ? { from } : { revision, exact }),
         limit,
         filter,
         signal: options.signal,

@@ -3,6 +3,7 @@
 // above asks for "this key at this revision" and never chooses between memory and the backend itself.
 import type { Logger } from 'pino';
 import {
+  prefixEnd,
   StorageError,
   TooLargeRevisionError,
   type GuaranteedUpdateOptions,
@@ -14,7 +15,8 @@ import {
   type Watch,
   type WatchHandlers,
 } from './interface.js';
-import type { CachedObject, CacheWatcher, WatchCache, WatchFilter } from './watch-cache.js';
+import type { PersistentMap } from './persistent-map.js';
+import { page, type CachedObject, type CacheWatcher, type WatchCache, type WatchFilter } from './watch-cache.js';
 
 /** Where a paginated read resumes: the snapshot it reads and the first key not yet returned. */
 export interface PagePosition {
@@ -28,7 +30,7 @@ export interface ObjectListOptions {
   exact?: boolean;
   /** Resume a paginated read; `revision` and `exact` are then not given. */
   from?: PagePosition;
-  /** Most items to return; all when absent or 0. A cached read returns all whatever it says. */
+  /** Most items to return; all when absent or 0, and for a read at revision 0 whatever it says (as kube's cacher). */
   limit?: number;
   /** The objects wanted; all when absent, which is also when a page can say how many remain. */
   filter?: WatchFilter;
@@ -92,12 +94,21 @@ export class CachedStorage implements Storage {
   }
 
   async listObjects(keyPrefix: string, options: ObjectListOptions = {}): Promise<ObjectPage> {
-    if (this.listsFromStorage(options)) return this.listFromStorage(keyPrefix, options);
+    const past = options.from?.revision ?? (options.exact ? options.revision : undefined);
+    if (past !== undefined) {
+      const snapshot = this.cache.snapshotAt(past);
+      if (!snapshot) return this.listFromStorage(keyPrefix, options);
+      await this.assertNotCompacted(keyPrefix, past);
+      return this.pageOf(snapshot, past, keyPrefix, options.from?.startKey ?? keyPrefix, options.limit ?? 0, options.filter);
+    }
+    if (options.revision === undefined && !this.consistentReadsFromCache) return this.listFromStorage(keyPrefix, options);
     // Served from memory: "0" as is, N once the cache reached N, "" once it reached the backend's current revision.
     if (options.revision === undefined) await this.consistentCache(options.signal);
     else await this.cacheAt(options.revision, options.signal);
-    const { items, revision } = this.cache.list(keyPrefix, options.filter);
-    return { items, revision };
+    const { objects, revision } = this.cache.latest();
+    // kube's cacher ignores the limit of a read at "0" (computeListLimit) and pages every other one.
+    const limit = options.revision === 0 ? 0 : (options.limit ?? 0);
+    return this.pageOf(objects, revision, keyPrefix, keyPrefix, limit, options.filter);
   }
 
   /** A watch, always served by the cache; the caller reads its events and ends it. */
@@ -117,14 +128,37 @@ export class CachedStorage implements Storage {
     return this.cache.count(keyPrefix);
   }
 
+  private pageOf(
+    objects: PersistentMap<CachedObject>,
+    revision: number,
+    keyPrefix: string,
+    startKey: string,
+    limit: number,
+    filter: WatchFilter | undefined,
+  ): ObjectPage {
+    const { items, nextKey, remaining } = page(objects, keyPrefix, startKey, limit, filter);
+    if (nextKey === undefined) return { items, revision };
+    const result: ObjectPage = { items, revision, next: { revision, startKey: nextKey } };
+    if (!filter) result.remaining = remaining;
+    return result;
+  }
+
   /**
-   * The cache holds no snapshots, so a continued page, an Exact read of the past, and a paginated consistent read
-   * (each page from one snapshot) go to the backend, as does every consistent read where progress reports cannot
-   * be trusted. kube-apiserver's cacher delegates the same, except that it pages a consistent read from memory.
+   * kube-apiserver 1.32 reads a continued page and an Exact list from etcd, which answers 410 once the revision is
+   * compacted; the cache still holding that snapshot must not outlive etcd's history, and only etcd knows where it
+   * was compacted (its own periodic compaction runs on its schedule). So a past snapshot is served after etcd reads
+   * an empty range at that revision: a round trip that checks the revision and moves no objects.
    */
-  private listsFromStorage(options: ObjectListOptions): boolean {
-    if (options.from || options.exact) return true;
-    return options.revision === undefined && ((options.limit ?? 0) > 0 || !this.consistentReadsFromCache);
+  private async assertNotCompacted(keyPrefix: string, revision: number): Promise<void> {
+    const end = prefixEnd(keyPrefix).toString();
+    try {
+      await this.inner.list(keyPrefix, { revision, limit: 1, startKey: end });
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'Gone') {
+        throw new StorageError('Gone', keyPrefix, `too old resource version: ${revision}`, error.compactRevision, { cause: error });
+      }
+      throw error;
+    }
   }
 
   private async listFromStorage(keyPrefix: string, options: ObjectListOptions): Promise<ObjectPage> {

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta/types.js';
 import { StorageError, TooLargeRevisionError, type Storage, type StorageEvent, type Watch } from './interface.js';
+import { PersistentMap } from './persistent-map.js';
 
 export interface CachedObject {
   key: string;
@@ -55,10 +56,30 @@ interface Waiter {
   resolve(): void;
 }
 
+/** The cache's objects as of `revision` and every later revision up to the next snapshot's. */
+interface Snapshot {
+  revision: number;
+  objects: PersistentMap<CachedObject>;
+}
+
+/** One page of a snapshot, in key order. */
+export interface SnapshotPage {
+  items: CachedObject[];
+  /** The first key after the page, when keys under the prefix remain after it. */
+  nextKey?: string;
+  /** How many keys under the prefix remain after the page. */
+  remaining: number;
+}
+
 export class WatchCache {
-  private readonly store = new Map<string, CachedObject>();
-  /** Keys in byte order, so namespace ranges and continue keys are binary searches. */
-  private keys: string[] = [];
+  /** Keyed and ordered (namespace ranges and continue keys are O(log n) searches); each write makes a new version. */
+  private objects = PersistentMap.empty<CachedObject>();
+  /**
+   * The objects at each revision the ring covers, oldest first, sharing unchanged nodes (kube-apiserver ≥ 1.31
+   * keeps btree clones over the same window): at most one per event in the ring, plus the state the ring starts
+   * from, so their cost is bounded by the ring's and small beside the objects the ring holds.
+   */
+  private snapshots: Snapshot[] = [];
   private ring: CacheEvent[] = [];
   private ringTimes: number[] = [];
   /** Every event with a revision above this is in the ring. */
@@ -124,24 +145,38 @@ export class WatchCache {
   }
 
   get(key: string): CachedObject | undefined {
-    return this.store.get(key);
+    return this.objects.get(key);
   }
 
-  /** How many objects have keys starting with `keyPrefix`: two binary searches, cheap enough to run per request. */
+  /** How many objects have keys starting with `keyPrefix`: two tree searches, cheap enough to run per request. */
   count(keyPrefix: string): number {
-    return lowerBound(this.keys, `${keyPrefix}\uffff`) - lowerBound(this.keys, keyPrefix);
+    return this.objects.rank(`${keyPrefix}\uffff`) - this.objects.rank(keyPrefix);
   }
 
   /** Objects whose keys start with `keyPrefix`, in key order, matching `filter`, as of the cache's revision. */
   list(keyPrefix: string, filter?: WatchFilter): { items: CachedObject[]; revision: number } {
-    const items: CachedObject[] = [];
-    for (let i = lowerBound(this.keys, keyPrefix); i < this.keys.length; i++) {
-      const key = this.keys[i]!;
-      if (!key.startsWith(keyPrefix)) break;
-      const cached = this.store.get(key)!;
-      if (!filter || filter(cached.object)) items.push(cached);
+    return { items: page(this.objects, keyPrefix, keyPrefix, 0, filter).items, revision: this.revision };
+  }
+
+  /**
+   * The objects as they were at `revision`, or undefined when the cache cannot tell: before the oldest snapshot it
+   * keeps, past the revision it has reached, or before it first listed. Stable: later writes do not change it.
+   */
+  snapshotAt(revision: number): PersistentMap<CachedObject> | undefined {
+    if (!this.listed || revision > this.revision || this.snapshots.length === 0 || revision < this.snapshots[0]!.revision) return undefined;
+    let lo = 0;
+    let hi = this.snapshots.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.snapshots[mid]!.revision <= revision) lo = mid + 1;
+      else hi = mid;
     }
-    return { items, revision: this.revision };
+    return this.snapshots[lo - 1]!.objects;
+  }
+
+  /** The current objects and the revision they are at: the snapshot a consistent or NotOlderThan page reads. */
+  latest(): { objects: PersistentMap<CachedObject>; revision: number } {
+    return { objects: this.objects, revision: this.revision };
   }
 
   /** Resolves once the cache reflects `revision`; asks etcd for progress so a quiet resource catches up. */
@@ -267,12 +302,13 @@ export class WatchCache {
     try {
       const listed = await this.storage.list(this.prefix);
       if (this.stopped) return;
-      this.store.clear();
+      let objects = PersistentMap.empty<CachedObject>();
       for (const item of listed.items) {
         const { object, json } = this.decode(item.key, item.value, item.modRevision);
-        this.store.set(item.key, { key: item.key, object, json, revision: item.modRevision });
+        objects = objects.set(item.key, { key: item.key, object, json, revision: item.modRevision });
       }
-      this.keys = [...this.store.keys()].sort(compareKeys);
+      this.objects = objects;
+      this.snapshots = [{ revision: listed.revision, objects }];
       this.ring = [];
       this.ringTimes = [];
       this.ringStart = listed.revision;
@@ -282,7 +318,7 @@ export class WatchCache {
         onProgress: (revision) => this.setRevision(revision),
         onError: (error) => this.onWatchError(error),
       });
-      this.log.info({ objects: this.store.size, revision: listed.revision }, 'watch cache listed');
+      this.log.info({ objects: this.objects.size, revision: listed.revision }, 'watch cache listed');
       this.listed = true;
       this.markReady();
     } catch (error) {
@@ -308,26 +344,23 @@ export class WatchCache {
   private apply(events: StorageEvent[]): void {
     const now = Date.now();
     for (const event of events) {
-      const previous = this.store.get(event.key);
+      const previous = this.objects.get(event.key);
       let cacheEvent: CacheEvent;
       if (event.type === 'put') {
         const { object, json } = this.decode(event.key, event.value!, event.revision);
         const cached: CachedObject = { key: event.key, object, json, revision: event.revision };
-        if (!previous) insertSorted(this.keys, event.key);
-        this.store.set(event.key, cached);
+        this.objects = this.objects.set(event.key, cached);
         cacheEvent = { type: previous ? 'MODIFIED' : 'ADDED', object: cached, previous, revision: event.revision };
       } else {
         const last = event.prevValue ?? (previous ? Buffer.from(previous.json) : undefined);
         if (!last) continue;
         const { object, json } = this.decode(event.key, last, event.revision);
-        if (previous) {
-          this.store.delete(event.key);
-          removeSorted(this.keys, event.key);
-        }
+        this.objects = this.objects.delete(event.key);
         cacheEvent = { type: 'DELETED', object: { key: event.key, object, json, revision: event.revision }, previous, revision: event.revision };
       }
       this.ring.push(cacheEvent);
       this.ringTimes.push(now);
+      this.keepSnapshot(event.revision);
       for (const watcher of this.watchers) watcher.deliver(cacheEvent);
     }
     this.trimHistory(now);
@@ -347,6 +380,17 @@ export class WatchCache {
     this.ringStart = this.ring[drop - 1]!.revision;
     this.ring = this.ring.slice(drop);
     this.ringTimes = this.ringTimes.slice(drop);
+    // The snapshot at ringStart is the state the ring now starts from; older ones answer nothing the ring could.
+    let stale = 0;
+    while (stale < this.snapshots.length - 1 && this.snapshots[stale + 1]!.revision <= this.ringStart) stale++;
+    if (stale > 0) this.snapshots = this.snapshots.slice(stale);
+  }
+
+  private keepSnapshot(revision: number): void {
+    const last = this.snapshots[this.snapshots.length - 1];
+    // Events of one etcd transaction share a revision: the snapshot is the state after all of them.
+    if (last && last.revision === revision) last.objects = this.objects;
+    else this.snapshots.push({ revision, objects: this.objects });
   }
 
   private setRevision(revision: number): void {
@@ -455,28 +499,31 @@ function atRevision(cached: CachedObject, revision: number): CachedObject {
   return { key: cached.key, object, json: JSON.stringify(object), revision };
 }
 
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function lowerBound(keys: string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
+/**
+ * Up to `limit` objects (all when 0) under `keyPrefix` from `startKey` on that match `filter`, as kube-apiserver's
+ * cacher pages: the page goes on while keys remain under the prefix, matching or not.
+ */
+export function page(
+  objects: PersistentMap<CachedObject>,
+  keyPrefix: string,
+  startKey: string,
+  limit: number,
+  filter?: WatchFilter,
+): SnapshotPage {
+  const items: CachedObject[] = [];
+  let lastKey: string | undefined;
+  for (const [key, cached] of objects.entriesFrom(startKey < keyPrefix ? keyPrefix : startKey)) {
+    if (!key.startsWith(keyPrefix)) break;
+    if (limit > 0 && items.length >= limit) {
+      const remaining = objects.rank(`${keyPrefix}\uffff`) - objects.rank(key);
+      return { items, nextKey: `${lastKey!}\0`, remaining };
+    }
+    if (!filter || filter(cached.object)) {
+      items.push(cached);
+      lastKey = key;
+    }
   }
-  return lo;
-}
-
-function insertSorted(keys: string[], key: string): void {
-  keys.splice(lowerBound(keys, key), 0, key);
-}
-
-function removeSorted(keys: string[], key: string): void {
-  const i = lowerBound(keys, key);
-  if (keys[i] === key) keys.splice(i, 1);
+  return { items, remaining: 0 };
 }
 
 function firstAfter(ring: CacheEvent[], revision: number): number {

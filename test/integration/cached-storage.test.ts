@@ -9,7 +9,7 @@ import { decode } from '../../src/registry/codec.js';
 import { CachedStorage, type ObjectPage } from '../../src/storage/cached-storage.js';
 import { instrumentStorage } from '../../src/storage/instrumented-storage.js';
 import { skipUpdate, StorageError, TooLargeRevisionError, type StoredValue } from '../../src/storage/interface.js';
-import { WatchCache } from '../../src/storage/watch-cache.js';
+import { WatchCache, type CachedObject, type WatchCacheOptions } from '../../src/storage/watch-cache.js';
 import { startRegistryOn, type AnyRegistryFixture, type Backend } from '../support/registry.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -26,6 +26,8 @@ interface Opened {
   cached: CachedStorage;
   /** The storage operations made since open() returned, in order. */
   calls: string[];
+  /** How many objects storage lists have returned since open() returned. */
+  listedFromStorage: { count: number };
   /** The revision of each object's last write. */
   written: Map<string, number>;
 }
@@ -45,21 +47,31 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) {
     });
 
     /** A fresh prefix holding things a, b and c, under a started watch cache and its decorator. */
-    async function open(consistentReadsFromCache = true): Promise<Opened> {
+    async function open(consistentReadsFromCache = true, cacheOptions: WatchCacheOptions = {}): Promise<Opened> {
       const prefix = `/test/cached-storage-${++prefixes}/`;
       const key = (name: string): string => `${prefix}ns/${name}`;
       const calls: string[] = [];
-      const storage = instrumentStorage(fixture.storage, { observe: (operation) => calls.push(operation), failed: () => undefined });
+      const instrumented = instrumentStorage(fixture.storage, { observe: (operation) => calls.push(operation), failed: () => undefined });
+      const listedFromStorage = { count: 0 };
+      const storage = {
+        ...instrumented,
+        list: async (...args: Parameters<typeof instrumented.list>) => {
+          const listed = await instrumented.list(...args);
+          listedFromStorage.count += listed.items.length;
+          return listed;
+        },
+      };
       const written = new Map<string, number>();
       for (const name of ['a', 'b', 'c']) written.set(name, (await fixture.storage.create(key(name), object(name, { name }))).modRevision);
       // A freshness wait gives up after a second: long enough for a loaded machine to deliver a write just made.
-      const cache = new WatchCache(storage, prefix, decode, logger, { freshnessTimeoutMs: 1_000 });
+      const cache = new WatchCache(storage, prefix, decode, logger, { freshnessTimeoutMs: 1_000, ...cacheOptions });
       opened.push(cache);
       cache.start();
       await cache.ready();
       const cached = new CachedStorage(storage, cache, { consistentReadsFromCache, logger });
       calls.length = 0;
-      return { prefix, key, cache, cached, calls, written };
+      listedFromStorage.count = 0;
+      return { prefix, key, cache, cached, calls, listedFromStorage, written };
     }
 
     const sources: { name: string; consistentReadsFromCache?: boolean; read(o: Opened): Promise<unknown>; calls: string[] }[] = [
@@ -77,13 +89,32 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) {
         read: (o) => o.cached.listObjects(o.prefix),
         calls: ['list'],
       },
-      { name: 'a paginated consistent LIST reads storage (each page from one snapshot)', read: (o) => o.cached.listObjects(o.prefix, { limit: 2 }), calls: ['list'] },
+      {
+        name: 'a paginated consistent LIST asks storage for its revision, then is a page of the cache\'s',
+        read: (o) => o.cached.listObjects(o.prefix, { limit: 2 }),
+        calls: ['currentRevision'],
+      },
+      {
+        name: 'a paginated consistent LIST reads storage where progress reports cannot be trusted',
+        consistentReadsFromCache: false,
+        read: (o) => o.cached.listObjects(o.prefix, { limit: 2 }),
+        calls: ['list'],
+      },
       { name: 'a LIST at "0" is the cache\'s, whatever its limit', read: (o) => o.cached.listObjects(o.prefix, { revision: 0, limit: 1 }), calls: [] },
       { name: 'a LIST not older than a revision the cache holds is the cache\'s', read: (o) => o.cached.listObjects(o.prefix, { revision: o.written.get('a')! }), calls: [] },
-      { name: 'an Exact LIST reads storage', read: (o) => o.cached.listObjects(o.prefix, { revision: o.written.get('c')!, exact: true }), calls: ['list'] },
       {
-        name: 'a continued LIST reads storage',
-        read: (o) => o.cached.listObjects(o.prefix, { from: { revision: o.written.get('c')!, startKey: o.key('b') } }),
+        name: 'a paginated LIST not older than a revision the cache holds is a page of the cache\'s',
+        read: (o) => o.cached.listObjects(o.prefix, { revision: o.written.get('a')!, limit: 1 }),
+        calls: [],
+      },
+      {
+        name: 'an Exact LIST from before the cache\'s oldest snapshot reads storage',
+        read: (o) => o.cached.listObjects(o.prefix, { revision: o.written.get('a')!, exact: true }),
+        calls: ['list'],
+      },
+      {
+        name: 'a continued LIST from before the cache\'s oldest snapshot reads storage',
+        read: (o) => o.cached.listObjects(o.prefix, { from: { revision: o.written.get('a')!, startKey: o.key('b') } }),
         calls: ['list'],
       },
       {
@@ -183,6 +214,74 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) {
       };
       await assert.rejects(o.cached.listObjects(o.prefix, { revision: past, exact: true }), gone(past));
       await assert.rejects(o.cached.listObjects(o.prefix, { from: first.next!, limit: 1 }), gone(first.revision));
+    });
+
+    /** What storage itself answers for the whole prefix at `revision`, decoded as the cache decodes. */
+    async function storageAt(o: Opened, revision: number): Promise<{ key: string; json: string }[]> {
+      const listed = await fixture.storage.list(o.prefix, { revision });
+      return listed.items.map((stored) => ({ key: stored.key, json: decode(stored.key, stored.value, stored.modRevision).json }));
+    }
+    const asStored = (items: CachedObject[]): { key: string; json: string }[] => items.map(({ key, json }) => ({ key, json }));
+
+    it('pages served from the cache\'s snapshot are what storage holds at their revision, with creates, updates and deletes between pages', async () => {
+      const o = await open();
+      for (let i = 0; i < 20; i++) o.written.set(`n${i}`, (await fixture.storage.create(o.key(`n${i}`), object(`n${i}`))).modRevision);
+      const first = await o.cached.listObjects(o.prefix, { limit: 4 });
+      assert.equal(first.remaining, 23 - 4);
+      const items = [...first.items];
+      let next = first.next;
+      for (let pages = 1; next; pages++) {
+        assert.ok(pages < 10, `23 objects in pages of 4 still continuing after ${pages} pages`);
+        // Each between-pages round writes ahead of the reader, behind it, and in a new key; the last one deletes.
+        await fixture.storage.guaranteedUpdate(o.key(`n${Math.min(19, pages * 4)}`), () => object('changed', { step: String(pages) }));
+        await fixture.storage.guaranteedUpdate(o.key('a'), () => object('a', { step: String(pages) }));
+        await fixture.storage.create(o.key(`m${pages}`), object(`m${pages}`));
+        await fixture.storage.delete(o.key(`n${19 - 2 * pages}`));
+        const written = await fixture.storage.currentRevision();
+        await o.cache.waitUntilFresh(written);
+        const page = await o.cached.listObjects(o.prefix, { from: next, limit: 4 });
+        assert.equal(page.revision, first.revision);
+        items.push(...page.items);
+        next = page.next;
+      }
+      assert.deepEqual(asStored(items), await storageAt(o, first.revision));
+      assert.equal(o.listedFromStorage.count, 0, 'storage was read for objects, not only asked whether the revision is compacted');
+      // The snapshot shares what did not change since: the very objects the cache holds now.
+      const unchanged = items.find((item) => item.key === o.key('n2'))!;
+      assert.equal(unchanged, o.cache.get(o.key('n2')));
+    });
+
+    it('an Exact LIST at a revision the cache holds a snapshot of is that snapshot, equal to storage\'s read there', async () => {
+      const o = await open();
+      const mid = (await fixture.storage.guaranteedUpdate(o.key('a'), () => object('a', { step: '2' }))).modRevision;
+      await fixture.storage.guaranteedUpdate(o.key('a'), () => object('a', { step: '3' }));
+      await fixture.storage.delete(o.key('b'));
+      await o.cache.waitUntilFresh(await fixture.storage.currentRevision());
+      const exact = await o.cached.listObjects(o.prefix, { revision: mid, exact: true });
+      assert.equal(exact.revision, mid);
+      assert.deepEqual(names(exact), ['a', 'b', 'c']);
+      assert.deepEqual(asStored(exact.items), await storageAt(o, mid));
+      assert.equal(o.listedFromStorage.count, 0);
+    });
+
+    it('a continue token whose snapshot left the cache\'s history is read from storage, and is Gone once storage compacted it', async () => {
+      // A history of one event: two snapshots, the one it starts from and the one after it.
+      const o = await open(true, { historyWindowMs: 0, minHistoryEvents: 1, maxHistoryEvents: 1 });
+      const first = await o.cached.listObjects(o.prefix, { limit: 1 });
+      assert.ok(o.cache.snapshotAt(first.revision), 'the first page\'s snapshot is held');
+      for (const name of ['d', 'e', 'f']) await fixture.storage.create(o.key(name), object(name));
+      await o.cache.waitUntilFresh(await fixture.storage.currentRevision());
+      assert.equal(o.cache.snapshotAt(first.revision), undefined, 'the first page\'s snapshot expired');
+      const second = await o.cached.listObjects(o.prefix, { from: first.next!, limit: 5 });
+      assert.deepEqual(names(second), ['b', 'c']);
+      assert.deepEqual(asStored([...first.items, ...second.items]), await storageAt(o, first.revision));
+      assert.equal(o.listedFromStorage.count, 2);
+      await fixture.storage.compact(await fixture.storage.currentRevision());
+      await assert.rejects(o.cached.listObjects(o.prefix, { from: first.next!, limit: 5 }), (error: unknown) => {
+        assert.ok(error instanceof StorageError && error.code === 'Gone', String(error));
+        assert.equal(error.message, `too old resource version: ${first.revision}`);
+        return true;
+      });
     });
 
     it('a guaranteed update starts from the cache\'s copy, unless the caller suggests one', async () => {

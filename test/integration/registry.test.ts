@@ -355,6 +355,56 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`registry
       await rejectsApi(notebooks.list(n, { limit: 2, continue: first.continue }), 410, 'Expired', /continue parameter is too old/);
     });
 
+    it('a limit with resourceVersion N and no match reads N exactly; NotOlderThan N pages the present; "0" ignores the limit', async () => {
+      const n = ns();
+      for (let i = 0; i < 3; i++) await notebooks.create(n, notebook(`nb-${i}`));
+      const then = await notebooks.list(n);
+      await notebooks.create(n, notebook('nb-0a'));
+      const legacy = await notebooks.list(n, { resourceVersion: then.resourceVersion, limit: 2 });
+      assert.equal(legacy.resourceVersion, then.resourceVersion);
+      assert.deepEqual(legacy.items.map((i) => i.object.metadata.name), ['nb-0', 'nb-1']);
+      assert.equal(legacy.remainingItemCount, 1);
+      const notOlder = await notebooks.list(n, { resourceVersion: then.resourceVersion, resourceVersionMatch: 'NotOlderThan', limit: 2 });
+      assert.ok(Number(notOlder.resourceVersion) > Number(then.resourceVersion));
+      assert.deepEqual(notOlder.items.map((i) => i.object.metadata.name), ['nb-0', 'nb-0a']);
+      assert.equal(notOlder.remainingItemCount, 2);
+      const rest = await notebooks.list(n, { limit: 2, continue: notOlder.continue });
+      assert.deepEqual(rest.items.map((i) => i.object.metadata.name), ['nb-1', 'nb-2']);
+      assert.equal(rest.continue, undefined);
+      const any = await notebooks.list(n, { resourceVersion: '0', limit: 1 });
+      assert.equal(any.items.length, 4);
+      assert.equal(any.continue, undefined);
+    });
+
+    it('pages read from the watch cache match the store\'s own read at their resourceVersion, whatever is written between them', async () => {
+      const n = ns();
+      for (let i = 0; i < 12; i++) await notebooks.create(n, notebook(`nb-${String(i).padStart(2, '0')}`));
+      const first = await notebooks.list(n, { limit: 5 });
+      const names = first.items.map((i) => i.object.metadata.name!);
+      const versions = first.items.map((i) => i.object.metadata.resourceVersion!);
+      let token = first.continue;
+      for (let pages = 1; token; pages++) {
+        assert.ok(pages < 4, `twelve items in pages of five are still continuing after ${pages} pages`);
+        // Not yet read: one to update and one to delete; and one of those already read is updated too.
+        const [ahead, gone] = ([['nb-06', 'nb-08'], ['nb-11', 'nb-10']] as const)[pages - 1]!;
+        for (const name of [ahead, 'nb-01']) {
+          const current = (await notebooks.get(n, name)).object;
+          await notebooks.update(n, name, { ...current, spec: { ...(current.spec as object), stopped: pages % 2 === 1 } });
+        }
+        await notebooks.delete(n, gone);
+        await notebooks.create(n, notebook(`nb-${String(5 * pages).padStart(2, '0')}a`));
+        const page = await notebooks.list(n, { limit: 5, continue: token });
+        assert.equal(page.resourceVersion, first.resourceVersion);
+        names.push(...page.items.map((i) => i.object.metadata.name!));
+        versions.push(...page.items.map((i) => i.object.metadata.resourceVersion!));
+        token = page.continue;
+      }
+      const exact = await notebooks.list(n, { resourceVersion: first.resourceVersion, resourceVersionMatch: 'Exact' });
+      assert.deepEqual(names, exact.items.map((i) => i.object.metadata.name));
+      assert.deepEqual(versions, exact.items.map((i) => i.object.metadata.resourceVersion));
+      assert.equal(names.length, 12);
+    });
+
     it('label selectors in full syntax, and field selectors on name, namespace and status.phase', async () => {
       const n = ns();
       await notebooks.create(n, notebook('a', { labels: { tier: 'gpu', env: 'prod' } }));
