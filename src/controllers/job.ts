@@ -14,10 +14,11 @@ import type { Informer } from '../registry/informer.js';
 import type { Store } from '../registry/store.js';
 import type { ReconcileResult, Reconciler } from './runtime/controller.js';
 import type { KubeChildren } from './runtime/kube-children.js';
-import { completionsEqualParallelismAnnotation, minParallelismAnnotation, queueNameLabel, workloadCondition, type KueueWorkloads } from './runtime/kueue-workloads.js';
+import { completionsEqualParallelismAnnotation, minParallelismAnnotation, priorityClassLabel, queueNameLabel, workloadCondition, type KueueWorkloads } from './runtime/kueue-workloads.js';
 import { asStored, childLabels, quotaRecheckMs, datasetsNotReady, datasetVolumes, ownerReference, removeCondition, reportChildFailure, setCondition, splitKey, withoutChildFailure, writeStatus } from './common.js';
 import { podProblem } from './pod-problems.js';
 import { ensureProgressAccess } from './progress-rbac.js';
+import { currentDisruption, disruptedCondition } from './disruption.js';
 import { failedRank, gangGeneration, gangGenerationAnnotation, gangOutcome, podFailurePolicy } from './gang.js';
 
 export const masterPort = 23456;
@@ -166,7 +167,7 @@ export class JobReconciler implements Reconciler {
       metadata: {
         name,
         namespace,
-        labels: queue !== undefined ? { ...labels, [queueNameLabel]: queue } : labels,
+        labels: queue !== undefined ? { ...labels, ...queueLabels(job.metadata.labels, queue) } : labels,
         ...(partial || gang
           ? {
               annotations: {
@@ -214,7 +215,8 @@ export class JobReconciler implements Reconciler {
     if (bs.completionTime) status.completionTime = toMetaTime(bs.completionTime);
     const finished = bs.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
     const pods = this.children.list<V1Pod>('Pod', namespace, { 'ai.example.io/job': name });
-    const running = pods.filter((p) => p.status?.phase === 'Running').length;
+    // A terminating pod is on its way out (a suspended or failed batch Job's): as for kube's active count, not a worker.
+    const running = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp).length;
     // A pod kube-apiserver refused for quota never exists: the batch Job's FailedCreate events say why, and are
     // looked at again while pods are missing (nothing else wakes this job when the quota changes).
     const missing = !finished && !spec.suspend && batch !== undefined && (queue === undefined || admitted) && pods.length < workers;
@@ -222,6 +224,12 @@ export class JobReconciler implements Reconciler {
     const problem = refusal
       ? { reason: 'QuotaExceeded', message: `${workers - pods.length} of ${workers} worker pod(s) not created: ${refusal}` }
       : pods.map(podProblem).find((p) => p !== undefined);
+    const ranks = pods.filter((p) => batch?.metadata?.uid !== undefined && p.metadata?.labels?.['batch.kubernetes.io/controller-uid'] === batch.metadata.uid);
+    const disruption = currentDisruption(ranks, workloadCondition(workload, 'Evicted'), spec.suspend ?? false, gang !== undefined);
+    const wasDisrupted = status.conditions?.find((c) => c.type === 'Disrupted');
+    const disrupted = finished ? undefined : disruptedCondition(wasDisrupted, disruption, running >= workers);
+    if (disrupted) status.conditions = setCondition(status.conditions, { type: 'Disrupted', ...disrupted }, generation);
+    const newlyDisrupted = disrupted?.status === 'True' && (wasDisrupted?.status !== 'True' || wasDisrupted.reason !== disrupted.reason);
     if (finished?.type === 'Complete') {
       status.phase = 'Succeeded';
       status.conditions = setCondition(status.conditions, { type: 'Succeeded', status: 'True', reason: 'Completed', message: `${status.succeeded} worker(s) completed` }, generation);
@@ -233,7 +241,7 @@ export class JobReconciler implements Reconciler {
     } else if (spec.suspend) {
       status.phase = 'Suspended';
       status.conditions = setCondition(status.conditions, { type: 'Suspended', status: 'True', reason: 'Suspended', message: 'spec.suspend is true: no workers run' }, generation);
-    } else if (running > 0 && !problem) {
+    } else if (running > 0 && !problem && (queue === undefined || admitted)) {
       status.phase = 'Running';
       status.conditions = setCondition(status.conditions, { type: 'Suspended', status: 'False', reason: 'Resumed', message: 'the job is not suspended' }, generation);
       status.conditions = setCondition(status.conditions, { type: 'Running', status: 'True', reason: 'WorkersRunning', message: `${running} of ${workers} worker(s) running` }, generation);
@@ -249,6 +257,7 @@ export class JobReconciler implements Reconciler {
     }
     if (status.phase !== 'Pending') status.conditions = removeCondition(status.conditions, 'Pending');
     await writeStatus(this.jobs, job, status);
+    if (newlyDisrupted) this.children.event(job, 'Warning', disrupted.reason, disrupted.message);
     const expiry = ttl === undefined ? undefined : ttlLeftMs(status, ttl);
     if (expiry !== undefined) return { requeueAfterMs: Math.max(expiry, 0) + 1000 };
     return missing ? { requeueAfterMs: quotaRecheckMs } : undefined;
@@ -302,6 +311,12 @@ export class JobReconciler implements Reconciler {
   failed(key: string, error: unknown): Promise<void> {
     return reportChildFailure(this.jobs, this.cached, key, error);
   }
+}
+
+/** The Kueue labels a queued job passes to its batch Job: the queue, and the WorkloadPriorityClass if it names one. */
+function queueLabels(labels: Record<string, string> | undefined, queue: string): Record<string, string> {
+  const priority = labels?.[priorityClassLabel];
+  return { [queueNameLabel]: queue, ...(priority !== undefined ? { [priorityClassLabel]: priority } : {}) };
 }
 
 /**

@@ -172,6 +172,11 @@ describe('gang failure policy', () => {
     const { batch, ranks } = await generation('evicted');
     const victim = ranks.find((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] === '1')!;
     await setPod(victim, { exitCode: 137, disruption: 'EvictionByEvictionAPI' });
+    const disrupted = await eventually(() => getJson(['get', 'aijob', 'evicted', '-n', ns]), (j) => condition(j, 'Disrupted')?.status === 'True', 'job evicted Disrupted', 90_000);
+    assert.deepEqual([condition(disrupted, 'Disrupted')!.reason, condition(disrupted, 'Disrupted')!.message], [
+      'EvictionByEvictionAPI',
+      `rank 1 (pod ${victim.metadata.name}) was disrupted: EvictionByEvictionAPI: Eviction API: evicting; the batch Job starts it again, without counting against failurePolicy.maxRestarts`,
+    ]);
     // kube's podFailurePolicy Ignore: the failure does not count towards backoffLimit (0 here, so one counted failure
     // would fail the batch Job) and the Job controller creates a replacement pod for the same index.
     const replaced = await eventually(
@@ -187,6 +192,11 @@ describe('gang failure policy', () => {
     const job = await eventually(() => getJson(['get', 'aijob', 'evicted', '-n', ns]), (j) => j.status?.phase === 'Running' && j.status?.active === 2, 'job evicted Running with 2 ranks', 90_000);
     assert.equal(job.status.restarts, 0);
     assert.equal(condition(job, 'GangRestarted'), undefined);
+    const recovered = await eventually(() => getJson(['get', 'aijob', 'evicted', '-n', ns]), (j) => condition(j, 'Disrupted')?.status === 'False', 'job evicted Recovered', 90_000);
+    assert.equal(condition(recovered, 'Disrupted')!.reason, 'Recovered');
+    const described = await cluster.ok('admin', ['describe', 'aijob', 'evicted', '-n', ns]);
+    assert.match(described, /Reason:\s+Recovered/);
+    assert.match(described, /Warning\s+EvictionByEvictionAPI\s+.*rank 1 \(pod /);
   });
 
   it('an exit code marked permanent fails the job at once with the batch Job\'s reason, without a restart', async () => {

@@ -9,6 +9,7 @@ import { testBed } from '../support/test-bed.js';
 
 const tenants = { a: 'kq-jobs-a', b: 'kq-jobs-b' };
 const queueLabel = 'kueue.x-k8s.io/queue-name';
+const priorityLabel = 'kueue.x-k8s.io/priority-class';
 
 const queues = `apiVersion: kueue.x-k8s.io/v1beta1
 kind: ResourceFlavor
@@ -41,37 +42,82 @@ metadata: {name: team, namespace: ${tenants.b}}
 spec: {clusterQueue: training}
 `;
 
+// A second ClusterQueue of 4 GPUs where a higher WorkloadPriorityClass preempts a lower one.
+const urgent = `apiVersion: kueue.x-k8s.io/v1beta1
+kind: WorkloadPriorityClass
+metadata: {name: low}
+value: 100
+---
+apiVersion: kueue.x-k8s.io/v1beta1
+kind: WorkloadPriorityClass
+metadata: {name: high}
+value: 1000
+---
+apiVersion: kueue.x-k8s.io/v1beta1
+kind: ClusterQueue
+metadata: {name: urgent}
+spec:
+  namespaceSelector: {}
+  preemption: {withinClusterQueue: LowerPriority}
+  resourceGroups:
+    - coveredResources: [cpu, memory, nvidia.com/gpu]
+      flavors:
+        - name: kwok-gpu
+          resources:
+            - {name: cpu, nominalQuota: 8}
+            - {name: memory, nominalQuota: 32Gi}
+            - {name: nvidia.com/gpu, nominalQuota: 4}
+---
+apiVersion: kueue.x-k8s.io/v1beta1
+kind: LocalQueue
+metadata: {name: urgent, namespace: ${tenants.a}}
+spec: {clusterQueue: urgent}
+---
+apiVersion: kueue.x-k8s.io/v1beta1
+kind: LocalQueue
+metadata: {name: urgent, namespace: ${tenants.b}}
+spec: {clusterQueue: urgent}
+`;
+
 const bed = testBed({
   name: 'kueue-jobs',
   namespaces: Object.values(tenants),
   async setup(cluster) {
     await cluster.startKueue();
-    await cluster.ok('admin', ['apply', '-f', '-'], queues);
-    await eventually(() => getJson(cluster, ['get', 'clusterqueue', 'training']), (cq) => condition(cq, 'Active')?.status === 'True', 'ClusterQueue training Active');
+    await cluster.ok('admin', ['apply', '-f', '-'], queues + '---\n' + urgent);
+    for (const queue of ['training', 'urgent']) {
+      await eventually(() => getJson(cluster, ['get', 'clusterqueue', queue]), (cq) => condition(cq, 'Active')?.status === 'True', `ClusterQueue ${queue} Active`);
+    }
   },
 });
 let cluster: LocalCluster;
 beforeEach(async () => void (cluster = await bed.ready()));
 after(async () => {
-  // Frozen pods hold kwok nodes' GPUs, which kube-scheduler counts until they are gone, for the suites after this one;
-  // kwok leaves their deletion to the test too.
   try {
-    for (const namespace of cluster ? Object.values(tenants) : []) {
-      await cluster.ok('admin', ['delete', 'jobs.ai.example.io', '--all', '-n', namespace, '--wait=false']);
-      await eventually(
-        async () => {
-          await cluster.ok('admin', ['delete', 'pods', '--all', '-n', namespace, '--force', '--grace-period=0', '--wait=false']);
-          return podsIn(namespace);
-        },
-        (pods) => pods.length === 0,
-        `no pods left in ${namespace}`,
-        90_000,
-      );
-    }
+    if (cluster) await removeJobs();
   } finally {
     await bed.stop();
   }
 });
+
+/**
+ * Every job of the tenants, and their pods. Frozen pods hold kwok nodes' GPUs, which kube-scheduler counts until
+ * they are gone, for the tests and suites after; kwok leaves their deletion to the test too.
+ */
+async function removeJobs(): Promise<void> {
+  for (const namespace of Object.values(tenants)) {
+    await cluster.ok('admin', ['delete', 'jobs.ai.example.io', '--all', '-n', namespace, '--wait=false']);
+    await eventually(
+      async () => {
+        await cluster.ok('admin', ['delete', 'pods', '--all', '-n', namespace, '--force', '--grace-period=0', '--wait=false']);
+        return podsIn(namespace);
+      },
+      (pods) => pods.length === 0,
+      `no pods left in ${namespace}`,
+      90_000,
+    );
+  }
+}
 
 interface Condition {
   type: string;
@@ -93,16 +139,30 @@ function condition(object: { status?: { conditions?: Condition[] } }, type: stri
 // kwok leaves pods with this annotation alone: the test plays their kubelet, so a job holds its quota until told.
 const frozen = { 'kwok.x-k8s.io/status': 'custom' };
 
-/** One of our Jobs in LocalQueue `team`: `replicas` workers (or elastic bounds) of `gpus` GPUs each. */
-function queuedJob(name: string, namespace: string, options: { replicas?: number; elastic?: [number, number]; gpus: number; frozen?: boolean }): string {
+interface QueuedJobOptions {
+  replicas?: number;
+  elastic?: [number, number];
+  gpus: number;
+  frozen?: boolean;
+  /** The LocalQueue; `team` unless said. */
+  queue?: string;
+  /** A WorkloadPriorityClass. */
+  priority?: string;
+  failurePolicy?: { maxRestarts: number };
+}
+
+/** One of our Jobs in a LocalQueue: `replicas` workers (or elastic bounds) of `gpus` GPUs each. */
+function queuedJob(name: string, namespace: string, options: QueuedJobOptions): string {
   const resources = { cpu: '1', memory: '1Gi', 'nvidia.com/gpu': String(options.gpus) };
+  const labels = { [queueLabel]: options.queue ?? 'team', ...(options.priority ? { [priorityLabel]: options.priority } : {}) };
   return JSON.stringify({
     apiVersion: 'ai.example.io/v1alpha1',
     kind: 'Job',
-    metadata: { name, namespace, labels: { [queueLabel]: 'team' } },
+    metadata: { name, namespace, labels },
     spec: {
       ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
       ...(options.elastic ? { elastic: { minReplicas: options.elastic[0], maxReplicas: options.elastic[1] } } : {}),
+      ...(options.failurePolicy ? { failurePolicy: options.failurePolicy } : {}),
       template: {
         metadata: { annotations: options.frozen ? frozen : {} },
         spec: {
@@ -123,7 +183,7 @@ async function workloadOf(namespace: string, name: string): Promise<Record<strin
 }
 
 interface Pod {
-  metadata: { name: string };
+  metadata: { name: string; deletionTimestamp?: string };
   spec: { nodeName?: string; containers: { name: string; image: string }[] };
 }
 
@@ -131,20 +191,29 @@ async function podsIn(namespace: string): Promise<Pod[]> {
   return (await getJson<{ items: Pod[] }>(cluster, ['get', 'pods', '-n', namespace])).items;
 }
 
+/**
+ * The pods of batch Job `job`. Pods kwok was told to leave alone stay Terminating once deleted (kube's Job controller
+ * deletes them when Kueue suspends their job): they are removed here, as the kubelet would, and not returned.
+ */
 async function podsOf(namespace: string, job: string): Promise<Pod[]> {
-  return (await getJson<{ items: Pod[] }>(cluster, ['get', 'pods', '-n', namespace, '-l', `batch.kubernetes.io/job-name=${job}`])).items;
+  const pods = (await getJson<{ items: Pod[] }>(cluster, ['get', 'pods', '-n', namespace, '-l', `batch.kubernetes.io/job-name=${job}`])).items;
+  for (const pod of pods.filter((p) => p.metadata.deletionTimestamp)) {
+    await cluster.kubectl('admin', ['delete', 'pod', pod.metadata.name, '-n', namespace, '--force', '--grace-period=0', '--wait=false']);
+  }
+  return pods.filter((p) => !p.metadata.deletionTimestamp);
 }
 
-/** What kwok would write for a pod it runs, then for one that exited 0, on a pod it leaves alone. */
-async function setPodPhase(namespace: string, pod: Pod, phase: 'Running' | 'Succeeded'): Promise<void> {
+/** What kwok would write for a pod it runs, then for one that exited 0 (or 1, Failed), on a pod it leaves alone. */
+async function setPodPhase(namespace: string, pod: Pod, phase: 'Running' | 'Succeeded' | 'Failed'): Promise<void> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const exitCode = phase === 'Failed' ? 1 : 0;
   const containerStatuses = pod.spec.containers.map(({ name, image }) => ({
     name,
     image,
     imageID: '',
     ready: phase === 'Running',
     restartCount: 0,
-    state: phase === 'Running' ? { running: { startedAt: now } } : { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+    state: phase === 'Running' ? { running: { startedAt: now } } : { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: now, finishedAt: now } },
   }));
   const conditions = [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False', lastTransitionTime: now }];
   await cluster.ok('admin', ['patch', 'pod', pod.metadata.name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase, conditions, containerStatuses } })]);
@@ -251,5 +320,83 @@ describe('jobs queued by Kueue', () => {
     await eventually(() => workloadOf(tenants.a, 'holder'), (wl) => wl.spec.active !== false, 'Workload of holder active again', 90_000);
     const { reserved } = await queuedAsKueueSays(tenants.a, 'holder');
     assert.match(reserved.message, /insufficient unused quota for nvidia\.com\/gpu in flavor kwok-gpu, 4 more needed/);
+  });
+
+  it('a job preempted by a higher WorkloadPriorityClass is Disrupted with Kueue\'s reason, waits in its queue without spending a gang restart, and runs again', async () => {
+    // The jobs of the tests before hold GPUs on the kwok nodes through their frozen pods.
+    await removeJobs();
+    await cluster.ok('admin', ['create', '-f', '-'], queuedJob('low', tenants.a, { replicas: 2, gpus: 2, frozen: true, queue: 'urgent', priority: 'low', failurePolicy: { maxRestarts: 1 } }));
+    const batch = await eventually(() => get(['get', 'job.batch', 'low', '-n', tenants.a]), () => true, 'batch Job low created');
+    assert.equal(batch.metadata.labels[priorityLabel], 'low');
+    assert.equal((await workloadOf(tenants.a, 'low')).spec.priority, 100, 'Kueue read the priority class from the batch Job');
+    const first = await eventually(() => podsOf(tenants.a, 'low'), (p) => p.length === 2 && p.every((x) => x.spec.nodeName), "low's pods scheduled", 90_000);
+    for (const pod of first) await setPodPhase(tenants.a, pod, 'Running');
+    await eventually(() => get(['get', 'aijob', 'low', '-n', tenants.a]), (j) => j.status?.phase === 'Running', 'job low Running', 90_000);
+
+    await cluster.ok('admin', ['create', '-f', '-'], queuedJob('high', tenants.b, { replicas: 1, gpus: 4, frozen: true, queue: 'urgent', priority: 'high' }));
+    const evicted = condition(await eventually(() => workloadOf(tenants.a, 'low'), (wl) => condition(wl, 'Evicted')?.status === 'True', 'Workload of low evicted', 90_000), 'Evicted')!;
+    assert.equal(evicted.reason, 'Preempted');
+    // Kueue keeps the Workload Admitted (holding its quota) until the suspended batch Job's pods are gone.
+    const preempted = await eventually(
+      async () => {
+        await podsOf(tenants.a, 'low');
+        return get(['get', 'aijob', 'low', '-n', tenants.a]);
+      },
+      (j) => condition(j, 'Disrupted')?.status === 'True' && condition(j, 'Admitted')?.status === 'False',
+      'job low Disrupted and no longer Admitted',
+      90_000,
+    );
+    assert.deepEqual([condition(preempted, 'Disrupted')!.reason, condition(preempted, 'Disrupted')!.message], ['Preempted', `Kueue evicted the job: ${evicted.message}; it runs again once its queue admits it`]);
+    assert.deepEqual([condition(preempted, 'Admitted')?.status, condition(preempted, 'Admitted')?.reason], ['False', 'Preempted']);
+    const waiting = await eventually(() => get(['get', 'aijob', 'low', '-n', tenants.a]), (j) => j.status?.phase === 'Pending' && condition(j, 'Queued')?.status === 'True', 'job low Queued again', 90_000);
+    assert.equal(waiting.status.restarts, 0, 'a preemption is not a gang restart');
+    assert.match(await cluster.ok('admin', ['describe', 'aijob', 'low', '-n', tenants.a]), /Warning\s+Preempted\s+.*Kueue evicted the job: Preempted to accommodate a workload/);
+
+    const urgentPods = await eventually(() => podsOf(tenants.b, 'high'), (p) => p.length === 1 && p.every((x) => x.spec.nodeName), "high's pod scheduled", 90_000);
+    await eventually(() => podsOf(tenants.a, 'low'), (p) => p.length === 0, "low's pods gone while it is evicted", 90_000);
+    for (const pod of urgentPods) await setPodPhase(tenants.b, pod, 'Succeeded');
+    await eventually(() => get(['get', 'aijob', 'high', '-n', tenants.b]), (j) => j.status?.phase === 'Succeeded', 'job high Succeeded', 90_000);
+
+    const again = await eventually(() => podsOf(tenants.a, 'low'), (p) => p.length === 2 && p.every((x) => x.spec.nodeName), "low's pods again, once readmitted", 120_000);
+    assert.ok(again.every((p) => !first.some((f) => f.metadata.name === p.metadata.name)), 'new pods');
+    const restarting = await get(['get', 'aijob', 'low', '-n', tenants.a]);
+    assert.equal(condition(restarting, 'Disrupted')?.status, 'True', 'still Disrupted until every worker runs');
+    for (const pod of again) await setPodPhase(tenants.a, pod, 'Running');
+    const recovered = await eventually(() => get(['get', 'aijob', 'low', '-n', tenants.a]), (j) => j.status?.phase === 'Running' && condition(j, 'Disrupted')?.status === 'False', 'job low Running and Recovered', 90_000);
+    assert.equal(condition(recovered, 'Disrupted')!.reason, 'Recovered');
+    assert.equal(condition(recovered, 'Admitted')?.status, 'True');
+    assert.equal(recovered.status.restarts, 0);
+    assert.equal(condition(recovered, 'GangRestarted'), undefined);
+    assert.equal((await get(['get', 'job.batch', 'low', '-n', tenants.a])).metadata.uid, batch.metadata.uid, 'the same batch Job, suspended and resumed by Kueue');
+  });
+
+  it('a gang restart of a queued job queues its new batch Job as a new Workload, which Kueue admits and runs', async () => {
+    await removeJobs();
+    await cluster.ok('admin', ['create', '-f', '-'], queuedJob('gang', tenants.a, { replicas: 2, gpus: 1, frozen: true, failurePolicy: { maxRestarts: 1 } }));
+    const firstBatch = await eventually(() => get(['get', 'job.batch', 'gang', '-n', tenants.a]), () => true, 'batch Job gang created');
+    const firstWorkload = await eventually(() => workloadOf(tenants.a, 'gang'), (wl) => condition(wl, 'Admitted')?.status === 'True', 'first Workload of gang admitted', 90_000);
+    const ranks = await eventually(() => podsOf(tenants.a, 'gang'), (p) => p.length === 2 && p.every((x) => x.spec.nodeName), "gang's ranks scheduled", 90_000);
+    for (const pod of ranks) await setPodPhase(tenants.a, pod, 'Running');
+    await eventually(() => get(['get', 'aijob', 'gang', '-n', tenants.a]), (j) => j.status?.phase === 'Running', 'job gang Running', 90_000);
+
+    await setPodPhase(tenants.a, ranks[0]!, 'Failed');
+    const secondBatch = await eventually(
+      async () => {
+        await podsOf(tenants.a, 'gang');
+        return get(['get', 'job.batch', 'gang', '-n', tenants.a]).catch(() => undefined);
+      },
+      (b) => b !== undefined && b.metadata.uid !== firstBatch.metadata.uid,
+      'a new batch Job gang',
+      120_000,
+    );
+    assert.equal(secondBatch!.metadata.labels[queueLabel], 'team');
+    assert.equal(secondBatch!.metadata.annotations['ai.example.io/gang-generation'], '1');
+    const secondWorkload = await eventually(() => workloadOf(tenants.a, 'gang'), (wl) => condition(wl, 'Admitted')?.status === 'True', 'second Workload of gang admitted', 90_000);
+    assert.notEqual(secondWorkload.metadata.uid, firstWorkload.metadata.uid);
+    const again = await eventually(() => podsOf(tenants.a, 'gang'), (p) => p.length === 2 && p.every((x) => x.spec.nodeName), "gang's new ranks scheduled", 90_000);
+    for (const pod of again) await setPodPhase(tenants.a, pod, 'Running');
+    const running = await eventually(() => get(['get', 'aijob', 'gang', '-n', tenants.a]), (j) => j.status?.phase === 'Running' && condition(j, 'Admitted')?.status === 'True', 'job gang Running again', 90_000);
+    assert.equal(running.status.restarts, 1);
+    assert.equal(condition(running, 'GangRestarted')?.reason, 'RankFailed');
   });
 });

@@ -144,6 +144,9 @@ export class LocalCluster {
         { env: { ...process.env, HOME: join(this.dir, 'home', user) }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
         (error, stdout, stderr) => resolve({ stdout, stderr, code: error ? (typeof error.code === 'number' ? error.code : 1) : 0 }),
       );
+      // kubectl may exit before reading its input (most commands never read it): the pipe's EPIPE is not the
+      // command's outcome, which its exit code and stderr give.
+      proc.stdin?.on('error', () => undefined);
       proc.stdin?.end(input ?? '');
     });
   }

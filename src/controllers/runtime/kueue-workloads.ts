@@ -19,6 +19,8 @@ import { fieldManager } from './kube-children.js';
 
 /** The label that puts a batch Job in a LocalQueue (Kueue reads it on the batch Job, not on its owner). */
 export const queueNameLabel = 'kueue.x-k8s.io/queue-name';
+/** The WorkloadPriorityClass of a batch Job's Workload: its priority in the queue, and which Workloads it may preempt. */
+export const priorityClassLabel = 'kueue.x-k8s.io/priority-class';
 /** Partial admission: the fewest pods Kueue may admit a batch Job with. */
 export const minParallelismAnnotation = 'kueue.x-k8s.io/job-min-parallelism';
 /** Partial admission of an Indexed Job: Kueue lowers completions with parallelism. */
