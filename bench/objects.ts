@@ -41,6 +41,27 @@ export async function pool(count: number, concurrency: number, task: (i: number)
   );
 }
 
+/**
+ * Reads `body` to its end (or until `stop` says so) without keeping it, counting each needle's occurrences,
+ * whether or not one is split across chunks: a LIST or watch of 100,000 objects is hundreds of megabytes.
+ */
+export async function countWhileReading(body: AsyncIterable<unknown>, needles: string[], stop: (counts: number[]) => boolean): Promise<number[]> {
+  const counts = needles.map(() => 0);
+  const carry = needles.map(() => '');
+  for await (const chunk of body) {
+    // latin1 maps every byte to one character: the ASCII needles match the same, and no decoder state spans chunks.
+    const text = (chunk as Buffer).toString('latin1');
+    needles.forEach((needle, n) => {
+      const window = carry[n] + text;
+      for (let at = window.indexOf(needle); at >= 0; at = window.indexOf(needle, at + needle.length)) counts[n]!++;
+      // Shorter than the needle, so a match is never counted twice, yet long enough to complete one split here.
+      carry[n] = window.slice(Math.max(0, window.length - needle.length + 1));
+    });
+    if (stop(counts)) break;
+  }
+  return counts;
+}
+
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 export const percentile = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;

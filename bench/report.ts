@@ -87,6 +87,8 @@ export function compare(ratios: number[], kind: 'time' | 'memory' | 'rate'): str
 export interface RssWindow {
   /** The highest VmRSS of each process, in MiB, over the whole window. */
   peakMiB: number[];
+  /** The highest VmRSS of each process over the last 3 s, where it settled (or over what was sampled at the deadline). */
+  settledMiB: number[];
   samples: number;
   seconds: number;
 }
@@ -123,9 +125,21 @@ export function sampleRss(pids: number[]): { stop(): Promise<RssWindow> } {
         await new Promise((r) => setTimeout(r, 100));
       }
       clearInterval(timer);
-      return { peakMiB: history.map((xs) => Math.max(...xs)), samples: history[0]!.length, seconds: (performance.now() - started) / 1000 };
+      return {
+        peakMiB: history.map((xs) => Math.max(...xs)),
+        settledMiB: history.map((xs) => Math.max(...xs.slice(-settledWindow))),
+        samples: history[0]!.length,
+        seconds: (performance.now() - started) / 1000,
+      };
     },
   };
+}
+
+/** MemAvailable of /proc/meminfo, in MiB: what the machine can still hand out without swapping. */
+export function memAvailableMiB(): number {
+  const match = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  if (!match) throw new Error('no MemAvailable in /proc/meminfo');
+  return Number(match[1]) / 1024;
 }
 
 /** The peak over a window of no load, sampled as under load: the baseline a growth is measured from. */
