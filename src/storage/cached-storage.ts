@@ -96,7 +96,7 @@ export class CachedStorage implements Storage {
   async listObjects(keyPrefix: string, options: ObjectListOptions = {}): Promise<ObjectPage> {
     const past = options.from?.revision ?? (options.exact ? options.revision : undefined);
     if (past !== undefined) {
-      const snapshot = this.cache.snapshotAt(past);
+      const snapshot = this.cache.snapshotAt(past, this.consistentReadsFromCache);
       if (!snapshot) return this.listFromStorage(keyPrefix, options);
       await this.assertNotCompacted(keyPrefix, past);
       return this.pageOf(snapshot, past, keyPrefix, options.from?.startKey ?? keyPrefix, options.limit ?? 0, options.filter);

@@ -161,9 +161,13 @@ export class WatchCache {
   /**
    * The objects as they were at `revision`, or undefined when the cache cannot tell: before the oldest snapshot it
    * keeps, past the revision it has reached, or before it first listed. Stable: later writes do not change it.
+   * `trustProgress`: whether a revision reached only through a progress report counts (see CachedStorageOptions);
+   * without it the cache vouches only for revisions up to its last event, before which no event can still come.
    */
-  snapshotAt(revision: number): PersistentMap<CachedObject> | undefined {
-    if (!this.listed || revision > this.revision || this.snapshots.length === 0 || revision < this.snapshots[0]!.revision) return undefined;
+  snapshotAt(revision: number, trustProgress: boolean): PersistentMap<CachedObject> | undefined {
+    const newest = this.snapshots[this.snapshots.length - 1];
+    if (!this.listed || !newest || revision < this.snapshots[0]!.revision) return undefined;
+    if (revision > (trustProgress ? this.revision : newest.revision)) return undefined;
     let lo = 0;
     let hi = this.snapshots.length;
     while (lo < hi) {

@@ -268,10 +268,10 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) {
       // A history of one event: two snapshots, the one it starts from and the one after it.
       const o = await open(true, { historyWindowMs: 0, minHistoryEvents: 1, maxHistoryEvents: 1 });
       const first = await o.cached.listObjects(o.prefix, { limit: 1 });
-      assert.ok(o.cache.snapshotAt(first.revision), 'the first page\'s snapshot is held');
+      assert.ok(o.cache.snapshotAt(first.revision, true), 'the first page\'s snapshot is held');
       for (const name of ['d', 'e', 'f']) await fixture.storage.create(o.key(name), object(name));
       await o.cache.waitUntilFresh(await fixture.storage.currentRevision());
-      assert.equal(o.cache.snapshotAt(first.revision), undefined, 'the first page\'s snapshot expired');
+      assert.equal(o.cache.snapshotAt(first.revision, true), undefined, 'the first page\'s snapshot expired');
       const second = await o.cached.listObjects(o.prefix, { from: first.next!, limit: 5 });
       assert.deepEqual(names(second), ['b', 'c']);
       assert.deepEqual(asStored([...first.items, ...second.items]), await storageAt(o, first.revision));
@@ -282,6 +282,16 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) {
         assert.equal(error.message, `too old resource version: ${first.revision}`);
         return true;
       });
+    });
+
+    it('a revision the cache reached only through a progress report has a snapshot only where progress reports are trusted', async () => {
+      const o = await open();
+      const lastEvent = (await fixture.storage.create(o.key('d'), object('d'))).modRevision;
+      const elsewhere = (await fixture.storage.create(`${o.prefix.slice(0, -1)}-elsewhere/x`, object('x'))).modRevision;
+      await o.cache.waitUntilFresh(elsewhere);
+      assert.ok(o.cache.snapshotAt(lastEvent, false));
+      assert.equal(o.cache.snapshotAt(elsewhere, false), undefined);
+      assert.deepEqual([...o.cache.snapshotAt(elsewhere, true)!.entriesFrom('')].map(([key]) => key), ['a', 'b', 'c', 'd'].map(o.key));
     });
 
     it('a guaranteed update starts from the cache\'s copy, unless the caller suggests one', async () => {
