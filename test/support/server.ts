@@ -47,6 +47,8 @@ export interface ServerOptions {
   backend?: Backend;
   /** An etcd the test runs itself (a cluster's members): the server uses these instead of starting its own. */
   etcdServers?: string[];
+  /** Another checkout to run the server from (a benchmark's "before"); this repository when absent. */
+  repoDir?: string;
 }
 
 export interface LazyServer {
@@ -124,7 +126,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
   ];
   let child!: ChildProcess;
   const spawnServer = (): void => {
-    child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, args, { cwd: options.repoDir ?? repo, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   };
