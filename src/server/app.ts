@@ -1,7 +1,7 @@
-// The Fastify application: HTTPS with ALPN http/1.1, kube-apiserver's error shapes for everything (Fastify's own
-// errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
+// The Fastify application: HTTPS with ALPN h2 and http/1.1, kube-apiserver's error shapes for everything (Fastify's
+// own errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { Http2SecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -29,6 +29,7 @@ import { sendJson } from './send.js';
 import { endWithStatus, sendStatus, writeStatus } from './status-response.js';
 import { withValidUtf8Path } from './url-path.js';
 import type { HttpsFastify } from './types.js';
+import { abandonBody, closeConnection, connectionOf, http2Settings, trackHttp2Sessions, type RawResponse } from './http-protocol.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -86,6 +87,8 @@ export interface App {
 }
 
 const maxHeaderBytes = 1 << 20;
+// Above Go's 90 s idle timeout, or kube-apiserver's proxied requests meet closed connections (EOF 503s).
+const keepAliveTimeoutMs = 120_000;
 
 // k8s.io/apiserver's WithRetryAfter: probes and metrics are still answered while the server drains, and so is
 // kube-apiserver itself.
@@ -138,21 +141,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One debug line per request, written by our own hook with the verb and resource.
     logController: new LogController({ disableRequestLogging: true }),
+    // HTTP/2 where the client offers it by ALPN (kube-apiserver's proxy does, and multiplexes its watches and
+    // requests on a few connections); HTTP/1.1 for the clients that offer nothing else and for connection upgrades,
+    // which kube-apiserver always dials as http/1.1 (k8s.io/apimachinery's proxy DialURL).
+    http2: true,
+    // Idle HTTP/2 connections are closed by trackHttp2Sessions below, counting streams rather than frames.
+    http2SessionTimeout: 0,
     https: {
+      allowHTTP1: true,
+      settings: http2Settings,
+      // Watch events are small writes that must leave at once, on either protocol.
+      noDelay: true,
       key: deps.cert.key,
       cert: deps.cert.cert,
-      ALPNProtocols: ['http/1.1'],
       // Ask for client certificates (the front proxy's, users'), never require them: tokens and anonymous
       // requests are fine. The handshake advertises these CAs, so Go clients pick the matching certificate.
       ...(deps.clientCaPem ? { requestCert: true, rejectUnauthorized: false, ca: deps.clientCaPem } : {}),
       // client-go gives up on a handshake after 10 s; a connection that has not finished one by then is no client.
       handshakeTimeout: 10_000,
-      // kube-apiserver's ReadHeaderTimeout is 32 s; a request whose headers take longer than the request timeout
-      // could not finish anyway. Node checks these deadlines on this interval (30 s by default).
-      headersTimeout: Math.min(32_000, deps.limits.requestTimeoutMs),
-      connectionsCheckingInterval: 1_000,
-      // Go's http.DefaultMaxHeaderBytes, which kube-apiserver keeps: a selector of thousands of terms fits.
-      maxHeaderSize: maxHeaderBytes,
     },
     // Path segments are bounded by the header limit alone, as in Go; an overlong name is a 404 from the store.
     routerOptions: { maxParamLength: maxHeaderBytes },
@@ -171,13 +177,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // What the router refuses before any hook runs (a malformed escape such as `%zz`): Go's server refuses it
     // with a 400 before authentication too; here it is a Status.
     frameworkErrors: (error, _request, reply) => {
-      void sendStatus(reply, apiErrors.badRequest(error.message));
+      void sendStatus(reply as unknown as FastifyReply, apiErrors.badRequest(error.message));
     },
-    // Above Go's 90 s idle timeout, or kube-apiserver's proxied requests meet closed connections (EOF 503s).
-    keepAliveTimeout: 120_000,
-    // Node's request timeout would also cut uploads through notebooks/proxy, which kube leaves unbounded: bodies
-    // of other requests are bounded by --request-timeout in the onRequest hook instead.
-    requestTimeout: 0,
     // Watches last up to an hour and may be quiet for minutes: no socket inactivity timeout.
     connectionTimeout: 0,
     bodyLimit: deps.maxRequestBodyBytes,
@@ -187,6 +188,30 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // rather than Fastify's 503 without Retry-After, which it does not.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Fastify types an HTTP/2 server's raw objects as node:http2's; with allowHTTP1 they are IncomingMessage and
+    // ServerResponse as often, and the routes use only what both have (http-protocol.ts holds the differences).
+  }) as unknown as HttpsFastify;
+  // node:http2 serves HTTP/1.1 connections with node:http's code, which reads these from the server object; its
+  // constructor sets fixed values and ignores the options of the same names.
+  const server = fastify.server as unknown as Http2SecureServer & {
+    headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxHeaderSize: number; connectionsCheckingInterval: number;
+  };
+  // kube-apiserver's ReadHeaderTimeout is 32 s; a request whose headers take longer than the request timeout could
+  // not finish anyway. Node checks these deadlines on this interval (30 s by default).
+  server.headersTimeout = Math.min(32_000, deps.limits.requestTimeoutMs);
+  server.connectionsCheckingInterval = 1_000;
+  // Node's request timeout would also cut uploads through notebooks/proxy, which kube leaves unbounded: bodies of
+  // other requests are bounded by --request-timeout in the onRequest hook instead.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  // Go's http.DefaultMaxHeaderBytes, which kube-apiserver keeps: a selector of thousands of terms fits.
+  server.maxHeaderSize = maxHeaderBytes;
+  const http2Sessions = trackHttp2Sessions(server, keepAliveTimeoutMs);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const protocol = socket.alpnProtocol || 'http/1.1';
+    deps.metrics.connections.inc({ protocol });
+    deps.metrics.openConnections.inc({ protocol });
+    socket.once('close', () => deps.metrics.openConnections.dec({ protocol }));
   });
   const shutdownController = new AbortController();
   let shuttingDown = false;
@@ -195,7 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let inFlight = 0;
   let drained: (() => void) | undefined;
   // Answers not yet finished: when the shutdown begins, those still to write their headers close their connection.
-  const unfinished = new Set<ServerResponse>();
+  const unfinished = new Set<RawResponse>();
 
   // The kind a body sent to a namespaced resource path decodes into, from the same parse authorization uses.
   const kindOfPath = (method: string, url: string): string | undefined => {
@@ -231,8 +256,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (request.abortSignal?.aborted) request.log.debug({ err: error }, 'request abandoned');
     else if (apiError.code >= 500) request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return;
-    // Refused before authorization let it in: the connection closes rather than reading a body nobody wants.
-    if (!request.authorized && !request.raw.complete) reply.header('Connection', 'close');
+    // Refused before authorization let it in: the client stops sending a body nobody wants.
+    if (!request.authorized && !request.raw.complete) abandonBody(request.raw, reply.raw);
     void sendStatus(reply, apiError);
   });
   const servedResources = new Set(deps.registry.stores.keys());
@@ -277,16 +302,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return;
     }
     reply.hijack();
-    writeStatus(res, requestTimedOut(), { 'Audit-Id': String(request.id), ...(request.raw.complete ? {} : { Connection: 'close' }) });
+    if (!request.raw.complete) abandonBody(request.raw, res);
+    writeStatus(res, requestTimedOut(), { 'Audit-Id': String(request.id) });
   };
 
   fastify.addHook('onRequest', async (request, reply) => {
     const started = performance.now();
     const path = request.url.split('?')[0]!;
     if (shuttingDown) {
-      // Set on the raw response so hijacked answers (watches, Statuses written directly) carry it too: clients and
+      // On the raw response so hijacked answers (watches, Statuses written directly) carry it too: clients and
       // kube-apiserver's proxy open their next connection through the Service, to a replica that stays.
-      reply.raw.setHeader('Connection', 'close');
+      closeConnection(reply.raw);
       if (refusing && !exemptFromShutdownRefusal(path, request.headers['user-agent'])) throw shuttingDownError();
     }
     const requestClass = classify(request.method, path, request.query as Record<string, string | string[] | undefined>, deps.registry.groupVersion);
@@ -321,7 +347,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       request.authorized = true;
       return;
     }
-    const user = await identity.authenticate({ headers: request.headers, rawHeaders: request.raw.rawHeaders, socket: request.raw.socket as TLSSocket }, request.log);
+    const user = await identity.authenticate({ headers: request.headers, rawHeaders: request.raw.rawHeaders, socket: connectionOf(request.raw) }, request.log);
     request.user = user;
     request.log = request.log.child({ user: user.name });
     // After authentication, as kube's WithAudit: the policy matches on the user.
@@ -431,7 +457,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     shutdown: async (delaySeconds: number) => {
       shuttingDown = true;
-      for (const res of unfinished) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const res of unfinished) if (!res.headersSent) closeConnection(res);
+      http2Sessions.closeAll();
       if (delaySeconds > 0) await new Promise((r) => setTimeout(r, delaySeconds * 1000));
       refusing = true;
       shutdownController.abort();
@@ -439,6 +466,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // Requests are bounded by --request-timeout, so this wait is too.
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       deps.logger.info('requests in flight finished: closing the listener and idle connections');
+      // Sessions opened during the delay: HTTP/2 connections are not among the idle ones Fastify closes.
+      http2Sessions.closeAll();
       await fastify.close();
     },
   };

@@ -65,6 +65,18 @@ export class ServerMetrics {
     labelNames: ['verb', 'resource', 'subresource'] as const,
     registers: [this.registry],
   });
+  readonly connections = new Counter({
+    name: 'ai_apiserver_http_connections_total',
+    help: 'TLS connections accepted, by the protocol ALPN chose: h2, or http/1.1 (also for clients that offer none).',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+  readonly openConnections = new Gauge({
+    name: 'ai_apiserver_http_open_connections',
+    help: 'TLS connections open, by the protocol ALPN chose; an h2 connection carries up to 100 requests at once.',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
   readonly watchers = new Gauge({
     name: 'apiserver_registered_watchers',
     help: 'Open watches by resource.',

@@ -27,14 +27,16 @@ export interface NotebookProxyDeps {
   shutdown: AbortSignal;
 }
 
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+// proxy-connection too: HTTP/2 refuses every connection-specific field in an answer (RFC 9113 §8.2.2).
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
 /** The caller's headers without hop-by-hop ones and without anything that carries its identity. */
 function forwardedHeaders(headers: IncomingHttpHeaders, upgrade: boolean): OutgoingHttpHeaders {
   // Header names come from the caller: a map without a prototype keeps even `__proto__` as a header.
   const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
+    // HTTP/2's pseudo-headers (:path, :authority…) are the request line, which the upstream request has its own of.
+    if (value === undefined || name.startsWith(':')) continue;
     if (name === 'authorization' || name.startsWith('x-remote-') || name.startsWith('impersonate-')) continue;
     if (hopByHop.has(name) && !(upgrade && (name === 'upgrade' || name === 'connection'))) continue;
     out[name] = value;

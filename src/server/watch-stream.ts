@@ -1,6 +1,7 @@
-// Streams a watch: 200, chunked, one JSON event per line, flushed per event. Ends on timeoutSeconds, on client
-// disconnect, on server shutdown (cleanly, with the chunked terminator), or after an ERROR event. A client that
-// does not read is not buffered for: the watcher's bounded queue ends it, as kube-apiserver ends slow watchers.
+// Streams a watch: 200, chunked (or one HTTP/2 stream), one JSON event per line, flushed per event. Ends on
+// timeoutSeconds, on client disconnect or stream reset, on server shutdown (cleanly, with the chunked terminator or
+// END_STREAM), or after an ERROR event. A client that does not read is not buffered for: the watcher's bounded
+// queue ends it, as kube-apiserver ends slow watchers.
 import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Status } from '../api/meta/types.js';
@@ -8,6 +9,7 @@ import type { CacheWatcher } from '../storage/watch-cache.js';
 import { apiErrors } from '../api/meta/errors.js';
 import { encodeWatchEvent, type EncodeContext } from './encoders.js';
 import { contentTypes } from './negotiation.js';
+import { withHttp1Headers } from './http-protocol.js';
 
 export interface WatchStreamOptions {
   timeoutSeconds?: number;
@@ -20,16 +22,15 @@ export interface WatchStreamOptions {
 function startStream(request: FastifyRequest, reply: FastifyReply, ctx: EncodeContext): NodeJS.WritableStream & FastifyReply['raw'] {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, {
-    'Content-Type': contentTypes[ctx.representation],
-    'Cache-Control': 'no-cache, private',
+  const headers = { 'Content-Type': contentTypes[ctx.representation], 'Cache-Control': 'no-cache, private', 'Audit-Id': String(request.id) };
+  res.writeHead(200, withHttp1Headers(request.raw, headers, {
     'Transfer-Encoding': 'chunked',
-    'Audit-Id': String(request.id),
     // A watch's connection is not kept for another request: when a shutdown ends the stream, kube-apiserver's proxy
     // would otherwise put the connection back in its pool and may send its next request (a create, which it cannot
     // resend) into a server about to close it. A watch lasts minutes; one more handshake after it costs nothing.
+    // (An HTTP/2 watch is one stream: its end leaves the connection's other streams alone.)
     Connection: 'close',
-  });
+  }));
   // Without this, headers wait for the first event and clients that wait for headers hang.
   res.flushHeaders();
   return res;

@@ -1,0 +1,97 @@
+// Where HTTP/2 and HTTP/1.1 differ for code that touches raw requests and responses. The server offers both by ALPN
+// (h2 first, as kube-apiserver does): Fastify then hands handlers node:http2's compatibility objects for HTTP/2
+// streams, which mirror IncomingMessage and ServerResponse except for what a connection of their own would give
+// them. Everything that depends on the connection goes through here.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { constants, Http2ServerRequest, Http2ServerResponse, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+
+export type RawRequest = IncomingMessage | Http2ServerRequest;
+export type RawResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * The HTTP/2 settings the server announces. kube-apiserver's (k8s.io/apiserver's secure serving): 100 streams per
+ * connection, so one connection's streams multiply what `--max-connections` bounds by no more than kube allows
+ * (Node's default is unlimited); 256 KiB of upload window per stream, enough for most objects in one flight and at
+ * most 25 MiB per connection. Headers: 64 KiB, not HTTP/1.1's 1 MiB. nghttp2, under Node's HTTP/2, refuses any one
+ * header field over 64 KiB as a compression error of the whole connection, which would end every stream
+ * kube-apiserver multiplexes on it (other tenants' watches) for one tenant's long selector. Announced, the limit
+ * makes Go's transport refuse such a request before sending it (kube-apiserver answers that request alone with a
+ * 503), and Node resets just the stream of a client that sends more anyway.
+ */
+export const http2Settings = { maxConcurrentStreams: 100, initialWindowSize: 256 * 1024, maxHeaderListSize: 64 * 1024 };
+
+/** The TLS connection a request came on: one object per connection for either protocol. */
+export function connectionOf(request: RawRequest): TLSSocket {
+  // An HTTP/2 stream's `socket` is a new proxy per stream: keyed on it, per-connection caches (the client
+  // certificate's verdict) would be per request.
+  if (request instanceof Http2ServerRequest) return (request.stream.session?.socket ?? request.socket) as TLSSocket;
+  return request.socket as TLSSocket;
+}
+
+/** `headers`, plus those that exist in HTTP/1.1 only: HTTP/2 refuses connection-specific fields (RFC 9113 §8.2.2). */
+export function withHttp1Headers(request: RawRequest, headers: OutgoingHttpHeaders, http1: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  return request instanceof Http2ServerRequest ? headers : { ...headers, ...http1 };
+}
+
+/**
+ * An answer sent while the request's body is still unread: the client must stop sending it. HTTP/1.1 closes the
+ * connection; HTTP/2 resets only this stream with NO_ERROR once the answer is out (RFC 9113 §8.1), and the
+ * connection's other streams go on.
+ */
+export function abandonBody(request: RawRequest, response: RawResponse): void {
+  if (!(request instanceof Http2ServerRequest)) {
+    response.setHeader('Connection', 'close');
+    return;
+  }
+  const stream = request.stream;
+  response.once('finish', () => {
+    if (!stream.destroyed && !request.complete) stream.close(constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+/**
+ * The client should send its next requests on a new connection (the shutdown): HTTP/1.1's `Connection: close`, or
+ * under HTTP/2 a graceful GOAWAY, which is what Go's server turns that header into: the streams open finish, new
+ * ones go to a new connection (through the Service, to a replica that stays).
+ */
+export function closeConnection(response: RawResponse): void {
+  if (response instanceof Http2ServerResponse) response.stream.session?.close();
+  else response.setHeader('Connection', 'close');
+}
+
+/** The HTTP/2 sessions open on a server, with HTTP/1.1's keep-alive semantics. */
+export interface Http2Sessions {
+  /** GOAWAY to every session: open streams finish, no new ones start. */
+  closeAll(): void;
+}
+
+/**
+ * Closes (gracefully) a session that has had no open stream for `idleMs`, as Go's server does with its IdleTimeout:
+ * idle means no streams, not no frames, so a quiet watch keeps its connection. Fastify's own session timeout counts
+ * frames and is turned off where this runs.
+ */
+export function trackHttp2Sessions(server: Http2SecureServer, idleMs: number): Http2Sessions {
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    let open = 0;
+    let timer: NodeJS.Timeout | undefined = setTimeout(() => session.close(), idleMs).unref();
+    session.on('stream', (stream) => {
+      open++;
+      clearTimeout(timer);
+      stream.once('close', () => {
+        if (--open === 0 && !session.closed) timer = setTimeout(() => session.close(), idleMs).unref();
+      });
+    });
+    session.once('close', () => {
+      clearTimeout(timer);
+      sessions.delete(session);
+    });
+  });
+  return {
+    closeAll: () => {
+      for (const session of sessions) if (!session.closed) session.close();
+    },
+  };
+}
