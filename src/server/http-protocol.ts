@@ -44,8 +44,9 @@ export function abandonBody(request: RawRequest, response: RawResponse): void {
     response.setHeader('Connection', 'close');
     return;
   }
+  // The stream's own end of writing: the compatibility response reports 'finish' only once the stream has closed.
   const stream = request.stream;
-  response.once('finish', () => {
+  stream.once('finish', () => {
     if (!stream.destroyed && !request.complete) stream.close(constants.NGHTTP2_NO_ERROR);
   });
 }

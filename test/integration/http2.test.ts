@@ -108,6 +108,7 @@ before(async () => {
       `--notebook-activity-url=http://127.0.0.1:${port}/none`,
       '--max-mutating-requests-inflight=1',
       '--enable-priority-and-fairness=false',
+      '--request-timeout=15s',
     ],
   });
   // Node's client refuses to send more than 64,000 bytes of headers; the suite sends more to see the server refuse.
@@ -195,6 +196,24 @@ describe('HTTP/2', () => {
     await until(async () => (await metric('apiserver_current_inflight_requests{request_kind="mutating"}')) === 0, 'the seat to be given back', 30_000, { everyMs: 50 });
     assert.equal((await h2('POST', `${base}/namespaces/${ns}/notebooks`, { token: server.token, body: notebook('after') })).status, 201);
     assert.equal(session.closed, false);
+  });
+
+  it('answers an upload cut by --request-timeout with its 504, then resets that stream alone with NO_ERROR', async () => {
+    const upload = session.request({ ':method': 'POST', ':path': `${base}/namespaces/${ns}/notebooks`, authorization: `Bearer ${server.token}`, 'content-type': 'application/json', 'content-length': '100000' });
+    upload.write('{');
+    const answer = await new Promise<{ status: number; body: string; rstCode: number | undefined }>((resolve, reject) => {
+      let status = 0;
+      let body = '';
+      upload.setEncoding('utf8');
+      upload.on('response', (headers) => (status = Number(headers[':status'])));
+      upload.on('data', (chunk: string) => (body += chunk));
+      upload.on('close', () => resolve({ status, body, rstCode: upload.rstCode }));
+      upload.on('error', reject);
+    });
+    assert.equal(answer.status, 504);
+    assert.equal((JSON.parse(answer.body) as { reason: string }).reason, 'Timeout');
+    assert.equal(answer.rstCode, constants.NGHTTP2_NO_ERROR);
+    assert.equal((await h2('GET', `${base}/namespaces/${ns}/notebooks/a`)).status, 200);
   });
 
   it('proxies notebooks/proxy requests without HTTP/2\'s pseudo-headers or the caller\'s credentials', async () => {
