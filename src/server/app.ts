@@ -458,7 +458,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     shutdown: async (delaySeconds: number) => {
       shuttingDown = true;
       for (const res of unfinished) if (!res.headersSent) closeConnection(res);
-      http2Sessions.closeAll();
       if (delaySeconds > 0) await new Promise((r) => setTimeout(r, delaySeconds * 1000));
       refusing = true;
       shutdownController.abort();

@@ -63,7 +63,7 @@ export function closeConnection(response: RawResponse): void {
 
 /** The HTTP/2 sessions open on a server, with HTTP/1.1's keep-alive semantics. */
 export interface Http2Sessions {
-  /** GOAWAY to every session: open streams finish, no new ones start. */
+  /** The server stops: GOAWAY to every session and to those that connect from now on; open streams finish. */
   closeAll(): void;
 }
 
@@ -74,7 +74,14 @@ export interface Http2Sessions {
  */
 export function trackHttp2Sessions(server: Http2SecureServer, idleMs: number): Http2Sessions {
   const sessions = new Set<ServerHttp2Session>();
+  let closing = false;
   server.on('session', (session: ServerHttp2Session) => {
+    // A handshake that finished after closeAll: the server is stopping, and would otherwise wait for this one's idle
+    // timeout.
+    if (closing) {
+      session.close();
+      return;
+    }
     sessions.add(session);
     let open = 0;
     let timer: NodeJS.Timeout | undefined = setTimeout(() => session.close(), idleMs).unref();
@@ -92,6 +99,7 @@ export function trackHttp2Sessions(server: Http2SecureServer, idleMs: number): H
   });
   return {
     closeAll: () => {
+      closing = true;
       for (const session of sessions) if (!session.closed) session.close();
     },
   };

@@ -109,6 +109,7 @@ before(async () => {
       '--max-mutating-requests-inflight=1',
       '--enable-priority-and-fairness=false',
       '--request-timeout=15s',
+      '--shutdown-delay-duration=3',
     ],
   });
   // Node's client refuses to send more than 64,000 bytes of headers; the suite sends more to see the server refuse.
@@ -272,5 +273,54 @@ describe('HTTP/1.1 beside it', () => {
     const proxied = await server.http('GET', `${base}/namespaces/${ns}/notebooks/a/proxy/`);
     assert.equal(proxied.status, 200);
     assert.equal((JSON.parse(proxied.body) as { url: string }).url, `${base}/namespaces/${ns}/notebooks/a/proxy/`);
+  });
+});
+
+describe('shutdown over HTTP/2', () => {
+  it('SIGTERM: answers during the delay GOAWAY their connection, then watches end cleanly, new streams get 429, and the server exits 0', async () => {
+    const open = await watch(`${base}/namespaces/${ns}/notebooks?watch=true`);
+    const ended = new Promise<'end' | number>((resolve) => {
+      open.stream.on('end', () => resolve('end'));
+      open.stream.on('close', () => resolve(open.stream.rstCode ?? -1));
+    });
+    const goaway = new Promise<number>((resolve) => session.once('goaway', (code: number) => resolve(code)));
+    // A connection left idle through the delay, and an upload in flight that keeps the server from stopping.
+    const idle = http2Connect(server.url, { rejectUnauthorized: false });
+    idle.on('error', () => undefined);
+    await new Promise((resolve) => idle.once('remoteSettings', resolve));
+    const uploading = http2Connect(server.url, { rejectUnauthorized: false });
+    uploading.on('error', () => undefined);
+    const upload = uploading.request({ ':method': 'POST', ':path': `${base}/namespaces/${ns}/notebooks`, authorization: `Bearer ${server.tenants.alice}`, 'content-type': 'application/json', 'content-length': '100000' });
+    upload.on('error', () => undefined);
+    upload.write('{');
+    await until(async () => (await metric('apiserver_current_inflight_requests{request_kind="mutating"}')) === 1, 'the upload to hold a seat', 30_000, { everyMs: 50 });
+    const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    server.child.kill('SIGTERM');
+    try {
+      await until(async () => (await server.http('GET', '/readyz')).status === 500, '/readyz to fail', 10_000, { everyMs: 50 });
+      // Still served during the delay, and the connection told to go: Go's server turns Connection: close into this.
+      assert.equal((await h2('GET', `${base}/namespaces/${ns}/notebooks/a`)).status, 200);
+      assert.equal(await goaway, constants.NGHTTP2_NO_ERROR);
+      // After the delay: the watch ends with END_STREAM, not a reset, and new requests are refused as kube refuses them.
+      assert.equal(await ended, 'end');
+      const refused = await new Promise<Answer>((resolve, reject) => {
+        const stream = idle.request({ ':path': `${base}/namespaces/${ns}/notebooks/a`, authorization: `Bearer ${server.token}` });
+        let headers: IncomingHttpHeaders = {};
+        let body = '';
+        stream.setEncoding('utf8');
+        stream.on('response', (h) => (headers = h));
+        stream.on('data', (chunk: string) => (body += chunk));
+        stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+        stream.on('error', reject);
+        stream.end();
+      });
+      assert.equal(refused.status, 429, refused.body);
+      assert.equal(refused.headers['retry-after'], '5');
+    } finally {
+      upload.close(constants.NGHTTP2_CANCEL);
+      idle.destroy();
+      uploading.destroy();
+    }
+    assert.equal(await exited, 0);
   });
 });
