@@ -465,7 +465,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // Requests are bounded by --request-timeout, so this wait is too.
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       deps.logger.info('requests in flight finished: closing the listener and idle connections');
-      // Sessions opened during the delay: HTTP/2 connections are not among the idle ones Fastify closes.
+      // HTTP/2 connections are not among the idle ones Fastify closes: each gets its GOAWAY and ends with its streams.
       http2Sessions.closeAll();
       await fastify.close();
     },

@@ -3,7 +3,7 @@
 // streams, which mirror IncomingMessage and ServerResponse except for what a connection of their own would give
 // them. Everything that depends on the connection goes through here.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { constants, Http2ServerRequest, Http2ServerResponse, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
+import { constants, Http2ServerRequest, Http2ServerResponse, type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 
 export type RawRequest = IncomingMessage | Http2ServerRequest;
@@ -57,8 +57,26 @@ export function abandonBody(request: RawRequest, response: RawResponse): void {
  * ones go to a new connection (through the Service, to a replica that stays).
  */
 export function closeConnection(response: RawResponse): void {
-  if (response instanceof Http2ServerResponse) response.stream.session?.close();
+  const session = response instanceof Http2ServerResponse ? response.stream.session : undefined;
+  if (session) goAway(session);
   else response.setHeader('Connection', 'close');
+}
+
+const goingAway = new WeakSet<Http2Session>();
+
+/**
+ * RFC 9113 §6.8's graceful shutdown: first a GOAWAY naming the highest possible stream, so the streams the client
+ * sent before it learns of it are still served, then, a second later (well over a round trip), the GOAWAY that
+ * closes. A single GOAWAY naming the last stream seen would refuse streams already on their way, and Go's transport
+ * cannot resend a refused request whose body it has written: kube-apiserver would answer its PATCH with a 503.
+ */
+function goAway(session: Http2Session): void {
+  if (session.closed || session.destroyed || goingAway.has(session)) return;
+  goingAway.add(session);
+  session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  setTimeout(() => {
+    if (!session.closed && !session.destroyed) session.close();
+  }, 1_000).unref();
 }
 
 /** The HTTP/2 sessions open on a server, with HTTP/1.1's keep-alive semantics. */
@@ -79,17 +97,17 @@ export function trackHttp2Sessions(server: Http2SecureServer, idleMs: number): H
     // A handshake that finished after closeAll: the server is stopping, and would otherwise wait for this one's idle
     // timeout.
     if (closing) {
-      session.close();
+      goAway(session);
       return;
     }
     sessions.add(session);
     let open = 0;
-    let timer: NodeJS.Timeout | undefined = setTimeout(() => session.close(), idleMs).unref();
+    let timer: NodeJS.Timeout | undefined = setTimeout(() => goAway(session), idleMs).unref();
     session.on('stream', (stream) => {
       open++;
       clearTimeout(timer);
       stream.once('close', () => {
-        if (--open === 0 && !session.closed) timer = setTimeout(() => session.close(), idleMs).unref();
+        if (--open === 0 && !session.closed) timer = setTimeout(() => goAway(session), idleMs).unref();
       });
     });
     session.once('close', () => {
@@ -100,7 +118,7 @@ export function trackHttp2Sessions(server: Http2SecureServer, idleMs: number): H
   return {
     closeAll: () => {
       closing = true;
-      for (const session of sessions) if (!session.closed) session.close();
+      for (const session of sessions) goAway(session);
     },
   };
 }
