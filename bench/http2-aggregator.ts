@@ -4,8 +4,8 @@
 // aggregator: GET one at a time (p50, p99) and watch delivery delay at 100 and 1,000 watchers (p50, p99). Each round
 // runs both builds one after the other on the registered port, in alternating order; rows are medians over rounds,
 // and the ratio is this build ÷ the old one (below 1: faster).
-// Run: node --import tsx bench/http2-aggregator.ts OLD_CHECKOUT   (a worktree of the older commit whose
-// node_modules resolve; BENCH_REPEATS rounds, 5; BENCH_QUICK=1: 2 rounds, 5 and 20 watchers, 50 GETs)
+// Run: npm run bench:http2 -- --before /path/to/earlier/checkout   (a checkout of the HTTP/1.1-only code with its
+// node_modules; BENCH_REPEATS rounds, 5; BENCH_QUICK=1: 2 rounds, 5 and 20 watchers, 50 GETs)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
@@ -16,8 +16,9 @@ import { benchNotebook, median, percentile, progress } from './objects.js';
 import { loadNow, machine } from './report.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const oldDir = process.argv[2];
-if (!oldDir) throw new Error('usage: bench/http2-aggregator.ts OLD_CHECKOUT');
+const beforeAt = process.argv.indexOf('--before');
+const oldDir = beforeAt > 0 ? process.argv[beforeAt + 1] : undefined;
+if (!oldDir) throw new Error('usage: npm run bench:http2 -- --before /path/to/earlier/checkout');
 const quick = process.env.BENCH_QUICK === '1';
 const repeats = Number(process.env.BENCH_REPEATS ?? (quick ? 2 : 5));
 const sizes = quick ? { gets: 50, watchers: [5, 20], watchWrites: 5, objects: 20 } : { gets: 500, watchers: [100, 1_000], watchWrites: 50, objects: 200 };
@@ -32,8 +33,11 @@ const builds: Record<Build, string> = { old: oldDir, new: repo };
 interface Client {
   origin: string;
   dispatcher: Agent;
-  watchDispatcher: Agent;
+  /** As crd-comparison's: watches multiplexed on HTTP/2 connections to kube-apiserver, `watchesPerConnection` each. */
+  watchDispatchers: Agent[];
 }
+
+const watchesPerConnection = 100;
 
 async function call(client: Client, method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const res = await request(`${client.origin}${path}`, {
@@ -94,7 +98,7 @@ async function watchRound(client: Client, watchers: number, prefix: string): Pro
     Array.from({ length: watchers }, async (_, w) => {
       const seen: number[] = (arrivals[w] = []);
       const res = await request(`${client.origin}${collection(watchNs)}?watch=true&resourceVersion=${listed.metadata.resourceVersion}`, {
-        dispatcher: client.watchDispatcher,
+        dispatcher: client.watchDispatchers[Math.floor(w / watchesPerConnection)]!,
         headers: { authorization: `Bearer ${users.admin.token}`, accept: 'application/json' },
         signal: controller.signal,
       });
@@ -159,11 +163,12 @@ async function main(): Promise<void> {
   let server: ChildProcess | undefined;
   try {
     await cluster.startControlPlane();
-    // As crd-comparison's clients of kube-apiserver: a pool for requests, and one for watches (a connection each).
+    // As crd-comparison's clients of kube-apiserver (and client-go): h2 offered, requests multiplexed.
+    const agent = (): Agent => new Agent({ allowH2: true, connections: 128, connect: { ca: cluster.caPem }, keepAliveTimeout: 60_000 });
     client = {
       origin: cluster.apiserverUrl,
-      dispatcher: new Agent({ connections: 128, connect: { ca: cluster.caPem }, keepAliveTimeout: 60_000 }),
-      watchDispatcher: new Agent({ connect: { ca: cluster.caPem } }),
+      dispatcher: agent(),
+      watchDispatchers: Array.from({ length: Math.ceil(Math.max(...sizes.watchers) / watchesPerConnection) }, agent),
     };
     for (const ns of [getNs, watchNs]) await cluster.ok('admin', ['create', 'namespace', ns]);
     for (let r = 0; r < repeats; r++) {
@@ -190,7 +195,8 @@ async function main(): Promise<void> {
     }
     const ms = (x: number): string => `${x.toFixed(2)} ms`;
     const lines = [
-      `Through kube-apiserver's aggregator; old = ${oldDir} (HTTP/1.1 only), new = ${repo} (h2 and http/1.1 by ALPN).`,
+      `Through kube-apiserver's aggregator (its clients offer h2, ${watchesPerConnection} watches to a connection); ` +
+        `old = ${oldDir} (HTTP/1.1 only), new = ${repo} (h2 and http/1.1 by ALPN).`,
       `Medians of ${repeats} rounds, builds alternating within each round; ratio = new ÷ old (below 1: faster). ${machine(startLoad)}`,
       '',
       '| row | old | new | new ÷ old | rounds old | rounds new |',
@@ -202,8 +208,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     if (server) await stopBuild(server);
-    await client?.dispatcher.destroy().catch(() => undefined);
-    await client?.watchDispatcher.destroy().catch(() => undefined);
+    for (const a of client ? [client.dispatcher, ...client.watchDispatchers] : []) await a.destroy().catch(() => undefined);
     await cluster.stop();
   }
 }
