@@ -16,7 +16,7 @@ import { EtcdStorage } from '../src/storage/etcd/etcd-storage.js';
 import { LocalCluster, users } from '../test/support/cluster.js';
 import { etcdBinary, etcdVersion } from '../test/support/etcd.js';
 import { benchNotebook, countWhileReading, median, percentile, pool, progress } from './objects.js';
-import { idleRss, loadNow, machine, memAvailableMiB, outputs, replaceBlock, sampleRss } from './report.js';
+import { idleRss, loadNow, machine, memAvailableMiB, outputs, ratioText, replaceBlock, sampleRss } from './report.js';
 import { summaryBlock, summaryLines } from './summary.js';
 
 const crdGroup = 'bench.example.io';
@@ -182,7 +182,7 @@ function record(row: Row): void {
 function format(value: number | undefined, unit: Row['unit']): string {
   if (value === undefined) return '—';
   if (unit === 'per s') return `${Math.round(value).toLocaleString('en-US')} /s`;
-  if (unit === 'MiB') return `${value.toFixed(0)} MiB`;
+  if (unit === 'MiB') return `${Math.round(value).toLocaleString('en-US')} MiB`;
   if (unit === '× etcd') return `${value.toFixed(2)}× etcd`;
   return value >= 100 ? `${Math.round(value).toLocaleString('en-US')} ms` : `${value.toFixed(value >= 10 ? 1 : 2)} ms`;
 }
@@ -196,7 +196,7 @@ function ratio(row: Row, path: TargetName): { text: string; better: number | und
   // A figure of 0 or below (a delay under the clock's resolution, memory that shrank) has no meaningful ratio.
   if (ours === undefined || crd === undefined || crd <= 0 || ours <= 0) return { text: '—', better: undefined };
   const r = ours / crd;
-  return { text: r.toFixed(2), better: row.higherIsBetter ? r : 1 / r };
+  return { text: ratioText(r), better: row.higherIsBetter ? r : 1 / r };
 }
 
 /** direct ÷ CRD round by round (the paths' figures of the same round), lowest–highest: how much the rounds agree. */
@@ -207,7 +207,7 @@ function roundRange(row: Row): string {
   // A round where the CRD's figure is 0 (a watch delay under the clock's resolution) has no ratio.
   const ratios = direct.map((d, i) => d / crd[i]!).filter((r) => Number.isFinite(r) && r > 0);
   if (ratios.length < 2) return '—';
-  return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+  return `${ratioText(Math.min(...ratios))}–${ratioText(Math.max(...ratios))}`;
 }
 
 /**
@@ -345,7 +345,25 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Waits until a resourceVersion=0 LIST on every path holds `size` notebooks: such a LIST is served from the watch
+ * cache as it stands, which may not yet have seen the last creates acknowledged (kube-apiserver's too), and a round
+ * must list them all.
+ */
+async function waitForCaches(targets: Target[], size: number): Promise<void> {
+  for (const target of targets) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const listed = (JSON.parse((await expectOk(target, 'GET', `${collection(target, 'list')}?resourceVersion=0`)).text) as { items: unknown[] }).items.length;
+      if (listed === size) break;
+      if (Date.now() > deadline) throw new Error(`${target.name}: a resourceVersion=0 LIST still holds ${listed} notebooks of ${size} after 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 async function measureLists(targets: Target[], size: number): Promise<void> {
+  await waitForCaches(targets, size);
   const kinds: { name: string; path: (t: Target) => string; accept?: string; paginate?: boolean }[] = [
     { name: 'namespace, resourceVersion=0', path: (t) => `${collection(t, 'list')}?resourceVersion=0` },
     { name: 'namespace, consistent', path: (t) => collection(t, 'list') },

@@ -62,6 +62,9 @@ export function factor(x: number): string {
   return x >= 10 ? x.toFixed(0) : x.toFixed(x >= 2 ? 1 : 2);
 }
 
+/** A ratio as the table prints it: two decimals, or one significant digit below 0.01, which two decimals show as 0. */
+export const ratioText = (r: number): string => (r >= 0.01 ? r.toFixed(2) : r.toPrecision(1));
+
 const spread = (xs: number[], show: (x: number) => string): string => {
   const lo = show(Math.min(...xs));
   const hi = show(Math.max(...xs));

@@ -4,7 +4,7 @@
 // it from a results file alone.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { compare, replaceBlock } from './report.js';
+import { compare, ratioText, replaceBlock } from './report.js';
 
 export const summaryBlock = 'bench:summary';
 
@@ -76,7 +76,7 @@ function rangeOver(rows: ResultRow[], path: Path): string | undefined {
   const name = (r: ResultRow): string => (unique ? r.measure : label(r));
   const ratiosOf = (xs: ResultRow[]): number[] => xs.map((r) => r.ratios[path]!);
   const span = (xs: number[]): string => {
-    const [lo, hi] = [Math.min(...xs).toFixed(2), Math.max(...xs).toFixed(2)];
+    const [lo, hi] = [ratioText(Math.min(...xs)), ratioText(Math.max(...xs))];
     return lo === hi ? lo : `${lo}–${hi}`;
   };
   if (kind === 'rate') {
@@ -96,7 +96,7 @@ function rangeOver(rows: ResultRow[], path: Path): string | undefined {
 function eachOf(rows: ResultRow[], path: Path): string | undefined {
   const withRatio = rows.filter((r) => r.ratios[path] !== undefined);
   if (withRatio.length === 0) return undefined;
-  return withRatio.map((r) => `${r.measure} ${compare([r.ratios[path]!], r.kind)} (${r.ratios[path]!.toFixed(2)})`).join(', ');
+  return withRatio.map((r) => `${r.measure} ${compare([r.ratios[path]!], r.kind)} (${ratioText(r.ratios[path]!)})`).join(', ');
 }
 
 function groupLines(title: string, rows: ResultRow[], describe: (rows: ResultRow[], path: Path) => string | undefined): string[] {
