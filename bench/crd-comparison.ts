@@ -850,7 +850,10 @@ function tableLines(): string[] {
     const rounds = Math.max(0, ...Object.values(row.rounds).map((xs) => xs.length));
     const goal = goalOf(row);
     const met = goal.met === undefined ? '' : goal.met ? 'yes' : 'no';
-    const values = (['crd', 'aggregated', 'direct'] as const).map((t) => (row.failed?.[t] ? 'failed (see notes)' : format(valueOf(row, t), row.unit)));
+    // A path that failed partway keeps the rounds it finished.
+    const cell = (t: TargetName): string =>
+      !row.failed?.[t] ? format(valueOf(row, t), row.unit) : valueOf(row, t) === undefined ? 'failed (see notes)' : `${format(valueOf(row, t), row.unit)} (then failed, see notes)`;
+    const values = (['crd', 'aggregated', 'direct'] as const).map(cell);
     lines.push(
       `| ${row.section} | ${row.measure} | ${rounds === 1 ? '1 (a single run)' : rounds} | ${values.join(' | ')} | ${agg.text} | ${direct.text} | ${roundRange(row)} | ${goal.text} | ${met} |`,
     );
