@@ -1,9 +1,11 @@
 // Every option of the server, parsed once from flags (kube-apiserver's names where one exists) into one typed,
-// validated object that is passed down. Nothing else reads argv or the environment. Each flag is declared once, in
-// `options` below: its syntax, help, parser, default and rule; the commander program and the `Config` type are both
-// derived from that table.
+// validated object that is passed down. Nothing else reads argv or the environment (the CPU quota and a worker's
+// identity included). Each flag is declared once, in `options` below: its syntax, help, parser, default and rule;
+// the commander program and the `Config` type are both derived from that table.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { maxRequestBodyBytes } from './server/request-limits.js';
+import { cpuQuota } from './server/workers/cpu-quota.js';
+import { standaloneIdentityVariable, workerVariable, type StandaloneIdentity } from './server/workers/messages.js';
 import type { StorageOptions } from './storage/open-storage.js';
 
 /** The audit flags, once both the policy and the log are given. */
@@ -299,6 +301,16 @@ const options = {
   }),
   /** Connections accepted at once; more are dropped at accept. */
   maxConnections: flag({ flags: '--max-connections <n>', help: 'connections accepted at once', parse: integer(1, 1_000_000), default: 4096 }),
+  /**
+   * Server processes sharing the port, each with its own storage client and watch cache, as replicas have theirs
+   * (src/server/workers/). The in-flight and connection limits above are the replica's: each worker takes its share.
+   */
+  workers: flag({
+    flags: '--workers <n>',
+    help: 'server processes sharing the port (0: one per CPU of the cgroup quota); SQLite is served by one',
+    parse: integer(0, 256),
+    default: 0,
+  }),
   /** kube-apiserver's audit log: a Policy picks each request's level, the log backend writes Event JSON lines. */
   audit: combine({
     flags: {
@@ -321,11 +333,27 @@ const options = {
 export type Config = OptionValues<typeof options> & {
   /** Largest request body accepted, in bytes (kube-apiserver's 3 MiB); fixed, not a flag. */
   maxRequestBodyBytes: number;
+  /** Set in a worker process: which of how many (the primary passes it in the environment when it forks). */
+  worker: WorkerIdentity | undefined;
 };
+
+export interface WorkerIdentity {
+  index: number;
+  count: number;
+  /** Standalone: what would otherwise be random per process, made once by the primary for every worker. */
+  standalone?: StandaloneIdentity;
+}
+
+function workerIdentity(value: string | undefined, standalone: string | undefined): WorkerIdentity | undefined {
+  const match = /^(\d+)\/(\d+)$/.exec(value ?? '');
+  if (!match) return undefined;
+  return { index: Number(match[1]), count: Number(match[2]), ...(standalone ? { standalone: JSON.parse(standalone) as StandaloneIdentity } : {}) };
+}
 
 /** The rule between options that each make their own value of `Config`, checked after every other. */
 function checkAcross(c: OptionValues<typeof options>): string | undefined {
   if ((c.tlsCertFile === undefined) !== (c.tlsPrivateKeyFile === undefined)) return '--tls-cert-file and --tls-private-key-file go together';
+  if (c.storage.kind === 'sqlite' && c.workers > 1) return '--workers above 1 needs etcd: SQLite has one writer, so one process serves it';
   if (c.standalone && c.kubeconfig) return '--kubeconfig is for delegated mode; --standalone does not talk to kube-apiserver';
   if (!c.standalone && (c.tokenAuthFile || c.writeKubeconfig)) {
     return '--token-auth-file and --write-kubeconfig are for --standalone; delegated mode authenticates through kube-apiserver';
@@ -391,5 +419,7 @@ export function parseConfig(argv: string[]): Config {
   }
   const config = values as OptionValues<typeof options>;
   refuse(checkAcross(config));
-  return { ...config, controllers: config.controllers && !config.standalone, maxRequestBodyBytes };
+  // The CPU quota is read here, once, like everything else the server learns from its environment.
+  const workers = config.storage.kind === 'sqlite' ? 1 : config.workers || cpuQuota();
+  return { ...config, workers, controllers: config.controllers && !config.standalone, maxRequestBodyBytes, worker: workerIdentity(process.env[workerVariable], process.env[standaloneIdentityVariable]) };
 }

@@ -1,5 +1,8 @@
 // The server command: flags → config → security, storage, registry, HTTPS server; SIGTERM/SIGINT shut it down
-// gracefully.
+// gracefully. With --workers above 1 this process is the primary of that many workers, each of which runs the rest.
+import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { PluginChain } from './admission/chain.js';
 import { AdmissionMetrics } from './admission/metrics.js';
@@ -18,24 +21,41 @@ import { resources } from './resources/index.js';
 import { buildSecurity } from './security.js';
 import { buildApp } from './server/app.js';
 import { openAudit } from './server/audit/audit.js';
-import { startServingCert } from './server/certs.js';
+import { loadServingCert, startServingCert } from './server/certs.js';
 import { writeKubeconfig } from './server/kubeconfig.js';
 import { ServerMetrics } from './server/metrics.js';
 import { instrumentStorage } from './storage/instrumented-storage.js';
 import { openStorage } from './storage/open-storage.js';
 import { holdSingleReplicaLease } from './storage/sqlite/single-replica-lease.js';
+import { standaloneIdentityVariable, type StandaloneIdentity } from './server/workers/messages.js';
+import { runPrimary } from './server/workers/primary.js';
+import { WorkerChannel } from './server/workers/worker.js';
 
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
-  const logger = pino({ level: config.logLevel });
+  const worker = config.worker;
+  const logger = pino({ level: config.logLevel, ...(worker ? { base: { pid: process.pid, hostname: hostname(), worker: worker.index } } : {}) });
   const metrics = new ServerMetrics();
+  if (config.workers > 1 && !worker && cluster.isPrimary) {
+    const standalone: StandaloneIdentity | undefined = config.standalone
+      ? { ...(config.tokenAuthFile ? {} : { token: randomBytes(24).toString('base64url') }), ...(config.tlsCertFile ? {} : { cert: await loadServingCert() }) }
+      : undefined;
+    const env: Record<string, string> = standalone ? { [standaloneIdentityVariable]: JSON.stringify(standalone) } : {};
+    await runPrimary({ workers: config.workers, logger, metrics, env, ...(config.audit ? { audit: config.audit } : {}) });
+    return;
+  }
+  let stop: (signal: string) => void = () => process.exit(1);
+  const channel = worker ? new WorkerChannel(metrics.registry, () => stop('primary gone')) : undefined;
+  if (channel) metrics.exposition = () => channel.metrics();
+  // A replica's limits, shared among its workers.
+  const share = (limit: number): number => (worker && limit > 0 ? Math.max(1, Math.ceil(limit / worker.count)) : limit);
   // Before anything starts: a policy kube-apiserver would refuse stops the server with the reason.
   const audit = config.audit
     ? await openAudit(config.audit, {
         event: () => metrics.auditEvents.inc(),
         level: (level) => metrics.auditLevels.inc({ level }),
         error: () => metrics.auditErrors.inc({ plugin: 'log' }),
-      }, logger)
+      }, logger, channel?.auditSink)
     : undefined;
   const security = await buildSecurity(config, logger);
   const backend = await openStorage(config.storage, logger);
@@ -82,7 +102,7 @@ async function main(): Promise<void> {
     ...(config.tlsCertFile && config.tlsPrivateKeyFile
       ? { files: { certFile: config.tlsCertFile, keyFile: config.tlsPrivateKeyFile, checkIntervalMs: config.tlsCertCheckIntervalMs } }
       : config.standalone
-        ? {}
+        ? { ...(worker?.standalone?.cert ? { selfSigned: worker.standalone.cert } : {}) }
         : {
             selfManaged: {
               ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
@@ -109,11 +129,11 @@ async function main(): Promise<void> {
     maxRequestBodyBytes: config.maxRequestBodyBytes,
     notebookUpstream: config.notebookUpstreamUrl,
     limits: {
-      maxRequestsInflight: config.maxRequestsInflight,
-      maxMutatingRequestsInflight: config.maxMutatingRequestsInflight,
+      maxRequestsInflight: share(config.maxRequestsInflight),
+      maxMutatingRequestsInflight: share(config.maxMutatingRequestsInflight),
       enablePriorityAndFairness: config.enablePriorityAndFairness,
       requestTimeoutMs: config.requestTimeoutMs,
-      maxConnections: config.maxConnections,
+      maxConnections: share(config.maxConnections),
     },
     ...(config.standalone ? {} : { podLogs: kubePodLogs(loadKubeConfig(config.kubeconfig)) }),
     ...(audit ? { auditor: audit.auditor } : {}),
@@ -128,12 +148,14 @@ async function main(): Promise<void> {
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.securePort;
   const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? '127.0.0.1' : config.bindAddress;
-  if (config.writeKubeconfig && security.kubeconfigToken) {
+  const first = (worker?.index ?? 0) === 0;
+  if (config.writeKubeconfig && security.kubeconfigToken && first) {
     writeKubeconfig(config.writeKubeconfig, `https://${host}:${port}`, cert.ca, security.kubeconfigToken);
   }
   logger.info({ port, storage: config.storage, standalone: config.standalone }, 'serving ai.example.io/v1alpha1');
   let controllers: ControllerManager | undefined;
-  if (config.controllers) {
+  // One worker runs the controllers: the others would only wait on the Lease with informers of their own.
+  if (config.controllers && first) {
     await cachesListed;
     controllers = new ControllerManager(
       registry,
@@ -152,7 +174,7 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: readyz fails, watches end, in-flight requests finish');

@@ -41,8 +41,8 @@ export async function buildSecurity(config: Config, logger: Logger): Promise<Sec
       if (!first) throw new Error(`${config.tokenAuthFile} holds no token`);
       token = first;
     } else {
-      // No token file: one random admin token, shown only through --write-kubeconfig.
-      token = randomBytes(24).toString('base64url');
+      // No token file: one random admin token (the same in every worker), shown only through --write-kubeconfig.
+      token = config.worker?.standalone?.token ?? randomBytes(24).toString('base64url');
       authenticator = new TokenAuthenticator(new Map([[token, { name: 'admin', uid: '', groups: ['system:masters', 'system:authenticated'], extra: {} }]]));
     }
     return { authenticator, authorizer: allowAuthenticated, watchClientCas: () => undefined, kubeconfigToken: token, stop: () => undefined };

@@ -432,7 +432,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ],
   });
   fastify.get('/metrics', async (_request, reply) =>
-    reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+    reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.exposition()),
   );
   registerRest(fastify, { registry: deps.registry, metrics: deps.metrics, shutdown: shutdownController.signal });
   mountConnect(fastify, deps.registry.stores, deps.connect, identity, {

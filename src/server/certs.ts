@@ -33,6 +33,8 @@ export interface ServingCertOptions {
     dnsNames: readonly string[];
     lifetimeMs: number;
   };
+  /** Standalone without files: this self-signed pair (made once for every worker of --workers) instead of a new one. */
+  selfSigned?: ServingCert;
   logger: Logger;
   registry: Registry;
 }
@@ -53,7 +55,7 @@ export async function startServingCert(options: ServingCertOptions): Promise<Ser
     await source.start();
     return source;
   }
-  const cert = await loadServingCert();
+  const cert = options.selfSigned ?? (await loadServingCert());
   metrics.served(cert);
   return { current: cert, onChange: () => undefined, stop: () => undefined };
 }

@@ -3,6 +3,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 export class ServerMetrics {
   readonly registry = new Registry();
+  /** The text /metrics answers: this registry's, or, in a worker of --workers, every process's summed by the primary. */
+  exposition: () => Promise<string> = () => this.registry.metrics();
 
   constructor() {
     // process_resident_memory_bytes, event loop lag, GC: what an operator looks at first.

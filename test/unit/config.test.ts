@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig, type Config } from '../../src/config.js';
 import { maxRequestBodyBytes } from '../../src/server/request-limits.js';
+import { cpuQuota } from '../../src/server/workers/cpu-quota.js';
 
 describe('leader-election flags', () => {
   it('default to kube-controller-manager\'s 15s, 10s and 2s', () => {
@@ -60,7 +61,9 @@ const defaults: Config = {
   enablePriorityAndFairness: true,
   requestTimeoutMs: 60_000,
   maxConnections: 4096,
+  workers: 1,
   audit: undefined,
+  worker: undefined,
 };
 
 describe('server flags', () => {
@@ -123,6 +126,8 @@ describe('server flags', () => {
     { name: '--request-timeout at its lower bound', argv: ['--request-timeout', '1s'], want: { requestTimeoutMs: 1_000 } },
     { name: '--request-timeout at its upper bound', argv: ['--request-timeout', '24h'], want: { requestTimeoutMs: 86_400_000 } },
     { name: '--max-connections at its upper bound', argv: ['--max-connections', '1000000'], want: { maxConnections: 1_000_000 } },
+    { name: '--workers on etcd', argv: ['--etcd-servers', 'http://a:2379', '--workers', '3'], want: { storage: { kind: 'etcd', servers: ['http://a:2379'] }, workers: 3 } },
+    { name: '--workers 1 on SQLite', argv: ['--workers', '1'], want: { workers: 1 } },
     {
       name: 'the audit flags',
       argv: ['--audit-policy-file', 'policy.yaml', '--audit-log-path', '-', '--audit-log-maxage', '7', '--audit-log-maxbackup', '3', '--audit-log-maxsize', '100'],
@@ -131,13 +136,17 @@ describe('server flags', () => {
   ];
   for (const { name, argv, want } of parses) {
     it(`take ${name}, the rest left at their defaults`, () => {
-      assert.deepEqual(parseConfig(argv), { ...defaults, ...want });
+      const parsed = parseConfig(argv);
+      // On etcd the default is one worker per CPU of this machine's quota; on SQLite, one.
+      const workers = parsed.storage.kind === 'etcd' ? cpuQuota() : 1;
+      assert.deepEqual(parsed, { ...defaults, workers, ...want });
     });
   }
 
   const bad = (option: string, value: string, rule: string): string => `error: option '${option}' argument '${value}' is invalid. ${rule}`;
   const refusals: { argv: string[]; message: string }[] = [
     { argv: ['--etcd-servers', ' , '], message: '--etcd-servers needs at least one URL' },
+    { argv: ['--workers', '2'], message: '--workers above 1 needs etcd: SQLite has one writer, so one process serves it' },
     { argv: ['--storage', 'etcd'], message: '--storage must be sqlite:PATH (for etcd, give --etcd-servers)' },
     { argv: ['--storage', 'sqlite:'], message: '--storage must be sqlite:PATH (for etcd, give --etcd-servers)' },
     { argv: ['--storage', 'sqlite:a.db', '--etcd-servers', 'http://a:2379'], message: '--storage and --etcd-servers are alternatives: give one of them' },
@@ -179,6 +188,7 @@ describe('server flags', () => {
     { argv: ['--request-timeout', '60'], message: bad('--request-timeout <duration>', '60', '--request-timeout must be a duration such as 60s or 1m0s') },
     { argv: ['--max-connections', '0'], message: bad('--max-connections <n>', '0', '--max-connections must be an integer in [1, 1000000]') },
     { argv: ['--max-connections', '1000001'], message: bad('--max-connections <n>', '1000001', '--max-connections must be an integer in [1, 1000000]') },
+    { argv: ['--workers', '257'], message: bad('--workers <n>', '257', '--workers must be an integer in [0, 256]') },
     { argv: ['--audit-policy-file', 'policy.yaml'], message: '--audit-policy-file and --audit-log-path go together' },
     { argv: ['--audit-log-path', '-'], message: '--audit-policy-file and --audit-log-path go together' },
     { argv: ['--audit-log-maxsize', '1000001'], message: bad('--audit-log-maxsize <megabytes>', '1000001', '--audit-log-maxsize must be an integer in [0, 1000000]') },
@@ -236,6 +246,7 @@ describe('server flags', () => {
       ['--enable-priority-and-fairness [bool]', 'queue requests per user and serve users fairly when seats are full; false: refuse them at once (default: true)'],
       ['--request-timeout <duration>', 'bound on requests other than watch, proxy and logs; they get 504 after it (default: 60000)'],
       ['--max-connections <n>', 'connections accepted at once (default: 4096)'],
+      ['--workers <n>', 'server processes sharing the port (0: one per CPU of the cgroup quota); SQLite is served by one (default: 0)'],
       ['--audit-policy-file <file>', 'audit.k8s.io/v1 Policy (YAML or JSON) deciding what is audited, and at which level'],
       ['--audit-log-path <file>', 'file the audit events are appended to, one JSON line each; "-" is standard output'],
       ['--audit-log-maxage <days>', 'days a rotated audit log is kept (0: no limit) (default: 0)'],

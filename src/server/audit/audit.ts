@@ -252,10 +252,15 @@ export interface AuditBackend {
 }
 
 /** Reads and validates the policy (a refusal names the file and every invalid field), then opens the log. */
+/**
+ * The auditor of --audit-policy-file, writing to --audit-log-path, or to `sink` where another process writes the log
+ * (a worker of --workers: see src/server/workers/).
+ */
 export async function openAudit(
   options: { policyFile: string; logPath: string; maxAgeDays: number; maxBackups: number; maxSizeMB: number },
   metrics: AuditMetrics & { error(): void },
   log: Pick<Logger, 'error'>,
+  sink?: AuditSink,
 ): Promise<AuditBackend> {
   let text: string;
   try {
@@ -269,6 +274,7 @@ export async function openAudit(
   } catch (error) {
     throw new Error(`--audit-policy-file ${options.policyFile}: ${(error as Error).message}`);
   }
+  if (sink) return { auditor: new Auditor(policy, sink, metrics), close: () => Promise.resolve() };
   let lastLogged = 0;
   const writer = new AuditLogWriter({
     ...options,
