@@ -4,7 +4,7 @@
 // the commander program and the `Config` type are both derived from that table.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { maxRequestBodyBytes } from './server/request-limits.js';
-import { cpuQuota } from './server/workers/cpu-quota.js';
+import { defaultWorkers } from './server/workers/cpu-quota.js';
 import { standaloneIdentityVariable, workerVariable, type StandaloneIdentity } from './server/workers/messages.js';
 import type { StorageOptions } from './storage/open-storage.js';
 
@@ -307,7 +307,7 @@ const options = {
    */
   workers: flag({
     flags: '--workers <n>',
-    help: 'server processes sharing the port (0: one per CPU of the cgroup quota); SQLite is served by one',
+    help: 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one',
     parse: integer(0, 256),
     default: 0,
   }),
@@ -420,6 +420,6 @@ export function parseConfig(argv: string[]): Config {
   const config = values as OptionValues<typeof options>;
   refuse(checkAcross(config));
   // The CPU quota is read here, once, like everything else the server learns from its environment.
-  const workers = config.storage.kind === 'sqlite' ? 1 : config.workers || cpuQuota();
+  const workers = config.storage.kind === 'sqlite' ? 1 : config.workers || defaultWorkers();
   return { ...config, workers, controllers: config.controllers && !config.standalone, maxRequestBodyBytes, worker: workerIdentity(process.env[workerVariable], process.env[standaloneIdentityVariable]) };
 }

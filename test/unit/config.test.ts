@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig, type Config } from '../../src/config.js';
 import { maxRequestBodyBytes } from '../../src/server/request-limits.js';
-import { cpuQuota } from '../../src/server/workers/cpu-quota.js';
+import { defaultWorkers } from '../../src/server/workers/cpu-quota.js';
 
 describe('leader-election flags', () => {
   it('default to kube-controller-manager\'s 15s, 10s and 2s', () => {
@@ -138,7 +138,7 @@ describe('server flags', () => {
     it(`take ${name}, the rest left at their defaults`, () => {
       const parsed = parseConfig(argv);
       // On etcd the default is one worker per CPU of this machine's quota; on SQLite, one.
-      const workers = parsed.storage.kind === 'etcd' ? cpuQuota() : 1;
+      const workers = parsed.storage.kind === 'etcd' ? defaultWorkers() : 1;
       assert.deepEqual(parsed, { ...defaults, workers, ...want });
     });
   }
@@ -246,7 +246,7 @@ describe('server flags', () => {
       ['--enable-priority-and-fairness [bool]', 'queue requests per user and serve users fairly when seats are full; false: refuse them at once (default: true)'],
       ['--request-timeout <duration>', 'bound on requests other than watch, proxy and logs; they get 504 after it (default: 60000)'],
       ['--max-connections <n>', 'connections accepted at once (default: 4096)'],
-      ['--workers <n>', 'server processes sharing the port (0: one per CPU of the cgroup quota); SQLite is served by one (default: 0)'],
+      ['--workers <n>', 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one (default: 0)'],
       ['--audit-policy-file <file>', 'audit.k8s.io/v1 Policy (YAML or JSON) deciding what is audited, and at which level'],
       ['--audit-log-path <file>', 'file the audit events are appended to, one JSON line each; "-" is standard output'],
       ['--audit-log-maxage <days>', 'days a rotated audit log is kept (0: no limit) (default: 0)'],

@@ -42,7 +42,11 @@ function cgroupV1(read: Read): number | undefined {
   return undefined;
 }
 
-export function cpuQuota(read: Read = readIfThere, cpus: number = availableParallelism()): number {
+/** Without a quota the node's CPUs are not all this server's to take: each worker holds a watch cache of its own. */
+export const unlimitedDefault = 4;
+
+/** --workers 0: one per whole CPU of the quota, at most the CPUs there are; without a quota, up to 4. */
+export function defaultWorkers(read: Read = readIfThere, cpus: number = availableParallelism()): number {
   const quota = cgroupV2(read) ?? cgroupV1(read);
-  return Math.max(1, Math.min(cpus, quota ?? cpus));
+  return Math.max(1, Math.min(cpus, quota ?? unlimitedDefault));
 }
