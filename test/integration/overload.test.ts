@@ -132,11 +132,15 @@ async function fillBigNamespaces(server: ServerProcess, namespaces = ['big-a', '
   }
 }
 
+// These count seats exactly: with several workers each holds its share of a limit, and which worker a connection
+// reaches decides where a request queues.
+const oneWorker = ['--workers=1'];
+
 describe('overload: max-in-flight without APF (--enable-priority-and-fairness=false)', () => {
   let server: ServerProcess;
   before(async () => {
     server = await startServer({
-      extraArgs: ['--max-requests-inflight=2', '--max-mutating-requests-inflight=1', '--enable-priority-and-fairness=false'],
+      extraArgs: ['--max-requests-inflight=2', '--max-mutating-requests-inflight=1', '--enable-priority-and-fairness=false', ...oneWorker],
     });
     await fillBigNamespaces(server);
   });
@@ -184,7 +188,7 @@ describe('overload: fair queuing per user (API Priority and Fairness)', () => {
   before(async () => {
     // Four seats, two at most per user. A 40 s request timeout lets requests wait 10 s for a seat (a quarter, as
     // APF): long enough to see in which order they get one.
-    server = await startServer({ extraArgs: ['--max-requests-inflight=4', '--request-timeout=40s'] });
+    server = await startServer({ extraArgs: ['--max-requests-inflight=4', '--request-timeout=40s', ...oneWorker] });
     await fillBigNamespaces(server);
   });
   after(() => server.stop());
@@ -231,7 +235,7 @@ describe('overload: request timeout, body and header timeouts, watch lifetimes',
   let server: ServerProcess;
   before(async () => {
     // A 4 s request timeout: requests wait at most 1 s for a seat.
-    server = await startServer({ extraArgs: ['--max-mutating-requests-inflight=1', '--request-timeout=4s'] });
+    server = await startServer({ extraArgs: ['--max-mutating-requests-inflight=1', '--request-timeout=4s', ...oneWorker] });
     await fillBigNamespaces(server, ['big-a']);
   });
   after(() => server.stop());
