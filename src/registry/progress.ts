@@ -2,7 +2,9 @@
 // object of its own kind, kept in the parent's status.progress. A trainer may report on every step, so writes are
 // throttled per object: the first report of a window is stored at once, later ones are answered with the state they
 // make (200, never an error) and coalesced into one write at the end of the window, so a thousand reports in a
-// second cost two writes and the last report is never lost while the server runs.
+// second cost two writes and the last report is never lost while the server runs. Windows are kept per server
+// process: with several replicas or workers (--workers) each one throttles the reports it receives, so a job may get
+// that many writes per window, and a coalesced report never replaces a later one another process stored.
 import type { Logger } from 'pino';
 import { apiErrors } from '../api/meta/errors.js';
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
@@ -194,19 +196,25 @@ export class ProgressSubresource implements Subresource {
     window.pending = undefined;
     this.arm(key, window);
     const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-    this.write(namespace, name, window.uid, pending.fields, { fieldManager: pending.fieldManager }).catch((error: unknown) => {
+    this.write(namespace, name, window.uid, pending.fields, { fieldManager: pending.fieldManager }, true).catch((error: unknown) => {
       this.log.warn({ err: error, namespace, name }, 'coalesced progress not stored');
     });
   }
 
-  /** Stores `fields` as the parent's status.progress, unless the parent is no longer the object they were reported for. */
-  private async write(namespace: string, name: string, uid: string, fields: ProgressFields, options: WriteOptions): Promise<WriteResult> {
+  /**
+   * Stores `fields` as the parent's status.progress, unless the parent is no longer the object they were reported for.
+   * A coalesced report (`coalesced`) is not stored over a later one: windows are per server process, and another
+   * replica or worker may have stored a report accepted after it.
+   */
+  private async write(namespace: string, name: string, uid: string, fields: ProgressFields, options: WriteOptions, coalesced = false): Promise<WriteResult> {
     const { admission: _admission, ...rest } = options;
     const result = await this.store.patch(
       namespace,
       name,
       (current) => {
         if (uid && current.metadata.uid !== uid) throw apiErrors.conflict(this.store.ref, name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+        const stored = fieldsOf(current.status?.progress).lastUpdateTime;
+        if (coalesced && stored !== undefined && fields.lastUpdateTime !== undefined && stored > fields.lastUpdateTime) return current;
         return { ...current, status: { ...(current.status ?? {}), progress: { ...fields } } };
       },
       rest,
