@@ -52,8 +52,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     process.exit(exitCode);
   };
 
+  let stopSignal: NodeJS.Signals | undefined;
   const stopAll = (signal: NodeJS.Signals): void => {
     stopping = true;
+    stopSignal ??= signal;
     for (const worker of workers.values()) worker.process.kill(signal);
     if (workers.size === 0) void finish();
   };
@@ -108,7 +110,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
       workers.delete(index);
       for (const [, pending] of collections) if (pending.waiting.delete(index) && pending.waiting.size === 0) pending.done();
       if (stopping) {
-        if (code !== 0) exitCode = 1;
+        // A worker still starting has no handler yet, and ends by the signal passed on: that is its stop too.
+        if (code !== 0 && signal !== stopSignal) exitCode = 1;
         if (workers.size === 0) void finish();
         return;
       }
