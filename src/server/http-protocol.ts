@@ -64,19 +64,31 @@ export function closeConnection(response: RawResponse): void {
 
 const goingAway = new WeakSet<Http2Session>();
 
+/** A client that does not answer the PING after the first GOAWAY is closed on after this. */
+const pingTimeoutMs = 10_000;
+
 /**
  * RFC 9113 §6.8's graceful shutdown: first a GOAWAY naming the highest possible stream, so the streams the client
- * sent before it learns of it are still served, then, a second later (well over a round trip), the GOAWAY that
- * closes. A single GOAWAY naming the last stream seen would refuse streams already on their way, and Go's transport
- * cannot resend a refused request whose body it has written: kube-apiserver would answer its PATCH with a 503.
+ * sent before it learns of it are still served, then a PING, and once its answer arrives the GOAWAY that closes. The
+ * client answers the PING after it has read the first GOAWAY, so every stream it opened before then has arrived
+ * ahead of the answer, and the last stream the closing GOAWAY names is really its last. A GOAWAY naming the last
+ * stream seen any earlier would refuse streams already on their way (a fixed delay is not enough on a loaded
+ * machine), and Go's transport cannot resend a refused request whose body it has written: kube-apiserver would
+ * answer its PATCH with a 503.
  */
 function goAway(session: Http2Session): void {
   if (session.closed || session.destroyed || goingAway.has(session)) return;
   goingAway.add(session);
   session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
-  setTimeout(() => {
+  let done = false;
+  const close = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timeout);
     if (!session.closed && !session.destroyed) session.close();
-  }, 1_000).unref();
+  };
+  const timeout = setTimeout(close, pingTimeoutMs).unref();
+  if (!session.ping(() => close())) close();
 }
 
 /** The HTTP/2 sessions open on a server, with HTTP/1.1's keep-alive semantics. */
