@@ -304,12 +304,14 @@ const options = {
   /**
    * Server processes sharing the port, each with its own storage client and watch cache, as replicas have theirs
    * (src/server/workers/). The in-flight and connection limits above are the replica's: each worker takes its share.
+   * One by default: with several, a rolling restart through kube-apiserver lost PATCHes to HTTP/2 GOAWAY races in
+   * the e2e test (see the README), so using every core is asked for with 0 or a count.
    */
   workers: flag({
     flags: '--workers <n>',
     help: 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one',
     parse: integer(0, 256),
-    default: 0,
+    default: 1,
   }),
   /** kube-apiserver's audit log: a Policy picks each request's level, the log backend writes Event JSON lines. */
   audit: combine({
@@ -420,6 +422,6 @@ export function parseConfig(argv: string[]): Config {
   const config = values as OptionValues<typeof options>;
   refuse(checkAcross(config));
   // The CPU quota is read here, once, like everything else the server learns from its environment.
-  const workers = config.storage.kind === 'sqlite' ? 1 : config.workers || defaultWorkers();
+  const workers = config.storage.kind === 'sqlite' ? 1 : config.workers === 0 ? defaultWorkers() : config.workers;
   return { ...config, workers, controllers: config.controllers && !config.standalone, maxRequestBodyBytes, worker: workerIdentity(process.env[workerVariable], process.env[standaloneIdentityVariable]) };
 }

@@ -58,28 +58,42 @@ export function abandonBody(request: RawRequest, response: RawResponse): void {
  */
 export function closeConnection(response: RawResponse): void {
   const session = response instanceof Http2ServerResponse ? response.stream.session : undefined;
-  if (session) goAway(session);
+  if (session) announceGoAway(session);
   else response.setHeader('Connection', 'close');
 }
 
-const goingAway = new WeakSet<Http2Session>();
-
-/** A client that does not answer the PING after the first GOAWAY is closed on after this. */
+/** When each session was sent its first GOAWAY. */
+const announced = new WeakMap<Http2Session, number>();
+const closing = new WeakSet<Http2Session>();
+/** Time a client gets after the first GOAWAY for the streams it had already started to arrive. */
+const announceToCloseMs = 1_000;
+/** A client that does not answer the PING is closed on after this. */
 const pingTimeoutMs = 10_000;
 
 /**
- * RFC 9113 §6.8's graceful shutdown: first a GOAWAY naming the highest possible stream, so the streams the client
- * sent before it learns of it are still served, then a PING, and once its answer arrives the GOAWAY that closes. The
- * client answers the PING after it has read the first GOAWAY, so every stream it opened before then has arrived
- * ahead of the answer, and the last stream the closing GOAWAY names is really its last. A GOAWAY naming the last
- * stream seen any earlier would refuse streams already on their way (a fixed delay is not enough on a loaded
- * machine), and Go's transport cannot resend a refused request whose body it has written: kube-apiserver would
- * answer its PATCH with a 503.
+ * RFC 9113 §6.8's graceful shutdown, first step: a GOAWAY naming the highest possible stream. The client sends new
+ * requests elsewhere, and every stream it sends meanwhile is still served. During the shutdown delay nothing more is
+ * done: the server still serves, so streams a client had already started (Go's transport may write a request it
+ * assigned to the connection after it read the GOAWAY) arrive and are answered.
+ */
+function announceGoAway(session: Http2Session): void {
+  if (session.closed || session.destroyed || announced.has(session)) return;
+  announced.set(session, Date.now());
+  session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+}
+
+/**
+ * The second step, once the session may close: the GOAWAY naming the last stream received, sent no sooner than a
+ * second after the first and after the client answered a PING sent after it. Sooner, it would refuse streams
+ * already on their way, and Go's transport cannot resend a refused request whose body it has written:
+ * kube-apiserver would answer its PATCH with a 503.
  */
 function goAway(session: Http2Session): void {
-  if (session.closed || session.destroyed || goingAway.has(session)) return;
-  goingAway.add(session);
-  session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  if (session.closed || session.destroyed || closing.has(session)) return;
+  closing.add(session);
+  announceGoAway(session);
+  let answered = false;
+  let waited = false;
   let done = false;
   const close = (): void => {
     if (done) return;
@@ -88,7 +102,9 @@ function goAway(session: Http2Session): void {
     if (!session.closed && !session.destroyed) session.close();
   };
   const timeout = setTimeout(close, pingTimeoutMs).unref();
-  if (!session.ping(() => close())) close();
+  const left = announceToCloseMs - (Date.now() - announced.get(session)!);
+  setTimeout(() => ((waited = true), answered && close()), Math.max(0, left)).unref();
+  if (!session.ping(() => ((answered = true), waited && close()))) answered = true;
 }
 
 /** The HTTP/2 sessions open on a server, with HTTP/1.1's keep-alive semantics. */
