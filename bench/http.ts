@@ -1,7 +1,7 @@
 // The same 10,000 notebooks through the HTTP surface: the server process in --standalone mode on a real etcd,
 // driven over HTTPS with keep-alive. Prints create throughput at 64 in flight, GET p50/p99, and LIST times as JSON,
 // Table (what kubectl get asks for) and paginated by 500 (kubectl's default chunking).
-// Run: npm run bench:http   (BENCH_OBJECTS changes the size)
+// Run: npm run bench:http   (BENCH_OBJECTS changes the size, BENCH_SERVER_ARGS adds server flags)
 import { Agent, request } from 'node:https';
 import { startServer } from '../test/support/server.js';
 import { median, percentile, progress } from './objects.js';
@@ -10,7 +10,9 @@ const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const repeats = 5;
 const inFlight = 64;
 
-const server = await startServer();
+// BENCH_SERVER_ARGS: server flags, e.g. "--workers=2" to compare with one worker.
+const serverArgs = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+const server = await startServer({ extraArgs: serverArgs });
 const agent = new Agent({ keepAlive: true, maxSockets: inFlight, rejectUnauthorized: false });
 const call = (method: string, path: string, body?: string, accept = 'application/json'): Promise<{ status: number; bytes: number; body: string }> =>
   new Promise((resolve, reject) => {
@@ -95,7 +97,7 @@ try {
   });
   const metrics = (await call('GET', '/metrics')).body;
   const rss = Number(/^process_resident_memory_bytes (\S+)$/m.exec(metrics)?.[1] ?? 0) / 1024 / 1024;
-  console.log(`HTTPS, standalone server process, ${objects} notebooks, ${inFlight} in flight, medians of ${repeats}`);
+  console.log(`HTTPS, standalone server process${serverArgs.length > 0 ? ` (${serverArgs.join(' ')})` : ''}, ${objects} notebooks, ${inFlight} in flight, medians of ${repeats}`);
   console.log(`create throughput                     ${median(rates).toFixed(0)} /s`);
   console.log(`GET p50 / p99                         ${percentile(gets, 0.5).toFixed(2)} / ${percentile(gets, 0.99).toFixed(2)} ms`);
   console.log(`LIST all as JSON (${(listBytes / 1024 / 1024).toFixed(1)} MiB)           ${listJson.toFixed(0)} ms`);
