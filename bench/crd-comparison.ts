@@ -239,7 +239,7 @@ async function main(): Promise<void> {
   const startLoad = loadNow();
   const cluster = new LocalCluster((line) => progress(`cluster: ${line}`));
   // The controllers would turn every notebook into a StatefulSet in kube-apiserver: not the API being measured.
-  cluster.serverArgs = ['--no-controllers'];
+  cluster.serverArgs = ['--no-controllers', '--enable-http2-serving'];
   const agents: Agent[] = [];
   let storage: EtcdStorage | undefined;
   try {

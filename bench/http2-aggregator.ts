@@ -57,7 +57,11 @@ async function ok(client: Client, method: Dispatcher.HttpMethod, path: string, b
 
 /** Starts `build` on the registered port, as cluster.ts starts the server, and waits until the aggregator routes to it. */
 async function startBuild(cluster: LocalCluster, build: Build, client: Client): Promise<ChildProcess> {
-  const args = cluster.serverCommand(cluster.serverPort).map((a) => (a === join(repo, 'src/main.ts') ? join(builds[build], 'src/main.ts') : a));
+  // This tree offers h2 only when asked (--enable-http2-serving); the older checkout has no such flag.
+  const args = [
+    ...cluster.serverCommand(cluster.serverPort).map((a) => (a === join(repo, 'src/main.ts') ? join(builds[build], 'src/main.ts') : a)),
+    ...(build === 'new' ? ['--enable-http2-serving'] : []),
+  ];
   const child = spawn(process.execPath, args, { cwd: builds[build], stdio: ['ignore', 'ignore', 'pipe'] });
   let errors = '';
   child.stderr?.on('data', (d: Buffer) => (errors = (errors + d.toString()).slice(-3000)));

@@ -307,6 +307,16 @@ const options = {
    * One by default: with several, a rolling restart through kube-apiserver lost PATCHes to HTTP/2 GOAWAY races in
    * the e2e test (see the README), so using every core is asked for with 0 or a count.
    */
+  /**
+   * HTTP/2 beside HTTP/1.1 by ALPN. Off by default: in the rolling-restart e2e, kube-apiserver's HTTP/2 client still
+   * wrote a few PATCHes into connections a stopping replica then closed, and answered them with 503 (see the README).
+   */
+  enableHttp2Serving: flag({
+    flags: '--enable-http2-serving [bool]',
+    help: 'offer HTTP/2 by ALPN beside HTTP/1.1 (kube-apiserver then multiplexes its requests and watches on a few connections)',
+    parse: boolean,
+    default: false,
+  }),
   workers: flag({
     flags: '--workers <n>',
     help: 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one',

@@ -127,6 +127,7 @@ async function main(): Promise<void> {
     clientCaPem: security.clientCaPem,
     logger,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    http2: config.enableHttp2Serving,
     notebookUpstream: config.notebookUpstreamUrl,
     limits: {
       maxRequestsInflight: share(config.maxRequestsInflight),

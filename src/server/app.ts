@@ -1,5 +1,6 @@
-// The Fastify application: HTTPS with ALPN h2 and http/1.1, kube-apiserver's error shapes for everything (Fastify's
-// own errors included), authentication, metrics, discovery, OpenAPI, health and the REST routes.
+// The Fastify application: HTTPS with ALPN http/1.1 (and h2 with --enable-http2-serving), kube-apiserver's error
+// shapes for everything (Fastify's own errors included), authentication, metrics, discovery, OpenAPI, health and the
+// REST routes.
 import { randomUUID } from 'node:crypto';
 import type { Http2SecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
@@ -44,6 +45,8 @@ export interface AppDeps {
   clientCaPem?: string;
   logger: Logger;
   maxRequestBodyBytes: number;
+  /** Offer h2 by ALPN (--enable-http2-serving); HTTP/1.1 alone otherwise. */
+  http2: boolean;
   /** Where notebooks/proxy sends a notebook's traffic; {namespace} and {name} are replaced. */
   notebookUpstream: string;
   /** Pods and their logs through kube-apiserver, for jobs/logs; absent in standalone mode. */
@@ -141,7 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One debug line per request, written by our own hook with the verb and resource.
     logController: new LogController({ disableRequestLogging: true }),
-    // HTTP/2 where the client offers it by ALPN (kube-apiserver's proxy does, and multiplexes its watches and
+    // HTTP/2, when enabled, where the client offers it by ALPN (kube-apiserver's proxy does, and multiplexes its watches and
     // requests on a few connections); HTTP/1.1 for the clients that offer nothing else and for connection upgrades,
     // which kube-apiserver always dials as http/1.1 (k8s.io/apimachinery's proxy DialURL).
     http2: true,
@@ -150,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     https: {
       allowHTTP1: true,
       settings: http2Settings,
+      ALPNProtocols: deps.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
       // Watch events are small writes that must leave at once, on either protocol.
       noDelay: true,
       key: deps.cert.key,
@@ -466,7 +470,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       deps.logger.info('requests in flight finished: closing the listener and idle connections');
       // HTTP/2 connections are not among the idle ones Fastify closes: each gets its GOAWAY and ends with its streams.
-      http2Sessions.closeAll();
+      await http2Sessions.closeAll();
       await fastify.close();
     },
   };

@@ -64,7 +64,8 @@ export function closeConnection(response: RawResponse): void {
 
 /** When each session was sent its first GOAWAY. */
 const announced = new WeakMap<Http2Session, number>();
-const closing = new WeakSet<Http2Session>();
+/** Sessions on their way to the closing GOAWAY, and when it has been sent. */
+const closing = new WeakMap<Http2Session, Promise<void>>();
 /** Time a client gets after the first GOAWAY for the streams it had already started to arrive. */
 const announceToCloseMs = 1_000;
 /** A client that does not answer the PING is closed on after this. */
@@ -88,29 +89,39 @@ function announceGoAway(session: Http2Session): void {
  * already on their way, and Go's transport cannot resend a refused request whose body it has written:
  * kube-apiserver would answer its PATCH with a 503.
  */
-function goAway(session: Http2Session): void {
-  if (session.closed || session.destroyed || closing.has(session)) return;
-  closing.add(session);
+function goAway(session: Http2Session): Promise<void> {
+  if (session.closed || session.destroyed) return Promise.resolve();
+  const pending = closing.get(session);
+  if (pending) return pending;
   announceGoAway(session);
-  let answered = false;
-  let waited = false;
-  let done = false;
-  const close = (): void => {
-    if (done) return;
-    done = true;
-    clearTimeout(timeout);
-    if (!session.closed && !session.destroyed) session.close();
-  };
-  const timeout = setTimeout(close, pingTimeoutMs).unref();
-  const left = announceToCloseMs - (Date.now() - announced.get(session)!);
-  setTimeout(() => ((waited = true), answered && close()), Math.max(0, left)).unref();
-  if (!session.ping(() => ((answered = true), waited && close()))) answered = true;
+  const closed = new Promise<void>((resolve) => {
+    let answered = false;
+    let waited = false;
+    let done = false;
+    const close = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timeout);
+      if (!session.closed && !session.destroyed) session.close();
+      resolve();
+    };
+    const timeout = setTimeout(close, pingTimeoutMs).unref();
+    const left = announceToCloseMs - (Date.now() - announced.get(session)!);
+    setTimeout(() => ((waited = true), answered && close()), Math.max(0, left)).unref();
+    if (!session.ping(() => ((answered = true), waited && close()))) answered = true;
+  });
+  closing.set(session, closed);
+  return closed;
 }
 
 /** The HTTP/2 sessions open on a server, with HTTP/1.1's keep-alive semantics. */
 export interface Http2Sessions {
-  /** The server stops: GOAWAY to every session and to those that connect from now on; open streams finish. */
-  closeAll(): void;
+  /**
+   * The server stops: GOAWAY to every session and to those that connect from now on; open streams finish. Resolves
+   * once every closing GOAWAY is sent: Fastify's close() closes the sessions it knows at once, which would refuse
+   * the streams still on their way, so it is called after.
+   */
+  closeAll(): Promise<void>;
 }
 
 /**
@@ -144,9 +155,9 @@ export function trackHttp2Sessions(server: Http2SecureServer, idleMs: number): H
     });
   });
   return {
-    closeAll: () => {
+    closeAll: async () => {
       closing = true;
-      for (const session of sessions) goAway(session);
+      await Promise.all([...sessions].map((session) => goAway(session)));
     },
   };
 }

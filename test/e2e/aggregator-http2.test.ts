@@ -11,7 +11,7 @@ import { notebookYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
 const ns = 'h2-watches';
-const bed = testBed({ name: 'aggregator-http2', serverArgs: ['--no-controllers'], namespaces: [ns] });
+const bed = testBed({ name: 'aggregator-http2', serverArgs: ['--no-controllers', '--enable-http2-serving'], namespaces: [ns] });
 let cluster: LocalCluster;
 beforeEach(async () => void (cluster = await bed.ready()));
 after(() => bed.stop());

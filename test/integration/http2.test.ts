@@ -112,6 +112,7 @@ before(async () => {
       '--shutdown-delay-duration=3',
       // One process: the shutdown test counts one server's GOAWAYs and 429s; test/e2e/workers.test.ts stops several.
       '--workers=1',
+      '--enable-http2-serving',
     ],
   });
   // Node's client refuses to send more than 64,000 bytes of headers; the suite sends more to see the server refuse.

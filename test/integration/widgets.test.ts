@@ -73,6 +73,7 @@ describe('a resource defined in a test fixture, served by the server\'s own code
       cert: await loadServingCert(),
       logger,
       maxRequestBodyBytes: 3 * 1024 * 1024,
+      http2: false,
       notebookUpstream: 'http://127.0.0.1:1',
       limits: { maxRequestsInflight: 400, maxMutatingRequestsInflight: 200, enablePriorityAndFairness: false, requestTimeoutMs: 60_000, maxConnections: 100 },
     });
