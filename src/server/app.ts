@@ -144,9 +144,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One debug line per request, written by our own hook with the verb and resource.
     logController: new LogController({ disableRequestLogging: true }),
-    // HTTP/2, when enabled, where the client offers it by ALPN (kube-apiserver's proxy does, and multiplexes its watches and
-    // requests on a few connections); HTTP/1.1 for the clients that offer nothing else and for connection upgrades,
-    // which kube-apiserver always dials as http/1.1 (k8s.io/apimachinery's proxy DialURL).
+    // HTTP/2, when enabled, where the client offers it by ALPN (kube-apiserver's proxy does, and multiplexes its
+    // watches and requests on a few connections); HTTP/1.1 for the clients that offer nothing else and for connection
+    // upgrades, which kube-apiserver always dials as http/1.1 (k8s.io/apimachinery's proxy DialURL).
     http2: true,
     // Idle HTTP/2 connections are closed by trackHttp2Sessions below, counting streams rather than frames.
     http2SessionTimeout: 0,
