@@ -147,13 +147,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // HTTP/2, when enabled, where the client offers it by ALPN (kube-apiserver's proxy does, and multiplexes its
     // watches and requests on a few connections); HTTP/1.1 for the clients that offer nothing else and for connection
     // upgrades, which kube-apiserver always dials as http/1.1 (k8s.io/apimachinery's proxy DialURL).
-    http2: true,
+    // Off, the server is node:https's: node:http2's server always offers h2 by ALPN, whatever ALPNProtocols says.
+    http2: deps.http2 as true,
     // Idle HTTP/2 connections are closed by trackHttp2Sessions below, counting streams rather than frames.
     http2SessionTimeout: 0,
     https: {
       allowHTTP1: true,
       settings: http2Settings,
-      ALPNProtocols: deps.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
       // Watch events are small writes that must leave at once, on either protocol.
       noDelay: true,
       key: deps.cert.key,
