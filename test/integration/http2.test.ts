@@ -27,10 +27,10 @@ interface Answer {
   body: string;
 }
 
-/** One request as a stream of the suite's one connection, read to its end. */
-function h2(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+/** One request as a stream of the suite's one connection (or of `on`), read to its end. */
+function h2(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; on?: ClientHttp2Session } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({
+    const stream = (options.on ?? session).request({
       ':method': method,
       ':path': path,
       authorization: `Bearer ${options.token ?? server.token}`,
@@ -306,17 +306,7 @@ describe('shutdown over HTTP/2', () => {
       assert.equal(await goaway, constants.NGHTTP2_NO_ERROR);
       // After the delay: the watch ends with END_STREAM, not a reset, and new requests are refused as kube refuses them.
       assert.equal(await ended, 'end');
-      const refused = await new Promise<Answer>((resolve, reject) => {
-        const stream = idle.request({ ':path': `${base}/namespaces/${ns}/notebooks/a`, authorization: `Bearer ${server.token}` });
-        let headers: IncomingHttpHeaders = {};
-        let body = '';
-        stream.setEncoding('utf8');
-        stream.on('response', (h) => (headers = h));
-        stream.on('data', (chunk: string) => (body += chunk));
-        stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
-        stream.on('error', reject);
-        stream.end();
-      });
+      const refused = await h2('GET', `${base}/namespaces/${ns}/notebooks/a`, { on: idle });
       assert.equal(refused.status, 429, refused.body);
       assert.equal(refused.headers['retry-after'], '5');
     } finally {
