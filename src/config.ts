@@ -77,6 +77,11 @@ function duration(text: string, name: string): number {
   }, 0);
 }
 
+function loggingFormat(text: string, name: string): 'json' | 'text' {
+  if (text === 'json' || text === 'text') return text;
+  throw new InvalidArgumentError(`${name} must be json or text`);
+}
+
 function boolean(text: string, name: string): boolean {
   if (text === 'true') return true;
   if (text === 'false') return false;
@@ -197,6 +202,13 @@ const options = {
       }),
     },
     value: ({ v, logLevel }) => (logLevel !== undefined && isLogLevel(logLevel) ? logLevel : verbosityToLevel(v)),
+  }),
+  /** kube components' --logging-format: JSON lines for collectors, or text for a person at a terminal (npm run local). */
+  loggingFormat: flag({
+    flags: '--logging-format <format>',
+    help: 'log format: json (one object per line) or text (coloured, one readable line per entry)',
+    parse: loggingFormat,
+    default: 'json',
   }),
   /** Seconds /readyz reports failure before the server stops accepting requests (kube's --shutdown-delay-duration). */
   shutdownDelaySeconds: flag({

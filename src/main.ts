@@ -4,6 +4,7 @@ import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { PluginChain } from './admission/chain.js';
 import { AdmissionMetrics } from './admission/metrics.js';
 import type { AdmissionPlugin } from './admission/plugin.js';
@@ -34,7 +35,12 @@ import { WorkerChannel } from './server/workers/worker.js';
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const worker = config.worker;
-  const logger = pino({ level: config.logLevel, ...(worker ? { base: { pid: process.pid, hostname: hostname(), worker: worker.index } } : {}) });
+  const logOptions = { level: config.logLevel, ...(worker ? { base: { pid: process.pid, hostname: hostname(), worker: worker.index } } : {}) };
+  // Synchronous, as pino's own destination is, so a fatal line written just before process.exit is not lost; one
+  // line per entry with the time of day, as a person follows a terminal (pid and host are the same on every line).
+  const logger = config.loggingFormat === 'text'
+    ? pino(logOptions, PinoPretty({ sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }))
+    : pino(logOptions);
   const metrics = new ServerMetrics();
   if (config.workers > 1 && !worker && cluster.isPrimary) {
     const standalone: StandaloneIdentity | undefined = config.standalone
