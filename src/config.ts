@@ -316,8 +316,7 @@ const options = {
   /**
    * Server processes sharing the port, each with its own storage client and watch cache, as replicas have theirs
    * (src/server/workers/). The in-flight and connection limits above are the replica's: each worker takes its share.
-   * One by default: with several, a rolling restart through kube-apiserver lost PATCHes to HTTP/2 GOAWAY races in
-   * the e2e test (see the README), so using every core is asked for with 0 or a count.
+   * 0 by default: a replica uses the CPUs its pod may, as kube-apiserver's Go runtime does with GOMAXPROCS.
    */
   /**
    * HTTP/2 beside HTTP/1.1 by ALPN. Off by default: in the rolling-restart e2e, kube-apiserver's HTTP/2 client still
@@ -333,7 +332,7 @@ const options = {
     flags: '--workers <n>',
     help: 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one',
     parse: integer(0, 256),
-    default: 1,
+    default: 0,
   }),
   /** kube-apiserver's audit log: a Policy picks each request's level, the log backend writes Event JSON lines. */
   audit: combine({

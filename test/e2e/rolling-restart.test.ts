@@ -38,9 +38,13 @@ const readers = 2;
 const watchers = 3;
 const updatesPerObject = 3;
 
+// Each replica runs two worker processes, as --workers' default does on two CPUs: a stopping replica's workers each
+// drain their own connections and watches.
+const workers = 2;
+
 const bed = testBed({
   name: 'rolling-restart',
-  serverArgs: [`--shutdown-delay-duration=${shutdownDelaySeconds}`],
+  serverArgs: [`--shutdown-delay-duration=${shutdownDelaySeconds}`, `--workers=${workers}`],
   namespaces: [ns],
 });
 let cluster: LocalCluster;
@@ -443,7 +447,7 @@ describe('a rolling restart under load through kube-apiserver', () => {
     const relists = watching.reduce((n, w) => n + w.relists, 0);
     const cut = watching.reduce((n, w) => n + w.streamsCut, 0);
     const report = [
-      `rolling restart of 2 replicas: ${(restartMs / 1000).toFixed(1)} s (${steps.join('; ')})`,
+      `rolling restart of 2 replicas of ${workers} workers each: ${(restartMs / 1000).toFixed(1)} s (${steps.join('; ')})`,
       `Lease handover after the leader's SIGTERM: ${handovers.map((ms) => `${ms} ms`).join(', ') || 'the leader was not restarted'}`,
       `requests: ${figures.requests} (${acked.length} writes acknowledged on ${latest.size} datasets; ${watchers} watchers saw ${watching.map((w) => w.seen.length).join('/')} events)`,
       `errors client-go retries: ${figures.retriedTotal}${figures.retriedTotal ? ` (${[...figures.retried].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}`,

@@ -75,16 +75,16 @@ describe('server flags', () => {
   });
 
   const parses: { name: string; argv: string[]; want: Partial<Config> }[] = [
-    { name: '--etcd-servers keeps objects in etcd, its list trimmed', argv: ['--etcd-servers', 'http://a:2379, http://b:2379,'], want: { storage: { kind: 'etcd', servers: ['http://a:2379', 'http://b:2379'] } } },
+    { name: '--etcd-servers keeps objects in etcd, its list trimmed', argv: ['--etcd-servers', 'http://a:2379, http://b:2379,'], want: { storage: { kind: 'etcd', servers: ['http://a:2379', 'http://b:2379'] }, workers: defaultWorkers() } },
     {
       name: '--etcd-cafile, --etcd-certfile and --etcd-keyfile: TLS to etcd with a client certificate',
       argv: ['--etcd-servers', 'https://a:2379,https://b:2379', '--etcd-cafile', 'ca.crt', '--etcd-certfile', 'c.crt', '--etcd-keyfile', 'c.key'],
-      want: { storage: { kind: 'etcd', servers: ['https://a:2379', 'https://b:2379'], tls: { caFile: 'ca.crt', certFile: 'c.crt', keyFile: 'c.key' } } },
+      want: { storage: { kind: 'etcd', servers: ['https://a:2379', 'https://b:2379'], tls: { caFile: 'ca.crt', certFile: 'c.crt', keyFile: 'c.key' } }, workers: defaultWorkers() },
     },
     {
       name: '--etcd-cafile alone: TLS to etcd without a client certificate',
       argv: ['--etcd-servers', 'https://a:2379', '--etcd-cafile', 'ca.crt'],
-      want: { storage: { kind: 'etcd', servers: ['https://a:2379'], tls: { caFile: 'ca.crt', certFile: undefined, keyFile: undefined } } },
+      want: { storage: { kind: 'etcd', servers: ['https://a:2379'], tls: { caFile: 'ca.crt', certFile: undefined, keyFile: undefined } }, workers: defaultWorkers() },
     },
     { name: '--storage sqlite:PATH keeps objects in that file', argv: ['--storage', 'sqlite:/var/lib/ai.db'], want: { storage: { kind: 'sqlite', path: '/var/lib/ai.db' } } },
     { name: '--etcd-prefix', argv: ['--etcd-prefix=/ai'], want: { etcdPrefix: '/ai' } },
@@ -252,7 +252,7 @@ describe('server flags', () => {
       ['--request-timeout <duration>', 'bound on requests other than watch, proxy and logs; they get 504 after it (default: 60000)'],
       ['--max-connections <n>', 'connections accepted at once (default: 4096)'],
       ['--enable-http2-serving [bool]', 'offer HTTP/2 by ALPN beside HTTP/1.1 (kube-apiserver then multiplexes its requests and watches on a few connections) (default: false)'],
-      ['--workers <n>', 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one (default: 1)'],
+      ['--workers <n>', 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one (default: 0)'],
       ['--audit-policy-file <file>', 'audit.k8s.io/v1 Policy (YAML or JSON) deciding what is audited, and at which level'],
       ['--audit-log-path <file>', 'file the audit events are appended to, one JSON line each; "-" is standard output'],
       ['--audit-log-maxage <days>', 'days a rotated audit log is kept (0: no limit) (default: 0)'],
