@@ -49,6 +49,8 @@ export interface ServerOptions {
   etcdServers?: string[];
   /** Another checkout to run the server from (a benchmark's "before"); this repository when absent. */
   repoDir?: string;
+  /** Flags for node itself (a benchmark's `--inspect`), before the server's script. */
+  nodeArgs?: string[];
 }
 
 export interface LazyServer {
@@ -109,6 +111,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
   const port = await freePort();
   let output = '';
   const args = [
+      ...(options.nodeArgs ?? []),
       '--import',
       'tsx',
       'src/main.ts',

@@ -1,0 +1,172 @@
+// Where the server's CPU goes: one server process (--workers=1) on a real etcd, sampled by V8's profiler through the
+// inspector protocol only while a phase runs, so start-up and warm-up are left out. Phases: creates at 64 in flight
+// (the benchmark's write row), then consistent LISTs of every notebook. For each it prints the CPU the process spent
+// per request, the share of garbage collection, the functions with the most self time, and the time spent under each
+// of this repository's modules (inclusive; a module is counted once per sample however deep it recurs).
+// Run: npm run bench:profile   (BENCH_OBJECTS changes the population, 10,000 by default)
+import { Agent } from 'node:https';
+import { WebSocket } from 'ws';
+import { freePort } from '../test/support/etcd.js';
+import { startServer } from '../test/support/server.js';
+import { benchNotebook, httpsClient, pool, progress } from './objects.js';
+
+const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
+const inFlight = 64;
+const warmUp = 1_000;
+const lists = 5;
+const topFunctions = 15;
+const samplingIntervalUs = 200;
+
+/** The part of V8's Profile (the inspector's Profiler domain) this report reads. */
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** A minimal client of the inspector protocol: one method call at a time, answers matched by id. */
+class Inspector {
+  private next = 1;
+  private readonly waiting = new Map<number, (result: unknown) => void>();
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+      if (message.id === undefined) return;
+      if (message.error) throw new Error(`inspector: ${message.error.message}`);
+      this.waiting.get(message.id)?.(message.result);
+      this.waiting.delete(message.id);
+    });
+  }
+
+  static async connect(port: number): Promise<Inspector> {
+    const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+    const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    return new Inspector(socket);
+  }
+
+  call<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const id = this.next++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve as (result: unknown) => void);
+      this.socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+const repoRoot = new URL('..', import.meta.url).pathname;
+
+/** A frame's name as the report shows it: function, file and line, this repository's files by their path in it. */
+function frameName(frame: CpuProfile['nodes'][number]['callFrame']): string {
+  const file = frame.url.startsWith(`file://${repoRoot}`) ? frame.url.slice(`file://${repoRoot}`.length) : frame.url.split('/').pop() || '(native)';
+  return `${frame.functionName || '(anonymous)'} ${file}${frame.lineNumber >= 0 ? `:${frame.lineNumber + 1}` : ''}`;
+}
+
+/** Our module of a frame (src/…), or undefined for Node's, dependencies' and V8's own. */
+function ourModule(url: string): string | undefined {
+  const path = url.startsWith(`file://${repoRoot}`) ? url.slice(`file://${repoRoot}`.length) : undefined;
+  return path?.startsWith('src/') ? path : undefined;
+}
+
+function report(title: string, profile: CpuProfile, requests: number, wallMs: number): void {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + profile.timeDeltas[i]!));
+
+  let idleUs = 0;
+  let gcUs = 0;
+  let totalUs = 0;
+  const selfByName = new Map<string, number>();
+  const underModule = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id)!;
+    totalUs += us;
+    if (node.callFrame.functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    if (node.callFrame.functionName === '(garbage collector)') gcUs += us;
+    const name = frameName(node.callFrame);
+    selfByName.set(name, (selfByName.get(name) ?? 0) + us);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const module = ourModule(byId.get(at)!.callFrame.url);
+      if (module && !seen.has(module)) {
+        seen.add(module);
+        underModule.set(module, (underModule.get(module) ?? 0) + us);
+      }
+    }
+  }
+  const busyUs = totalUs - idleUs;
+  const share = (us: number): string => `${((us / busyUs) * 100).toFixed(1)} %`;
+  const lines = [
+    `## ${title}`,
+    '',
+    `${requests.toLocaleString('en-US')} requests in ${(wallMs / 1000).toFixed(2)} s; the process was busy ${(busyUs / 1000).toFixed(0)} ms ` +
+      `of ${(totalUs / 1000).toFixed(0)} ms sampled: **${(busyUs / requests).toFixed(0)} µs of CPU per request** ` +
+      `(one core's ceiling: ${Math.round(1e6 / (busyUs / requests)).toLocaleString('en-US')} requests/s); garbage collection ${share(gcUs)} of it.`,
+    '',
+    '| self time | function |',
+    '| --- | --- |',
+    ...[...selfByName].sort((a, b) => b[1] - a[1]).slice(0, topFunctions).map(([name, us]) => `| ${share(us)} | \`${name}\` |`),
+    '',
+    '| time under it | module |',
+    '| --- | --- |',
+    ...[...underModule].sort((a, b) => b[1] - a[1]).slice(0, topFunctions).map(([module, us]) => `| ${share(us)} | \`${module}\` |`),
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const inspectPort = await freePort();
+const server = await startServer({ extraArgs: ['--workers=1', '--log-level=warn'], nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
+const agent = new Agent({ keepAlive: true, maxSockets: inFlight, rejectUnauthorized: false });
+const call = httpsClient(server.url, server.token, agent);
+const base = '/apis/ai.example.io/v1alpha1/namespaces/bench/notebooks';
+const inspector = await Inspector.connect(inspectPort);
+try {
+  const create = async (i: number): Promise<void> => {
+    const notebook = benchNotebook(`nb-${String(i).padStart(6, '0')}`, i);
+    const answer = await call(base, { method: 'POST', body: JSON.stringify(notebook) });
+    if (answer.status !== 201) throw new Error(`create: ${answer.status} ${answer.body.slice(0, 300)}`);
+  };
+  await inspector.call('Profiler.enable');
+  await inspector.call('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
+  const phase = async (title: string, requests: number, run: () => Promise<void>): Promise<void> => {
+    progress(title);
+    await inspector.call('Profiler.start');
+    const started = performance.now();
+    await run();
+    const wallMs = performance.now() - started;
+    const { profile } = await inspector.call<{ profile: CpuProfile }>('Profiler.stop');
+    report(title, profile, requests, wallMs);
+  };
+
+  process.stdout.write(
+    `# Where the server's CPU goes\n\nReproduce: \`npm run bench:profile\` (one server process, --workers=1, on etcd; ` +
+      `Node ${process.version}; V8's sampling profiler every ${samplingIntervalUs} µs, only while a phase runs; ` +
+      `the load generator and etcd share the machine's cores). Shares are of the time the process was busy.\n\n`,
+  );
+  progress(`warming up: ${warmUp} creates, not profiled`);
+  await pool(warmUp, inFlight, create);
+  await phase(`creates at ${inFlight} in flight (notebooks of ${warmUp + 1} to ${objects})`, objects - warmUp, () =>
+    pool(objects - warmUp, inFlight, (i) => create(warmUp + i)),
+  );
+  await phase(`consistent LIST of ${objects.toLocaleString('en-US')} notebooks, ${lists} one after another`, lists, async () => {
+    for (let i = 0; i < lists; i++) {
+      const answer = await call(base);
+      if (answer.status !== 200) throw new Error(`list: ${answer.status}`);
+    }
+  });
+} finally {
+  inspector.close();
+  agent.destroy();
+  await server.stop();
+}
