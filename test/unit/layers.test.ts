@@ -15,6 +15,8 @@ interface Layer {
   paths: string[];
   /** The layers directly below that it may import; what they may import it may too. Only earlier layers. */
   mayImport: string[];
+  /** Bundled at build time (the dashboard, by scripts/build-dashboard.ts): its packages are devDependencies. */
+  bundled?: boolean;
 }
 
 // Bottom first. Siblings that do not name each other may not import each other (storage and the field manager,
@@ -30,6 +32,8 @@ const layers: Layer[] = [
   { name: 'registry', paths: ['src/registry/'], mayImport: ['api/schema-validator', 'fieldmanager', 'storage'] },
   { name: 'auth', paths: ['src/auth/'], mayImport: ['api/meta', 'kube'] },
   { name: 'sdk', paths: ['src/sdk/'], mayImport: ['api/v1alpha1', 'kube'] },
+  // The dashboard's page, run by the browser: it knows the API's types and nothing of the server.
+  { name: 'dashboard', paths: ['src/dashboard/'], mayImport: ['api/v1alpha1'], bundled: true },
   // The dataset loader is a program of its own (the image's second entrypoint); the controller that runs it shares
   // only its contract (environment, mounts, exit codes, report).
   { name: 'loader/contract', paths: ['src/loader/contract.ts'], mayImport: [] },
@@ -64,7 +68,7 @@ const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
 function sourceFiles(dir = 'src'): string[] {
   return readdirSync(new URL(`${dir}/`, root), { recursive: true, encoding: 'utf8' })
     .map((file) => `${dir}/${file.split('\\').join('/')}`)
-    .filter((file) => file.endsWith('.ts') && !file.includes('/node_modules/'))
+    .filter((file) => /\.tsx?$/.test(file) && !file.includes('/node_modules/'))
     .sort();
 }
 
@@ -105,7 +109,7 @@ function importsOf(file: string): Import[] {
 /** '../api/meta/errors.js' from src/registry/store.ts is src/api/meta/errors.ts (NodeNext names the emitted .js). */
 function resolveRelative(from: string, specifier: string): string {
   const joined = posix.normalize(posix.join(posix.dirname(from), specifier));
-  const candidates = [joined, joined.replace(/\.js$/, '.ts'), `${joined}.ts`, `${joined}/index.ts`];
+  const candidates = [joined, joined.replace(/\.js$/, '.ts'), joined.replace(/\.js$/, '.tsx'), `${joined}.ts`, `${joined}/index.ts`];
   return candidates.find((path) => existsSync(new URL(path, root))) ?? joined;
 }
 
@@ -151,7 +155,7 @@ function violation(edge: Import): string | undefined {
   if (name === pkg.name) return `${edge.from} imports its own package (${edge.to}) instead of a relative path`;
   if (Object.hasOwn(pkg.dependencies ?? {}, name)) return undefined;
   if (Object.hasOwn(pkg.devDependencies ?? {}, name)) {
-    return edge.typeOnly ? undefined : `${edge.from} imports ${edge.to} at run time, but ${name} is only a devDependency`;
+    return edge.typeOnly || from.bundled ? undefined : `${edge.from} imports ${edge.to} at run time, but ${name} is only a devDependency`;
   }
   return `${edge.from} imports ${edge.to}, but ${name} is not declared in package.json's dependencies`;
 }
