@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import pino from 'pino';
 import { EtcdStorage } from '../src/storage/etcd/etcd-storage.js';
+import { defaultWorkers } from '../src/server/workers/cpu-quota.js';
 import { LocalCluster, users } from '../test/support/cluster.js';
 import { etcdBinary, etcdVersion } from '../test/support/etcd.js';
 import { benchNotebook, countWhileReading, median, percentile, pool, progress } from './objects.js';
@@ -234,12 +235,15 @@ function goalOf(row: Row): { text: string; met: boolean | undefined } {
 /** Which protocol each path's connections negotiated (ALPN), as the results state it. */
 const negotiated: Partial<Record<TargetName, Set<string>>> = {};
 
+// The controllers would turn every notebook into a StatefulSet in kube-apiserver: not the API being measured.
+// --workers is left at its default, one process per CPU.
+const serverFlags = ['--no-controllers', '--enable-http2-serving'];
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const startLoad = loadNow();
   const cluster = new LocalCluster((line) => progress(`cluster: ${line}`));
-  // The controllers would turn every notebook into a StatefulSet in kube-apiserver: not the API being measured.
-  cluster.serverArgs = ['--no-controllers', '--enable-http2-serving'];
+  cluster.serverArgs = serverFlags;
   const agents: Agent[] = [];
   let storage: EtcdStorage | undefined;
   try {
@@ -377,17 +381,21 @@ async function measureLists(targets: Target[], size: number): Promise<void> {
     const rounds: Partial<Record<TargetName, number[]>> = {};
     for (let r = 0; r < repeats; r++) {
       for (const target of targets) {
-        const t = performance.now();
+        // Until the last byte of each page: decoding the answer is the load generator's work, the same on every path,
+        // and is left out (the next page's request waits for it, so its time is not counted).
+        let spent = 0;
         let items = 0;
         let path = kind.path(target);
         for (;;) {
+          const t = performance.now();
           const reply = await expectOk(target, 'GET', path, undefined, kind.accept ? { accept: kind.accept } : {});
+          spent += performance.now() - t;
           const body = JSON.parse(reply.text) as { items?: unknown[]; rows?: unknown[]; metadata: { continue?: string } };
           items += (body.items ?? body.rows ?? []).length;
           if (!kind.paginate || !body.metadata.continue) break;
           path = `${kind.path(target)}&continue=${encodeURIComponent(body.metadata.continue)}`;
         }
-        (rounds[target.name] ??= []).push(performance.now() - t);
+        (rounds[target.name] ??= []).push(spent);
         if (items !== size) throw new Error(`${target.name} ${kind.name}: listed ${items}, want ${size}`);
       }
     }
@@ -505,8 +513,10 @@ async function measureWrites(targets: Target[], storage: EtcdStorage, etcdPrefix
 
 /**
  * Each round opens `watchers` watches on one namespace, then makes `watchWrites` creates one after another; an
- * event's delay is the time from the create's answer reaching the writer to the event reaching a watcher (every
- * watcher, every event). A round's p50 and p99 are over all its deliveries; the row is the median over rounds.
+ * event's delay is the time from the create being sent to the event reaching a watcher (every watcher, every event):
+ * what a controller waits to see a write. It is not measured from the create's answer, as the event often arrives
+ * before the answer does, which leaves nothing to compare. A round's p50 and p99 are over all its deliveries; the
+ * row is the median over rounds.
  */
 async function measureWatches(targets: Target[]): Promise<void> {
   for (const watchers of sizes.watchers) {
@@ -545,10 +555,10 @@ async function watchRound(target: Target, watchers: number, prefix: string): Pro
       return { done: recordArrivals(res.body, seen) };
     }),
   );
-  const acks: number[] = [];
+  const sent: number[] = [];
   for (let i = 0; i < sizes.watchWrites; i++) {
+    sent[i] = performance.now();
     await expectOk(target, 'POST', collection(target, namespace), notebookFor(target, `${prefix}-${i}`, i));
-    acks[i] = performance.now();
     // Spaced, so that each delay is one event's fan-out rather than a queue of them.
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -563,7 +573,7 @@ async function watchRound(target: Target, watchers: number, prefix: string): Pro
   for (const seen of arrivals) {
     for (let i = 0; i < sizes.watchWrites; i++) {
       if (seen[i] === undefined) missing++;
-      else delays.push(Math.max(0, seen[i]! - acks[i]!));
+      else delays.push(seen[i]! - sent[i]!);
     }
   }
   if (missing > 0) throw new Error(`${target.name}: ${missing} of ${watchers * sizes.watchWrites} watch events never arrived`);
@@ -904,19 +914,20 @@ const explanations: { when: (missed: (section: string, measure?: string) => bool
   {
     when: (missed) => missed('writes') === true,
     text:
-      '**Writes that miss.** This server runs on one Node event loop, so it uses one of the two cores for TLS, JSON, ' +
-      'schema validation, managedFields, the etcd call and the watch cache\'s decode of the event, where ' +
-      'kube-apiserver spreads the same work over both. Fixes, in order of payoff: several server processes on the ' +
-      'etcd backend behind one port (etcd stays the single source of truth and of resourceVersions; each process ' +
-      'keeps its own watch cache), then less CPU per request (hand the watch cache the object the write just encoded ' +
-      'instead of decoding the event again; a cheaper managedFields path for creates).',
+      '**Writes that miss.** A create costs this server more CPU than the whole round trip costs etcd: ' +
+      '`npm run bench:profile` (bench/PROFILE.md) shows where, in one process: garbage collection, the TLS socket ' +
+      'writes, decoding the object again from its watch event, managedFields and schema validation. Workers spread ' +
+      'that over the cores, but on this machine the cores are shared with etcd, kube-apiserver and the load ' +
+      'generator. Fixes, in order of payoff: hand the watch cache the object the write just encoded instead of ' +
+      'decoding the event again (the other workers still decode it), a cheaper managedFields path for creates, ' +
+      'fewer allocations per request.',
   },
   {
     when: (missed) => missed('watch') === true,
     text:
-      '**Watch delay.** Each event is written to each watcher\'s connection one after another on the single event ' +
-      'loop (TLS encryption and a socket write per watcher), where kube-apiserver fans out over goroutines on both ' +
-      'cores. Fix: spread the watchers over several server processes, each with its own watch cache.',
+      '**Watch delay.** Each event is written to each watcher\'s stream one after another on the event loop of the ' +
+      'worker that holds its connection (TLS encryption and a socket write per watcher), where kube-apiserver fans out ' +
+      'over goroutines on every core; with HTTP/2 the load generator\'s 100 watchers to a connection sit on one worker.',
   },
   {
     when: (missed) => missed('watch') === true && !negotiated.direct?.has('h2'),
@@ -968,6 +979,7 @@ function resultsText(minutes: number, where: string): string {
     '`system:masters`. The load generator (undici, keep-alive) shares the machine\'s cores with every server; every',
     'connection offers h2 and HTTP/1.1 and the server chooses, as client-go does with kube-apiserver (many requests',
     `multiplexed on one HTTP/2 connection; watchers ${watchesPerConnection} to a connection). Negotiated in this run: ${protocols()}.`,
+    `This server ran with \`${serverFlags.join(' ')}\` and \`--workers\` at its default: ${defaultWorkers()} worker processes here.`,
     '',
     '## How each row is measured',
     '',
@@ -981,7 +993,8 @@ function resultsText(minutes: number, where: string): string {
       'last byte of the last page.',
     `- **memory**: at the end of the run ${count(population)} notebooks are created in one namespace (64 in flight) on ` +
       `the CRD path and straight on this server, in steps of ${count(sizes.large)}, the two taking turns step by step; ` +
-      'each step is a round. The VmRSS of kube-apiserver (which holds the CRD\'s objects) or of this server is sampled ' +
+      'each step is a round. The VmRSS of kube-apiserver (which holds the CRD\'s objects) or of this server (its ' +
+      'processes summed: the primary and every worker, each worker holding a watch cache of its own) is sampled ' +
       'every 100 ms from /proc while the step is created and afterwards until it settles (the last 3 s within 2 MiB or ' +
       '1 %); the round\'s figure is its peak minus where it had settled before the step (before the first, an idle ' +
       `window sampled the same way). The first step is the growth from none; each later one is what ${count(sizes.large)} ` +
@@ -995,8 +1008,9 @@ function resultsText(minutes: number, where: string): string {
       'round\'s put rate (the CRD\'s etcd is a second etcd of the same build on the same machine).',
     `- **GET**: a round GETs ${count(sizes.gets)} notebooks one at a time; its p50 and p99 are over those GETs.`,
     `- **watch delay**: a round opens the watchers on one namespace, then makes ${count(sizes.watchWrites)} creates 20 ms ` +
-      'apart; a delay runs from the create\'s answer reaching the writer to the event reaching a watcher, and the ' +
-      'round\'s p50 and p99 are over every watcher\'s every event.',
+      'apart; a delay runs from the create being sent to the event reaching a watcher (what a controller waits to ' +
+      'see a write; from the create\'s answer it was often negative, the event arriving first), and the round\'s p50 ' +
+      'and p99 are over every watcher\'s every event.',
     ...(with100k
       ? [
           `- **${count(sizes.huge)} notebooks**: the population above, once it is complete. Its creation is one run ` +

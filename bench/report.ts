@@ -1,6 +1,6 @@
 // Where a benchmark writes what it measured, and how it words a ratio: every figure in README.md's benchmark
 // paragraphs and in bench/RESULTS.md is written through here by the run that measured it, never typed by hand.
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,10 +96,39 @@ export interface RssWindow {
   seconds: number;
 }
 
+/** A process and its descendants (proc(5): each thread's `children`), e.g. a --workers primary and its workers. */
+function processTree(pid: number): number[] {
+  const tree = [pid];
+  const childrenOf = (member: number): number[] => {
+    try {
+      return readdirSync(`/proc/${member}/task`).flatMap((task) =>
+        readFileSync(`/proc/${member}/task/${task}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number),
+      );
+    } catch {
+      // The process or one of its threads ended while the tree was read.
+      return [];
+    }
+  };
+  for (let i = 0; i < tree.length; i++) tree.push(...childrenOf(tree[i]!));
+  return tree;
+}
+
+/** The VmRSS of a process and every process under it, summed: a server of several workers is all of them. */
 function rssMiB(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(match[1]) / 1024;
+  let kib = 0;
+  for (const member of processTree(pid)) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${member}/status`, 'utf8');
+    } catch {
+      if (member === pid) throw new Error(`no process ${pid}`);
+      continue;
+    }
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    if (!match) throw new Error(`no VmRSS for process ${member}`);
+    kib += Number(match[1]);
+  }
+  return kib / 1024;
 }
 
 /**
