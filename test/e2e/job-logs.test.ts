@@ -1,64 +1,21 @@
-// jobs/logs for real: kwok serves each rank pod's container log from a file (its Logs objects; the nodes'
-// kubelet endpoint is kwok's HTTPS server), kube-apiserver's pods/log reads it, and this server merges the ranks.
+// jobs/logs for real: kwok serves each rank pod's container log from a file (test/support/kwok-logs.ts),
+// kube-apiserver's pods/log reads it, and this server merges the ranks.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
 import type { LocalCluster } from '../support/cluster.js';
+import { criLine, rankPods as kwokRankPods, serveLogs as kwokServeLogs, type RankPod } from '../support/kwok-logs.js';
 import { jobYaml } from '../support/manifests.js';
 import { testBed } from '../support/test-bed.js';
 
 const ns = 'logs';
 let cluster: LocalCluster;
 const dir = mkdtempSync(join(tmpdir(), 'job-logs-'));
-
-/** A container log line as the CRI writes it, which is what kwok (like the kubelet) reads. */
-const criLine = (text: string): string => `${new Date().toISOString().replace('Z', '000000Z')} stdout F ${text}\n`;
-
-interface RankPod {
-  name: string;
-  rank: string;
-}
-
-async function rankPods(job: string, count: number): Promise<RankPod[]> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const pods = JSON.parse(await cluster.ok('admin', ['get', 'pods', '-n', ns, '-l', `ai.example.io/job=${job}`, '-o', 'json'])) as {
-      items: { metadata: { name: string; annotations?: Record<string, string> }; spec?: { nodeName?: string } }[];
-    };
-    // kwok leaves these pods alone (so the job never finishes under the test); scheduled is enough for pods/log.
-    const running = pods.items.filter((p) => p.spec?.nodeName);
-    if (running.length >= count) {
-      return running.map((p) => ({ name: p.metadata.name, rank: p.metadata.annotations!['batch.kubernetes.io/job-completion-index']! }));
-    }
-    if (Date.now() > deadline) throw new Error(`job ${job}: ${running.length} of ${count} pods scheduled`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Points kwok at one file per rank for the pods' log, and writes the first lines of each. */
-async function serveLogs(pods: RankPod[], lines: (rank: string) => string[]): Promise<void> {
-  for (const pod of pods) {
-    const file = join(dir, `${pod.name}.log`);
-    writeFileSync(file, lines(pod.rank).map(criLine).join(''));
-    await cluster.ok('admin', ['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'kwok.x-k8s.io/v1alpha1',
-      kind: 'Logs',
-      metadata: { name: pod.name, namespace: ns },
-      spec: { logs: [{ containers: ['trainer'], logsFile: file }] },
-    }));
-  }
-  // kwok picks Logs objects up from a watch: wait until it serves each pod's log before asking for the job's.
-  for (const pod of pods) {
-    const deadline = Date.now() + 30_000;
-    while ((await cluster.kubectl('admin', ['logs', pod.name, '-n', ns, '--tail=1'])).code !== 0) {
-      if (Date.now() > deadline) throw new Error(`kwok never served the log of ${pod.name}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+const rankPods = (job: string, count: number): Promise<RankPod[]> => kwokRankPods(cluster, ns, job, count);
+const serveLogs = (pods: RankPod[], lines: (rank: string) => string[]): Promise<void> => kwokServeLogs(cluster, ns, dir, pods, lines);
 
 /** How many namespaced LISTs of pods kube-apiserver has answered: the server's polls while it follows a job. */
 async function podLists(): Promise<number> {

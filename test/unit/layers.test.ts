@@ -48,6 +48,8 @@ const layers: Layer[] = [
   { name: 'config', paths: ['src/config.ts'], mayImport: ['server'] },
   { name: 'security', paths: ['src/security.ts'], mayImport: ['config'] },
   { name: 'main', paths: ['src/main.ts'], mayImport: ['security', 'controllers', 'resources', 'admission'] },
+  // kubectl-ai, a program of its own on the user's machine: a client of the API like the SDK, never of the server.
+  { name: 'plugin', paths: ['src/plugin/'], mayImport: ['api/v1alpha1', 'kube'] },
 ];
 
 interface Import {
