@@ -3,7 +3,8 @@
 // (the benchmark's write row), then consistent LISTs of every notebook. For each it prints the CPU the process spent
 // per request, the share of garbage collection, the functions with the most self time, and the time spent under each
 // of this repository's modules (inclusive; a module is counted once per sample however deep it recurs).
-// Run: npm run bench:profile   (BENCH_OBJECTS changes the population, 10,000 by default)
+// Run: npm run bench:profile   (BENCH_OBJECTS changes the population, 10,000 by default; BENCH_NODE_ARGS adds flags
+// for node itself, e.g. "--max-semi-space-size=32" to see what a larger young generation does to the GC share)
 import { Agent } from 'node:https';
 import { WebSocket } from 'ws';
 import { freePort } from '../test/support/etcd.js';
@@ -126,7 +127,8 @@ function report(title: string, profile: CpuProfile, requests: number, wallMs: nu
 }
 
 const inspectPort = await freePort();
-const server = await startServer({ extraArgs: ['--workers=1', '--log-level=warn'], nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const server = await startServer({ extraArgs: ['--workers=1', '--log-level=warn'], nodeArgs: [...nodeArgs, `--inspect=127.0.0.1:${inspectPort}`] });
 const agent = new Agent({ keepAlive: true, maxSockets: inFlight, rejectUnauthorized: false });
 const call = httpsClient(server.url, server.token, agent);
 const base = '/apis/ai.example.io/v1alpha1/namespaces/bench/notebooks';
@@ -151,7 +153,7 @@ try {
 
   process.stdout.write(
     `# Where the server's CPU goes\n\nReproduce: \`npm run bench:profile\` (one server process, --workers=1, on etcd; ` +
-      `Node ${process.version}; V8's sampling profiler every ${samplingIntervalUs} µs, only while a phase runs; ` +
+      `Node ${process.version}${nodeArgs.length ? ` with \`${nodeArgs.join(' ')}\`` : ''}; V8's sampling profiler every ${samplingIntervalUs} µs, only while a phase runs; ` +
       `the load generator and etcd share the machine's cores). Shares are of the time the process was busy.\n\n`,
   );
   progress(`warming up: ${warmUp} creates, not profiled`);
