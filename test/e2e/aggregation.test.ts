@@ -38,28 +38,28 @@ describe('through kube-apiserver', () => {
     assert.deepEqual(resources.trim().split('\n'), ['datasets.ai.example.io', 'jobs.ai.example.io', 'notebooks.ai.example.io']);
     await cluster.ok('admin', ['create', 'namespace', 'admin-ns']);
     await cluster.ok('admin', ['create', '-n', 'admin-ns', '-f', '-'], notebook('nb'));
-    assert.match(await cluster.ok('admin', ['get', 'nb', '-n', 'admin-ns']), /^NAME\s+PHASE\s+READY\s+IMAGE\s+AGE\nnb\s/);
-    await cluster.ok('admin', ['patch', 'nb', 'nb', '-n', 'admin-ns', '--type=merge', '-p', '{"spec":{"stopped":true}}']);
-    assert.equal(await cluster.ok('admin', ['get', 'nb', 'nb', '-n', 'admin-ns', '-o', 'jsonpath={.spec.stopped} {.metadata.generation}']), 'true 2');
+    assert.match(await cluster.ok('admin', ['get', 'ainb', '-n', 'admin-ns']), /^NAME\s+PHASE\s+READY\s+IMAGE\s+AGE\nnb\s/);
+    await cluster.ok('admin', ['patch', 'ainb', 'nb', '-n', 'admin-ns', '--type=merge', '-p', '{"spec":{"stopped":true}}']);
+    assert.equal(await cluster.ok('admin', ['get', 'ainb', 'nb', '-n', 'admin-ns', '-o', 'jsonpath={.spec.stopped} {.metadata.generation}']), 'true 2');
     assert.match(await cluster.ok('admin', ['explain', 'notebooks.spec.idle']), /timeoutSeconds/);
-    const watch = await cluster.ok('admin', ['get', 'nb', '-n', 'admin-ns', '-w', '--request-timeout=2s', '-o', 'name']).catch((e: Error) => e.message);
+    const watch = await cluster.ok('admin', ['get', 'ainb', '-n', 'admin-ns', '-w', '--request-timeout=2s', '-o', 'name']).catch((e: Error) => e.message);
     assert.match(watch, /notebook\.ai\.example\.io\/nb/);
-    assert.match(await cluster.ok('admin', ['delete', 'nb', 'nb', '-n', 'admin-ns']), /deleted/);
+    assert.match(await cluster.ok('admin', ['delete', 'ainb', 'nb', '-n', 'admin-ns']), /deleted/);
   });
 
   it('multi-tenancy: alice edits team-a only, bob reads team-b only, carol nothing; auth can-i agrees', async () => {
     await cluster.ok('alice', ['create', '-n', 'team-a', '-f', '-'], notebook('alices'));
-    assert.match(await cluster.ok('alice', ['get', 'nb', '-n', 'team-a', '-o', 'name']), /alices/);
+    assert.match(await cluster.ok('alice', ['get', 'ainb', '-n', 'team-a', '-o', 'name']), /alices/);
     await cluster.ok('admin', ['create', '-n', 'team-b', '-f', '-'], notebook('bobs'));
     const cases: { user: 'alice' | 'bob' | 'carol'; args: string[]; allowed: boolean; can: string[] }[] = [
-      { user: 'alice', args: ['get', 'nb', '-n', 'team-b'], allowed: false, can: ['list', 'notebooks', '-n', 'team-b'] },
-      { user: 'alice', args: ['get', 'nb', '-A'], allowed: false, can: ['list', 'notebooks', '-A'] },
-      { user: 'alice', args: ['delete', 'nb', 'alices', '-n', 'team-a', '--dry-run=server'], allowed: true, can: ['delete', 'notebooks', '-n', 'team-a'] },
-      { user: 'bob', args: ['get', 'nb', 'bobs', '-n', 'team-b'], allowed: true, can: ['get', 'notebooks', '-n', 'team-b'] },
+      { user: 'alice', args: ['get', 'ainb', '-n', 'team-b'], allowed: false, can: ['list', 'notebooks', '-n', 'team-b'] },
+      { user: 'alice', args: ['get', 'ainb', '-A'], allowed: false, can: ['list', 'notebooks', '-A'] },
+      { user: 'alice', args: ['delete', 'ainb', 'alices', '-n', 'team-a', '--dry-run=server'], allowed: true, can: ['delete', 'notebooks', '-n', 'team-a'] },
+      { user: 'bob', args: ['get', 'ainb', 'bobs', '-n', 'team-b'], allowed: true, can: ['get', 'notebooks', '-n', 'team-b'] },
       { user: 'bob', args: ['create', '-n', 'team-b', '-f', '-'], allowed: false, can: ['create', 'notebooks', '-n', 'team-b'] },
-      { user: 'bob', args: ['get', 'nb', '-n', 'team-a'], allowed: false, can: ['list', 'notebooks', '-n', 'team-a'] },
-      { user: 'carol', args: ['get', 'nb', '-n', 'team-a'], allowed: false, can: ['list', 'notebooks', '-n', 'team-a'] },
-      { user: 'carol', args: ['get', 'nb', '-n', 'team-b'], allowed: false, can: ['list', 'notebooks', '-n', 'team-b'] },
+      { user: 'bob', args: ['get', 'ainb', '-n', 'team-a'], allowed: false, can: ['list', 'notebooks', '-n', 'team-a'] },
+      { user: 'carol', args: ['get', 'ainb', '-n', 'team-a'], allowed: false, can: ['list', 'notebooks', '-n', 'team-a'] },
+      { user: 'carol', args: ['get', 'ainb', '-n', 'team-b'], allowed: false, can: ['list', 'notebooks', '-n', 'team-b'] },
     ];
     for (const tc of cases) {
       const res = await cluster.kubectl(tc.user, tc.args, notebook('new'));
@@ -78,14 +78,14 @@ describe('through kube-apiserver', () => {
     await cluster.ok('admin', ['apply', '-n', 'doomed', '-f', join(fileURLToPath(new URL('../../examples', import.meta.url)))]);
     await cluster.ok('admin', ['delete', 'namespace', 'doomed', '--wait=false']);
     await until(
-      async () => (await cluster.ok('admin', ['get', 'nb', '-n', 'doomed', '-o', 'name'])).trim() === 'notebook.ai.example.io/held',
+      async () => (await cluster.ok('admin', ['get', 'ainb', '-n', 'doomed', '-o', 'name'])).trim() === 'notebook.ai.example.io/held',
       'the namespace controller to delete everything but the held notebook',
       60_000,
       { everyMs: 500 },
     );
     const terminating = await cluster.kubectl('admin', ['create', '-n', 'doomed', '-f', '-'], notebook('late'));
     assert.match(terminating.stderr, /Forbidden.*unable to create new content in namespace doomed because it is being terminated/);
-    await cluster.ok('admin', ['patch', 'nb', 'held', '-n', 'doomed', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    await cluster.ok('admin', ['patch', 'ainb', 'held', '-n', 'doomed', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
     await until(async () => (await cluster.kubectl('admin', ['get', 'namespace', 'doomed'])).code !== 0, 'namespace doomed to be gone', 90_000, { everyMs: 500 });
   });
 
@@ -93,7 +93,7 @@ describe('through kube-apiserver', () => {
     await cluster.ok('admin', ['create', 'namespace', 'gc']);
     for (const [name, cascade] of [['bg', 'background'], ['fg', 'foreground']] as const) {
       await cluster.ok('admin', ['create', '-n', 'gc', '-f', '-'], notebook(name));
-      const uid = await cluster.ok('admin', ['get', 'nb', name, '-n', 'gc', '-o', 'jsonpath={.metadata.uid}']);
+      const uid = await cluster.ok('admin', ['get', 'ainb', name, '-n', 'gc', '-o', 'jsonpath={.metadata.uid}']);
       await cluster.ok('admin', ['apply', '-n', 'gc', '-f', '-'], `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -107,9 +107,9 @@ metadata:
 data:
   a: b
 `);
-      await cluster.ok('admin', ['delete', 'nb', name, '-n', 'gc', `--cascade=${cascade}`, '--timeout=90s']);
+      await cluster.ok('admin', ['delete', 'ainb', name, '-n', 'gc', `--cascade=${cascade}`, '--timeout=90s']);
       await until(async () => (await cluster.kubectl('admin', ['get', 'configmap', `${name}-child`, '-n', 'gc'])).code !== 0, `${name}-child to be collected`, 60_000, { everyMs: 500 });
-      assert.notEqual((await cluster.kubectl('admin', ['get', 'nb', name, '-n', 'gc'])).code, 0);
+      assert.notEqual((await cluster.kubectl('admin', ['get', 'ainb', name, '-n', 'gc'])).code, 0);
     }
   });
 });
@@ -193,12 +193,12 @@ describe('client-go and availability', () => {
     }, 'a create after the restart', 60_000, { everyMs: 500 });
     await cluster.stopServer();
     await cluster.waitAvailable(false, 90_000);
-    const down = await cluster.kubectl('admin', ['get', 'nb', '-n', 'avail']);
+    const down = await cluster.kubectl('admin', ['get', 'ainb', '-n', 'avail']);
     assert.notEqual(down.code, 0);
     assert.match(down.stderr, /the server is currently unable to handle the request|ServiceUnavailable|503/);
     await cluster.startServer();
     await cluster.waitAvailable(true, 90_000);
-    assert.match(await cluster.ok('admin', ['get', 'nb', 'kept', '-n', 'avail', '-o', 'name']), /notebook\.ai\.example\.io\/kept/);
+    assert.match(await cluster.ok('admin', ['get', 'ainb', 'kept', '-n', 'avail', '-o', 'name']), /notebook\.ai\.example\.io\/kept/);
   });
 
   it('on the embedded SQLite store the server serves through the aggregator, and a second replica is refused', async () => {
@@ -209,7 +209,7 @@ describe('client-go and availability', () => {
       await cluster.waitAvailable(true, 90_000);
       await cluster.ok('admin', ['create', 'namespace', 'embedded']);
       await until(async () => (await cluster.kubectl('admin', ['create', '-n', 'embedded', '-f', '-'], notebook('on-sqlite'))).code === 0, 'a create on SQLite', 60_000, { everyMs: 500 });
-      assert.match(await cluster.ok('admin', ['get', 'nb', '-n', 'embedded', '-o', 'name']), /notebook\.ai\.example\.io\/on-sqlite/);
+      assert.match(await cluster.ok('admin', ['get', 'ainb', '-n', 'embedded', '-o', 'name']), /notebook\.ai\.example\.io\/on-sqlite/);
 
       // A second replica with a file of its own would serve other objects behind the same Service.
       const second = spawn(process.execPath, cluster.serverCommand(await freePort(), [`--storage=sqlite:${join(data, 'b.db')}`]), {
@@ -221,7 +221,7 @@ describe('client-go and availability', () => {
       const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
       assert.equal(code, 1, output);
       assert.match(output, /another replica holds Lease ai-system\/ai-apiserver-sqlite-store.*--etcd-servers/);
-      assert.match(await cluster.ok('admin', ['get', 'nb', '-n', 'embedded', '-o', 'name']), /on-sqlite/);
+      assert.match(await cluster.ok('admin', ['get', 'ainb', '-n', 'embedded', '-o', 'name']), /on-sqlite/);
     } finally {
       await cluster.stopServer();
       await cluster.startServer();

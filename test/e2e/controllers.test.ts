@@ -73,9 +73,9 @@ const frozen = '"kwok.x-k8s.io/status": "custom"';
 describe('notebooks', () => {
   it('reach Running with a ready StatefulSet, a Service and a workspace; stop keeps the workspace; start resumes', async () => {
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('lab'));
-    await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running');
+    await eventually(() => getJson(['get', 'ainb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running');
     // The controller applies status on /status under its own name and owns status only.
-    const owned = (await getJson(['get', 'nb', 'lab', '-n', ns, '--show-managed-fields'])).metadata.managedFields as Record<string, any>[];
+    const owned = (await getJson(['get', 'ainb', 'lab', '-n', ns, '--show-managed-fields'])).metadata.managedFields as Record<string, any>[];
     const controller = owned.find((e) => e.manager === 'notebook-controller');
     assert.deepEqual([controller?.operation, controller?.subresource, Object.keys(controller?.fieldsV1 ?? {})], ['Apply', 'status', ['f:status']]);
     assert.ok(controller?.fieldsV1['f:status']['f:phase'], JSON.stringify(controller?.fieldsV1));
@@ -91,13 +91,13 @@ describe('notebooks', () => {
     const pvc = await getJson(['get', 'pvc', 'lab-workspace', '-n', ns]);
     const pvcUid = pvc.metadata.uid as string;
 
-    await cluster.ok('admin', ['patch', 'nb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":true}}']);
-    await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Stopped', 'notebook lab Stopped');
+    await cluster.ok('admin', ['patch', 'ainb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":true}}']);
+    await eventually(() => getJson(['get', 'ainb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Stopped', 'notebook lab Stopped');
     assert.equal((await getJson(['get', 'statefulset', 'lab', '-n', ns])).spec.replicas, 0);
     assert.equal((await getJson(['get', 'pvc', 'lab-workspace', '-n', ns])).metadata.uid, pvcUid, 'the workspace was not kept');
 
-    await cluster.ok('admin', ['patch', 'nb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":false}}']);
-    await eventually(() => getJson(['get', 'nb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running again');
+    await cluster.ok('admin', ['patch', 'ainb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":false}}']);
+    await eventually(() => getJson(['get', 'ainb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running again');
     assert.match(await cluster.ok("admin", ["describe", "nb", "lab", "-n", ns]), /Normal\s+Reconciled\s+\S+\s+ai-apiserver\s+StatefulSet lab set to 0 replica/);
   });
 
@@ -106,14 +106,14 @@ describe('notebooks', () => {
     activity.set(`${ns}/busy`, new Date().toISOString());
     const idle = 'idle:\n    timeoutSeconds: 600\n';
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], `${notebook('idle', `  ${idle}`)}---\n${notebook('busy', `  ${idle}`)}`);
-    const culled = await eventually(() => getJson(['get', 'nb', 'idle', '-n', ns]), (nb) => nb.status?.phase === 'Stopped', 'the idle notebook to be culled', 90_000);
+    const culled = await eventually(() => getJson(['get', 'ainb', 'idle', '-n', ns]), (nb) => nb.status?.phase === 'Stopped', 'the idle notebook to be culled', 90_000);
     assert.equal(culled.spec.stopped, true);
     const condition = culled.status.conditions.find((c: { type: string }) => c.type === 'Culled');
     assert.equal(condition.status, 'True');
     assert.equal(condition.reason, 'Idle');
     assert.ok(culled.status.lastActivityTime);
     await eventually(() => getJson(['get', 'statefulset', 'idle', '-n', ns]), (s) => s.spec.replicas === 0, 'the culled notebook scaled to 0');
-    const busy = await getJson(['get', 'nb', 'busy', '-n', ns]);
+    const busy = await getJson(['get', 'ainb', 'busy', '-n', ns]);
     assert.equal(busy.status.phase, 'Running');
     assert.notEqual(busy.spec.stopped, true);
   });
@@ -193,7 +193,7 @@ describe('datasets', () => {
     assert.equal(waiting.status.conditions.find((c: { type: string }) => c.type === 'WaitingForDataset')?.status, 'True');
     assert.notEqual((await cluster.kubectl('admin', ['get', 'job.batch', 'uses-data', '-n', ns])).code, 0, 'the batch Job was created before the dataset was Ready');
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], 'apiVersion: ai.example.io/v1alpha1\nkind: Dataset\nmetadata:\n  name: corpus\nspec:\n  source:\n    uri: s3://bucket/corpus\n  size: 5Gi\n');
-    await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready', 90_000);
+    await eventually(() => getJson(['get', 'aidata', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready', 90_000);
     const loader = await getJson(['get', 'job.batch', 'corpus-prefetch', '-n', ns]);
     assert.equal(loader.spec.template.spec.containers[0].env[0].value, 's3://bucket/corpus');
     const batch = await eventually(() => getJson(['get', 'job.batch', 'uses-data', '-n', ns]), () => true, 'batch Job uses-data', 60_000);
@@ -208,7 +208,7 @@ describe('datasets', () => {
 
   it('a pvc:// dataset that is not copied is mounted from its source claim, at the path the source names', async () => {
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], 'apiVersion: ai.example.io/v1alpha1\nkind: Dataset\nmetadata:\n  name: shared\nspec:\n  source:\n    uri: pvc://team-share/train/\n  prefetch: false\n');
-    await eventually(() => getJson(['get', 'ds.ai.example.io', 'shared', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset shared Ready');
+    await eventually(() => getJson(['get', 'aidata', 'shared', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset shared Ready');
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], job('uses-shared', '  replicas: 1\n  datasets:\n    - name: shared\n      mountPath: /data/shared\n'));
     const batch = await eventually(() => getJson(['get', 'job.batch', 'uses-shared', '-n', ns]), () => true, 'batch Job uses-shared', 60_000);
     const volume = batch.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'dataset-shared');
@@ -246,7 +246,7 @@ function identityOf(port: number): string | undefined {
 /** A notebook that has reached Running, so its controller has nothing left to do. */
 async function runningNotebook(name: string): Promise<void> {
   await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook(name));
-  await eventually(() => getJson(['get', 'nb', name, '-n', ns]), (nb) => nb.status?.phase === 'Running', `notebook ${name} Running`);
+  await eventually(() => getJson(['get', 'ainb', name, '-n', ns]), (nb) => nb.status?.phase === 'Running', `notebook ${name} Running`);
 }
 
 describe('ownership', () => {
@@ -260,7 +260,7 @@ describe('ownership', () => {
     const reconciled = (await replicaState(cluster.serverPort)).reconciles;
     // An annotation does not change the spec but does make the controller look at the notebook again; the count of
     // finished reconciles moving proves it did before the children are read again.
-    await cluster.ok('admin', ['annotate', 'nb', 'steady', '-n', ns, '--overwrite', `example.io/poke=${Date.now()}`]);
+    await cluster.ok('admin', ['annotate', 'ainb', 'steady', '-n', ns, '--overwrite', `example.io/poke=${Date.now()}`]);
     await eventually(() => replicaState(cluster.serverPort), (state) => state.reconciles > reconciled, 'a reconcile after the annotation');
     assert.deepEqual(versions(await children()), versions(before));
   });
@@ -270,7 +270,7 @@ describe('ownership', () => {
     await eventually(() => getJson(['get', 'statefulset', 'owned', '-n', ns]), () => true, 'statefulset owned');
     await cluster.ok('admin', ['scale', 'statefulset', 'owned', '-n', ns, '--replicas=3']);
     await eventually(() => getJson(['get', 'statefulset', 'owned', '-n', ns]), (s) => s.spec.replicas === 1, 'the statefulset put back to 1 replica');
-    await cluster.ok('admin', ['delete', 'nb', 'owned', '-n', ns]);
+    await cluster.ok('admin', ['delete', 'ainb', 'owned', '-n', ns]);
     for (const kind of ['statefulset', 'service', 'pvc']) {
       const name = kind === 'pvc' ? 'owned-workspace' : 'owned';
       await eventually(() => cluster.kubectl('admin', ['get', kind, name, '-n', ns]), (r) => r.code !== 0, `${kind} ${name} collected`);
@@ -302,7 +302,7 @@ describe('ownership', () => {
     // Work while both run: the leader reconciles it, the standby does nothing.
     await runningNotebook('steady');
     const before = await Promise.all(replicas.map(replicaState));
-    await cluster.ok('admin', ['annotate', 'nb', 'steady', '-n', ns, '--overwrite', `example.io/poke=${Date.now()}`]);
+    await cluster.ok('admin', ['annotate', 'ainb', 'steady', '-n', ns, '--overwrite', `example.io/poke=${Date.now()}`]);
     await eventually(() => replicaState(leader), (s) => s.reconciles > before[replicas.indexOf(leader)]!.reconciles, 'the leader reconciling');
     assert.equal((await replicaState(standby)).reconciles, 0, 'the standby reconciled while another replica led');
     const childrenBefore = await children();
@@ -327,7 +327,7 @@ describe('ownership', () => {
       await cluster.waitAvailable(true, 90_000);
     }
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebook('after-failover'));
-    await eventually(() => getJson(['get', 'nb', 'after-failover', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled by the new leader', 90_000).catch(
+    await eventually(() => getJson(['get', 'ainb', 'after-failover', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled by the new leader', 90_000).catch(
       async (error: Error) => {
         const children = await cluster.kubectl('admin', ['get', 'statefulset,pod,pvc', '-n', ns, '-o', 'wide']);
         const leaderLog = cluster.logs(`ai-apiserver:${standby}`).slice(-6000);

@@ -167,7 +167,7 @@ describe('dataset loader through the control plane', () => {
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], datasetYaml('weights', `    uri: ${filesUrl}/weights.bin\n`));
     const pod = await runPrefetchPod('weights');
     assert.deepEqual(pod.spec.containers[0].command, ['/usr/local/bin/ai-dataset-loader']);
-    const ready = await eventually(() => getJson(['get', 'ds.ai.example.io', 'weights', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset weights Ready', 90_000);
+    const ready = await eventually(() => getJson(['get', 'aidata', 'weights', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset weights Ready', 90_000);
     assert.equal(ready.status.bytes, payload.length);
     assert.equal(ready.status.files, 1);
   });
@@ -180,7 +180,7 @@ describe('dataset loader through the control plane', () => {
     const env = pod.spec.containers[0].env as EnvVar[];
     assert.deepEqual(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY'), { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'store-keys', key: 'AWS_SECRET_ACCESS_KEY', optional: false } } });
     assert.ok(!JSON.stringify(pod).includes('AKIAWRONGWRONGWRONG0'), 'a credential appears in the pod');
-    const failed = await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Failed', 'dataset corpus Failed', 90_000);
+    const failed = await eventually(() => getJson(['get', 'aidata', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Failed', 'dataset corpus Failed', 90_000);
     const ready = failed.status.conditions.find((c: { type: string }) => c.type === 'Ready');
     assert.equal(ready.reason, 'PrefetchFailed');
     assert.match(ready.message, /^s3:\/\/corpora\/text: the access key ID is not known to the store: check the Secret named in spec\.source\.secretRef \(InvalidAccessKeyId: .+\)$/);
@@ -193,7 +193,7 @@ describe('dataset loader through the control plane', () => {
     await cluster.ok('admin', ['delete', 'job.batch', 'corpus-prefetch', '-n', ns, '--wait=true']);
     await eventually(() => getJson(['get', 'job.batch', 'corpus-prefetch', '-n', ns]), (j) => j.metadata.uid !== job.metadata.uid, 'the prefetch Job made again', 90_000);
     await runPrefetchPod('corpus');
-    const loaded = await eventually(() => getJson(['get', 'ds.ai.example.io', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready', 90_000);
+    const loaded = await eventually(() => getJson(['get', 'aidata', 'corpus', '-n', ns]), (d) => d.status?.phase === 'Ready', 'dataset corpus Ready', 90_000);
     assert.equal(loaded.status.bytes, 'alpha\n'.length);
     assert.equal(loaded.status.files, 1);
   });

@@ -185,7 +185,7 @@ describe('the OCI image', () => {
     // An apply body over 64 KiB is read by the YAML worker thread, a file of its own in dist/.
     const large = notebookYaml('large-apply', { metadata: `  annotations:\n    example.io/padding: "${'x'.repeat(80 * 1024)}"\n` });
     await cluster.ok('admin', ['apply', '--server-side', '-n', 'image', '-f', '-'], large);
-    assert.equal((await cluster.ok('admin', ['get', 'nb', 'large-apply', '-n', 'image', '-o', 'jsonpath={.metadata.annotations.example\\.io/padding}'])).length, 80 * 1024);
+    assert.equal((await cluster.ok('admin', ['get', 'ainb', 'large-apply', '-n', 'image', '-o', 'jsonpath={.metadata.annotations.example\\.io/padding}'])).length, 80 * 1024);
 
     await run('runc', ['kill', id, 'TERM']);
     const code = await server.exited;

@@ -465,7 +465,7 @@ describe('deploy/ as the README installs it', () => {
 
     // Notebook → PVC, Service, StatefulSet, and a status from the pod kwok runs; Events on the notebook.
     await alice(['apply', '-f', '-'], notebookYaml('lab'));
-    await eventually(() => getJson(['get', 'nb', 'lab', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running');
+    await eventually(() => getJson(['get', 'ainb', 'lab', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running');
     for (const child of ['statefulset/lab', 'service/lab', 'pvc/lab-workspace']) {
       assert.equal((await getJson(['get', child, '-n', tenant])).metadata.labels['app.kubernetes.io/managed-by'], 'ai-apiserver', child);
     }
@@ -548,7 +548,7 @@ spec:
       assert.match(expected, /cannot create resource "statefulsets" in API group "apps"/);
 
       await cluster.ok('alice', ['apply', '-n', tenant, '-f', '-'], bareNotebook('denied'));
-      const nb = await eventually(() => getJson(['get', 'nb', 'denied', '-n', tenant]), (o) => o.status?.conditions?.some((c: any) => c.type === 'ChildFailure'), 'condition ChildFailure on notebook denied');
+      const nb = await eventually(() => getJson(['get', 'ainb', 'denied', '-n', tenant]), (o) => o.status?.conditions?.some((c: any) => c.type === 'ChildFailure'), 'condition ChildFailure on notebook denied');
       const condition = (nb.status.conditions as { type: string; status: string; reason: string; message: string }[]).find((c) => c.type === 'ChildFailure')!;
       assert.deepEqual([condition.status, condition.reason, condition.message], ['True', 'Forbidden', expected]);
       const line = pod!.logs().split('\n').find((l) => l.includes('reconcile failed') && l.includes(JSON.stringify(expected).slice(1, -1)));
@@ -560,7 +560,7 @@ spec:
     } finally {
       await setVerbs(rules[index]!.verbs);
     }
-    const recovered = await eventually(() => getJson(['get', 'nb', 'denied', '-n', tenant]), (o) => o.status?.phase === 'Running', 'notebook denied Running once the role has create again', 360_000);
+    const recovered = await eventually(() => getJson(['get', 'ainb', 'denied', '-n', tenant]), (o) => o.status?.phase === 'Running', 'notebook denied Running once the role has create again', 360_000);
     assert.ok(!recovered.status.conditions.some((c: any) => c.type === 'ChildFailure'), JSON.stringify(recovered.status.conditions));
   });
 
@@ -574,7 +574,7 @@ spec:
       const first = await requestToken('ai-system', 'ai-apiserver', 'install-token-1');
       pod = await startPod(await render(join(work, 'checkout', 'deploy')), first);
       await waitServing();
-      await cluster.ok('alice', ['get', 'nb', '-n', tenant]);
+      await cluster.ok('alice', ['get', 'ainb', '-n', tenant]);
       await pod.rotateToken(await requestToken('ai-system', 'ai-apiserver', 'install-token-2'));
       await cluster.ok('admin', ['delete', 'secret', 'install-token-1', '-n', 'ai-system']);
       await eventually(
@@ -585,7 +585,7 @@ spec:
       // Until the server reads the new token, it cannot ask kube-apiserver whether alice may (503); then the
       // notebook's StatefulSet is written with it too.
       await eventually(() => cluster.kubectl('alice', ['apply', '-n', tenant, '-f', '-'], bareNotebook('after-rotation')), (r) => r.code === 0, 'alice\'s create authorized by the server', 240_000);
-      await eventually(() => getJson(['get', 'nb', 'after-rotation', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled after the rotation', 240_000);
+      await eventually(() => getJson(['get', 'ainb', 'after-rotation', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'a notebook reconciled after the rotation', 240_000);
     } finally {
       await cluster.kubectl('admin', ['delete', 'secret', 'install-token-1', 'install-token-2', '-n', 'ai-system', '--ignore-not-found']);
     }
@@ -612,7 +612,7 @@ describe('deploy/single-replica/', () => {
     const lease = await eventually(() => getJson(['get', 'lease', 'ai-apiserver-sqlite-store', '-n', 'ai-system']), (l) => pod!.logs().includes(`"identity":"${l.spec?.holderIdentity}"`), 'the embedded store\'s Lease held by this server');
     assert.ok(lease.spec.renewTime);
     await cluster.ok('alice', ['apply', '-n', tenant, '-f', '-'], bareNotebook('on-sqlite'));
-    await eventually(() => getJson(['get', 'nb', 'on-sqlite', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'notebook on-sqlite Running');
+    await eventually(() => getJson(['get', 'ainb', 'on-sqlite', '-n', tenant]), (nb) => nb.status?.phase === 'Running', 'notebook on-sqlite Running');
     assert.doesNotMatch(pod.logs(), refusedServer, 'kube-apiserver refused the server something');
   });
 });

@@ -188,7 +188,7 @@ describe('notebooks/proxy through kube-apiserver', () => {
     await cluster.request('alice', 'GET', proxied('/lab'));
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const nb = JSON.parse(await cluster.ok('admin', ['get', 'nb', 'nb', '-n', ns, '-o', 'json'])) as {
+      const nb = JSON.parse(await cluster.ok('admin', ['get', 'ainb', 'nb', '-n', ns, '-o', 'json'])) as {
         metadata: { annotations?: Record<string, string> };
         status?: { lastActivityTime?: string };
       };

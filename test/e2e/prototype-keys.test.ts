@@ -484,17 +484,17 @@ for (const backend of ['sqlite', 'etcd'] satisfies Backend[]) {
       };
       await expectStatus(await write('create', allFields.find((f) => f.kind === 'Notebook')!, 'kubectl-proto', {}, 'proto-base'), 201, 'create');
       for (const key of names) {
-        await kubectl(['label', 'nb', 'kubectl-proto', `${key}=yes`]);
-        await kubectl(['annotate', 'nb', 'kubectl-proto', `${key}=yes`]);
-        assert.equal((await kubectl(['get', 'nb', '-l', `${key}=yes`, '-o', 'name'])).trim(), 'notebook.ai.example.io/kubectl-proto');
+        await kubectl(['label', 'ainb', 'kubectl-proto', `${key}=yes`]);
+        await kubectl(['annotate', 'ainb', 'kubectl-proto', `${key}=yes`]);
+        assert.equal((await kubectl(['get', 'ainb', '-l', `${key}=yes`, '-o', 'name'])).trim(), 'notebook.ai.example.io/kubectl-proto');
       }
       let meta = (await read('Notebook', 'kubectl-proto')).metadata as JsonMap;
       assert.deepEqual(sortedEntries(meta.labels), sortedEntries(Object.fromEntries(names.map((n) => [n, 'yes']))));
       assert.deepEqual(sortedEntries(meta.annotations), sortedEntries(Object.fromEntries(names.map((n) => [n, 'yes']))));
       for (const key of names) {
-        await kubectl(['label', 'nb', 'kubectl-proto', `${key}-`]);
-        await kubectl(['annotate', 'nb', 'kubectl-proto', `${key}-`]);
-        assert.equal((await kubectl(['get', 'nb', '-l', key, '-o', 'name'])).trim(), '');
+        await kubectl(['label', 'ainb', 'kubectl-proto', `${key}-`]);
+        await kubectl(['annotate', 'ainb', 'kubectl-proto', `${key}-`]);
+        assert.equal((await kubectl(['get', 'ainb', '-l', key, '-o', 'name'])).trim(), '');
       }
       meta = (await read('Notebook', 'kubectl-proto')).metadata as JsonMap;
       assert.deepEqual(sortedEntries(meta.labels), []);

@@ -432,13 +432,8 @@ export class LocalCluster {
     }
   }
 
-  /**
-   * Kueue's controller manager against this control plane, for the suites that queue work (no other suite sees its
-   * webhooks): Kueue's CRDs from its module, its webhook server on 127.0.0.1 with a certificate from the test PKI,
-   * its webhook configurations calling that URL, and the Configuration of test/support/kueue.ts. Returns once Kueue's
-   * webhooks answer: a batch Job with a queue name comes back suspended from a dry run.
-   */
-  async startKueue(): Promise<void> {
+  /** Kueue's CRDs from its module, Established, without its controller (startKueue); returns Kueue's build folder. */
+  async installKueueCrds(): Promise<string> {
     this.log('building or reusing Kueue');
     const build = kueueBuild();
     const src = join(build, 'src');
@@ -447,6 +442,18 @@ export class LocalCluster {
     const crds = join(src, 'config/components/crd/bases');
     await this.ok('admin', ['apply', '--server-side', '-f', crds]);
     await this.waitFor(async () => (await this.kubectl('admin', ['wait', '--for=condition=Established', '-f', crds, '--timeout=30s'])).code === 0, "Kueue's CRDs Established", 60_000);
+    return build;
+  }
+
+  /**
+   * Kueue's controller manager against this control plane, for the suites that queue work (no other suite sees its
+   * webhooks): Kueue's CRDs from its module, its webhook server on 127.0.0.1 with a certificate from the test PKI,
+   * its webhook configurations calling that URL, and the Configuration of test/support/kueue.ts. Returns once Kueue's
+   * webhooks answer: a batch Job with a queue name comes back suspended from a dry run.
+   */
+  async startKueue(): Promise<void> {
+    const build = await this.installKueueCrds();
+    const src = join(build, 'src');
 
     // Seeded in the Secret Kueue's certificate rotator reads, which keeps a certificate it finds valid: a CA valid for
     // the name kueue-ca whose key it can parse (PKCS#1 RSA only), and a serving certificate for its Service's name and

@@ -17,7 +17,8 @@ export const datasets: ServedDefinition = {
   kind: 'Dataset',
   resource: 'datasets',
   singular: 'dataset',
-  shortNames: ['ds'],
+  // "ds" is daemonsets' short name; see notebooks for how these were chosen.
+  shortNames: ['aidata'],
   schema: { name: `${schemaPrefix}Dataset`, components: componentSchemas },
   // The dataset's claim and loader Job carry its name in a label value: at most 63 characters.
   validateName: isDns1123Label,

@@ -44,7 +44,7 @@ export const jobs: ServedDefinition = {
   kind: 'Job',
   resource: 'jobs',
   singular: 'job',
-  // "job" would shadow batch/v1 jobs for kubectl; "aijob" is unambiguous.
+  // "job" would shadow batch/v1 jobs for kubectl; "aijob" collides with nothing (see notebooks).
   shortNames: ['aijob'],
   schema: { name: `${schemaPrefix}Job`, components: componentSchemas },
   // Workers are batch Jobs and a headless Service named after the job: DNS-1035 labels.

@@ -28,7 +28,9 @@ export const notebooks: ServedDefinition = {
   kind: 'Notebook',
   resource: 'notebooks',
   singular: 'notebook',
-  shortNames: ['nb'],
+  // Short names no built-in resource and no widely installed CRD uses (Kueue, JobSet, Kubeflow, Fluid, Argo, Volcano;
+  // test/e2e/short-names.test.ts): kubectl resolves them to this group alone, without a warning.
+  shortNames: ['ainb'],
   schema: { name: `${schemaPrefix}Notebook`, components: componentSchemas },
   // The notebook's Service is named after it, and Service names are DNS-1035 labels.
   validateName: isDns1035Label,
