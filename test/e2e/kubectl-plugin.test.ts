@@ -226,7 +226,7 @@ describe('kubectl ai, found by kubectl on PATH', () => {
       watch.on('error', () => undefined);
       watch.end();
       await waitFor(() => (events.join('').includes('"type":"ADDED"') || undefined), 'the watch\'s ADDED event');
-      await cluster.ok('admin', ['label', 'nb', 'nb', '-n', ns, 'seen=yes']);
+      await cluster.ok('admin', ['label', 'ainb', 'nb', '-n', ns, 'seen=yes']);
       await waitFor(() => (events.join('').includes('"seen":"yes"') || undefined), 'the watch\'s MODIFIED event');
       watch.destroy();
       await closed;
