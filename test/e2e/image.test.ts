@@ -211,4 +211,16 @@ describe('the OCI image', () => {
     assert.ok(message.startsWith(`${source}: `), message);
     assert.match(loader.output(), /"msg":"load failed"/);
   });
+
+  it('has kubectl-ai on PATH, which loads its modules from the image and fails as kubectl does', async () => {
+    const built = await image();
+    // A kubeconfig naming a context it does not have: the plugin reads it and stops before any network.
+    const kubeconfig = join(work, 'plugin.kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+    chownSync(kubeconfig, nonroot, nonroot);
+    const bundle = bundleFor('plugin', built, { args: ['kubectl-ai', 'status', '--context', 'nowhere'], env: ['KUBECONFIG=/kubeconfig'] }, [bind(kubeconfig, '/kubeconfig', true)]);
+    const plugin = runContainer(`kubectl-ai-image-${process.pid}`, bundle);
+    assert.equal(await plugin.exited, 1, plugin.output());
+    assert.equal(plugin.output(), 'Error in configuration: context was not found for specified context: nowhere\n');
+  });
 });
