@@ -29,13 +29,16 @@ export class Transport {
   /** Sends a request and resolves with the response once its headers arrive; non-2xx answers reject with a StatusError. */
   async open(call: Call): Promise<IncomingMessage> {
     const url = this.url(call);
+    const body = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
+    // Content-Length always: for a DELETE, node:http sends a body with neither it nor chunked encoding, which a
+    // server reads as an empty body followed by a malformed request on the kept-alive connection.
+    const bodyHeaders = body === undefined ? {} : { 'Content-Type': call.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) };
     const options: RequestOptions = {
       method: call.method,
-      headers: { Accept: 'application/json', ...(call.body === undefined ? {} : { 'Content-Type': call.contentType ?? 'application/json' }) },
+      headers: { Accept: 'application/json', ...bodyHeaders },
       ...(call.signal ? { signal: call.signal } : {}),
     };
     await this.kc.applyToHTTPSOptions(options);
-    const body = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = send(url, options, (res) => {
