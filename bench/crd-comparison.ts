@@ -912,6 +912,14 @@ const explanations: { when: (missed: (section: string, measure?: string) => bool
       'this server holds the decoded object and its JSON once.',
   },
   {
+    when: (missed) => missed('memory') === true && defaultWorkers() > 1,
+    text:
+      '**Memory with several workers.** Each worker process keeps a watch cache of its own, as each kube-apiserver ' +
+      'replica does, and the memory rows sum them: one worker\'s share is the figure divided by the workers. The ' +
+      'way down is one representation per cached object (its JSON, with the few fields selectors read, parsed when ' +
+      'needed), or `--workers=1` where memory matters more than the cores.',
+  },
+  {
     when: (missed) => missed('writes') === true,
     text:
       '**Writes that miss.** A create costs this server more CPU than the whole round trip costs etcd: ' +
