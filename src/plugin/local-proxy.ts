@@ -25,13 +25,20 @@ export interface LocalProxyOptions {
   port?: number;
   /** A folder served for every path but /api and /apis; without one those paths answer 404. */
   staticRoot?: string;
+  /**
+   * Forward only API requests under this path (others answer 403). A page a notebook serves is code its owner
+   * controls, running on this proxy's origin: `kubectl ai open` confines the proxy to that notebook's
+   * notebooks/proxy path, so the page cannot use the rest of the API with the user's credentials. Unset, all of
+   * /api and /apis is forwarded, and whatever pages the origin serves can do anything the user may.
+   */
+  onlyUnder?: string;
 }
 
 export interface LocalProxy {
   /** `http://127.0.0.1:<port>`, no trailing slash: append an API path or a file's. */
   readonly url: string;
   readonly port: number;
-  /** Stops listening and cuts open streams and WebSockets. */
+  /** Stops listening and cuts open streams and WebSockets; calling it again waits for the same close. */
   close(): Promise<void>;
 }
 
@@ -40,6 +47,22 @@ const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy
 /** Whether a request line's target goes to kube-apiserver: /api and /apis and what is under them. */
 export function isApiPath(target: string): boolean {
   return /^\/apis?(?:[/?]|$)/.test(target);
+}
+
+/**
+ * Whether a request line's target lies under `prefix`, with no `.` or `..` segment, plain or percent-encoded, that
+ * could lead kube-apiserver (or whatever sits behind it) out of it.
+ */
+export function isUnder(target: string, prefix: string): boolean {
+  const path = target.split('?')[0]!;
+  if (path !== prefix && !path.startsWith(`${prefix}/`)) return false;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  return !decoded.split(/[/\\]/).some((segment) => segment === '.' || segment === '..');
 }
 
 /**
@@ -148,7 +171,9 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     const refusal = foreignRequest(req.headers, port);
     if (refusal) return answerStatus(res, 403, 'Forbidden', refusal);
     const target = req.url ?? '/';
-    if (isApiPath(target)) {
+    if (isApiPath(target) && options.onlyUnder !== undefined && !isUnder(target, options.onlyUnder)) {
+      answerStatus(res, 403, 'Forbidden', `this local proxy serves only ${options.onlyUnder}`);
+    } else if (isApiPath(target)) {
       forward(req, res).catch((error: unknown) => {
         if (!res.headersSent) answerStatus(res, 500, 'InternalError', `the local proxy could not apply the kubeconfig's credentials: ${String(error)}`);
         else res.destroy();
@@ -166,6 +191,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     const refusal = foreignRequest(req.headers, port);
     if (refusal) return endSocket(socket, 403, 'Forbidden', refusal);
     if (!isApiPath(req.url ?? '')) return endSocket(socket, 404, 'NotFound', 'the local proxy upgrades only requests to /api and /apis');
+    if (options.onlyUnder !== undefined && !isUnder(req.url ?? '', options.onlyUnder)) return endSocket(socket, 403, 'Forbidden', `this local proxy serves only ${options.onlyUnder}`);
     splice(req, socket, head).catch((error: unknown) => endSocket(socket, 500, 'InternalError', `the local proxy could not apply the kubeconfig's credentials: ${String(error)}`));
   });
 
@@ -174,15 +200,18 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const socket of spliced) socket.destroy();
-      upstream.close();
-      await closed;
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const socket of spliced) socket.destroy();
+        upstream.close();
+      });
+      return closing;
     },
   };
 }

@@ -13,6 +13,8 @@ import { after, beforeEach, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { parse, stringify } from 'yaml';
 import { notebookProxyPath } from '../../src/api/v1alpha1/annotations.js';
+import { loadUserKubeConfig } from '../../src/plugin/kubeconfig.js';
+import { startLocalProxy } from '../../src/plugin/local-proxy.js';
 import type { LocalCluster, UserName } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
 import { eventually } from '../support/eventually.js';
@@ -81,9 +83,9 @@ function kubectl(user: UserName, args: string[], extraEnv: Record<string, string
 }
 
 /** A long-running `kubectl ai …` whose output is collected as it comes. */
-function start(user: UserName, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function start(user: UserName, args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   mkdirSync(join(work, user), { recursive: true });
-  const child = spawn('kubectl', args, { env: env(user), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('kubectl', args, { env: env(user, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -201,8 +203,16 @@ describe('kubectl ai, found by kubectl on PATH', () => {
     assert.notEqual(await following.exited, 0, 'Ctrl-C ends a followed log');
   });
 
-  it('kubectl ai open: the printed URL reaches the notebook through the local proxy, WebSockets and watches too', async () => {
-    const open = start('alice', ['ai', 'open', 'nb', '-n', ns]);
+  it('kubectl ai open: the printed URL reaches the notebook through the local proxy, WebSockets too, and nothing else of the API', async () => {
+    // alice's credentials from an exec plugin, as cloud providers' kubeconfigs give them: the kubeconfig holds no token.
+    const plugin = join(work, 'alice-credential');
+    const expires = new Date(Date.now() + 3600_000).toISOString();
+    writeFileSync(plugin, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"alice-token","expirationTimestamp":"${expires}"}}'\n`, { mode: 0o755 });
+    const config = parse(readFileSync(cluster.kubeconfig('alice'), 'utf8')) as { users: { user: Record<string, unknown> }[] };
+    config.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } };
+    const execConfig = join(work, 'exec.kubeconfig');
+    writeFileSync(execConfig, stringify(config), { mode: 0o600 });
+    const open = start('alice', ['ai', 'open', 'nb', '-n', ns], { KUBECONFIG: execConfig });
     try {
       const url = await waitFor(() => /on (http:\/\/127\.0\.0\.1:\d+\S*) /.exec(open.output())?.[1], 'the URL kubectl ai open prints');
       const origin = new URL(url).origin;
@@ -218,18 +228,18 @@ describe('kubectl ai, found by kubectl on PATH', () => {
       assert.equal(await reply, 'echo: execute_request');
       ws.close();
 
-      // A watch streams through: its first event arrives while the request is still open, and so does a change.
-      const events: string[] = [];
-      const watch = httpRequest(`${origin}/apis/ai.example.io/v1alpha1/namespaces/${ns}/notebooks?watch=true&fieldSelector=metadata.name%3Dnb`);
-      const closed = new Promise<void>((resolve) => watch.on('close', resolve));
-      watch.on('response', (res) => res.setEncoding('utf8').on('data', (chunk: string) => events.push(chunk)));
-      watch.on('error', () => undefined);
-      watch.end();
-      await waitFor(() => (events.join('').includes('"type":"ADDED"') || undefined), 'the watch\'s ADDED event');
-      await cluster.ok('admin', ['label', 'ainb', 'nb', '-n', ns, 'seen=yes']);
-      await waitFor(() => (events.join('').includes('"seen":"yes"') || undefined), 'the watch\'s MODIFIED event');
-      watch.destroy();
-      await closed;
+      // The notebook's pages run on the proxy's origin: the rest of the API is not theirs to reach with alice's
+      // credentials, by any path.
+      const secrets = await local(`${origin}/api/v1/namespaces/${ns}/secrets`);
+      assert.equal(secrets.status, 403, secrets.body);
+      assert.match(JSON.parse(secrets.body).message, new RegExp(`serves only ${prefix}$`));
+      const climbed = await new Promise<number>((resolve, reject) =>
+        httpRequest({ host: '127.0.0.1', port: new URL(url).port, path: `${prefix}/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/api/v1/namespaces/${ns}/secrets` }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject).end(),
+      );
+      assert.equal(climbed, 403);
 
       // What a web page elsewhere, or a name rebound to 127.0.0.1, sends: refused before it reaches kube-apiserver.
       const crossSite = await local(`${url}api/contents`, { origin: 'https://evil.example' }, 'POST');
@@ -243,6 +253,34 @@ describe('kubectl ai, found by kubectl on PATH', () => {
       open.child.kill('SIGINT');
     }
     assert.equal(await open.exited, 0, open.output());
+  });
+
+  it('the local proxy as a web UI uses it: a watch streams through, files are served beside the API, close() ends streams', async () => {
+    const site = join(work, 'site');
+    mkdirSync(site, { recursive: true });
+    writeFileSync(join(site, 'index.html'), '<!doctype html><title>ui</title>');
+    const proxy = await startLocalProxy({ kubeConfig: loadUserKubeConfig({ kubeconfig: cluster.kubeconfig('alice') }).kubeConfig, staticRoot: site });
+    try {
+      const page = await local(`${proxy.url}/`);
+      assert.equal(page.status, 200);
+      assert.equal(page.body, '<!doctype html><title>ui</title>');
+      const nodes = await local(`${proxy.url}/api/v1/nodes`);
+      assert.equal(nodes.status, 403, nodes.body);
+      assert.match(JSON.parse(nodes.body).message, /^nodes is forbidden: User "alice" cannot list resource "nodes"/, 'kube-apiserver\'s RBAC answers, for alice');
+      const events: string[] = [];
+      const watch = httpRequest(`${proxy.url}/apis/ai.example.io/v1alpha1/namespaces/${ns}/notebooks?watch=true&fieldSelector=metadata.name%3Dnb`);
+      const closed = new Promise<void>((resolve) => watch.on('close', resolve));
+      watch.on('response', (res) => res.setEncoding('utf8').on('data', (chunk: string) => events.push(chunk)));
+      watch.on('error', () => undefined);
+      watch.end();
+      await waitFor(() => (events.join('').includes('"type":"ADDED"') || undefined), 'the watch\'s ADDED event');
+      await cluster.ok('admin', ['label', 'ainb', 'nb', '-n', ns, 'seen=yes']);
+      await waitFor(() => (events.join('').includes('"seen":"yes"') || undefined), 'the watch\'s MODIFIED event');
+      await proxy.close();
+      await closed;
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('without RBAC, and for what does not exist, the plugin fails with kube\'s own message, as kubectl does', async () => {

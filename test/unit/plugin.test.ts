@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Job, Notebook } from '../../src/api/v1alpha1/types.js';
 import { etaCell, idleCell, progressCell, queueCell, replicasCell, stateCell } from '../../src/plugin/commands/status.js';
-import { isApiPath } from '../../src/plugin/local-proxy.js';
+import { isApiPath, isUnder } from '../../src/plugin/local-proxy.js';
 import { foreignRequest } from '../../src/plugin/local-origin.js';
 import { fileFor } from '../../src/plugin/static-files.js';
 import { table } from '../../src/plugin/table.js';
@@ -44,6 +44,27 @@ describe('the local proxy sends /api and /apis to kube-apiserver, nothing else',
     ['http://127.0.0.1/api', false],
   ];
   for (const [path, api] of cases) it(`${path}: ${api ? 'kube-apiserver' : 'not kube-apiserver'}`, () => assert.equal(isApiPath(path), api));
+});
+
+describe('kubectl ai open\'s proxy forwards only its notebook\'s path', () => {
+  const prefix = '/apis/ai.example.io/v1alpha1/namespaces/a/notebooks/nb/proxy';
+  const cases: [string, boolean][] = [
+    [prefix, true],
+    [`${prefix}/`, true],
+    [`${prefix}/lab?reset=1`, true],
+    [`${prefix}/api/contents/my%20file.ipynb`, true],
+    [`${prefix}/files/..hidden`, true],
+    [`${prefix}x/lab`, false],
+    ['/apis/ai.example.io/v1alpha1/namespaces/a/notebooks/other/proxy/', false],
+    ['/api/v1/namespaces/a/secrets', false],
+    [`${prefix}/../../other/proxy/`, false],
+    [`${prefix}/%2e%2e/%2E%2E/other/proxy/`, false],
+    [`${prefix}/..%2f..%2fother`, false],
+    [`${prefix}/.%2F`, false],
+    [`${prefix}/..\\..\\x`, false],
+    [`${prefix}/%E0%A4%A`, false],
+  ];
+  for (const [path, under] of cases) it(`${path}: ${under ? 'forwarded' : 'refused'}`, () => assert.equal(isUnder(path, prefix), under));
 });
 
 describe('static files stay inside their folder', () => {

@@ -21,7 +21,7 @@ export async function openNotebook({ kubeConfig, namespace }: UserKubeConfig, na
   const path = objectPath('notebooks', namespace, name);
   const notebook = await new Transport(kubeConfig).json<Notebook>({ method: 'GET', path });
   if (notebook.spec?.stopped) options.err(`notebook "${name}" is stopped: start it with kubectl patch notebook ${name} -n ${namespace} --type=merge -p '{"spec":{"stopped":false}}'`);
-  const proxy = await startLocalProxy({ kubeConfig, port: options.port });
+  const proxy = await startLocalProxy({ kubeConfig, port: options.port, onlyUnder: `${path}/proxy` });
   try {
     const url = `${proxy.url}${path}/proxy/`;
     options.out(`Serving notebook ${namespace}/${name} on ${url} (Ctrl-C to stop)`);
