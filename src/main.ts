@@ -161,25 +161,7 @@ async function main(): Promise<void> {
   }
   logger.info({ port, storage: config.storage, standalone: config.standalone }, 'serving ai.example.io/v1alpha1');
   let controllers: ControllerManager | undefined;
-  // One worker runs the controllers: the others would only wait on the Lease with informers of their own.
-  if (config.controllers && first) {
-    await cachesListed;
-    controllers = new ControllerManager(
-      registry,
-      {
-        kubeconfig: config.kubeconfig,
-        leaseNamespace: config.leaderElectionNamespace,
-        leaseName: 'ai-apiserver-controllers',
-        lease: config.leaderElection,
-        notebook: { activityUrlTemplate: config.notebookActivityUrl, activityIntervalMs: config.notebookActivityIntervalSeconds * 1000 },
-        dataset: { loaderImage: config.datasetLoaderImage },
-      },
-      metrics.registry,
-      logger,
-    );
-    controllers.start();
-  }
-
+  // Wired before the controllers wait for the caches (minutes at 100,000 objects): a signal then still stops gracefully.
   let stopping = false;
   stop = (signal: string): void => {
     if (stopping) return;
@@ -208,6 +190,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // One worker runs the controllers: the others would only wait on the Lease with informers of their own.
+  if (config.controllers && first) {
+    await cachesListed;
+    if (stopping) return;
+    controllers = new ControllerManager(
+      registry,
+      {
+        kubeconfig: config.kubeconfig,
+        leaseNamespace: config.leaderElectionNamespace,
+        leaseName: 'ai-apiserver-controllers',
+        lease: config.leaderElection,
+        notebook: { activityUrlTemplate: config.notebookActivityUrl, activityIntervalMs: config.notebookActivityIntervalSeconds * 1000 },
+        dataset: { loaderImage: config.datasetLoaderImage },
+      },
+      metrics.registry,
+      logger,
+    );
+    controllers.start();
+  }
 }
 
 main().catch((error: unknown) => {
