@@ -5,6 +5,7 @@
 // of this repository's modules (inclusive; a module is counted once per sample however deep it recurs).
 // Run: npm run bench:profile   (BENCH_OBJECTS changes the population, 10,000 by default; BENCH_NODE_ARGS adds flags
 // for node itself, e.g. "--max-semi-space-size=32" to see what a larger young generation does to the GC share)
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { WebSocket } from 'ws';
 import { freePort } from '../test/support/etcd.js';
@@ -74,7 +75,13 @@ function ourModule(url: string): string | undefined {
   return path?.startsWith('src/') ? path : undefined;
 }
 
-function report(title: string, profile: CpuProfile, requests: number, wallMs: number): void {
+/** The CPU time a process has used, user and system, in ms (proc(5): utime and stime, in clock ticks of 1/100 s). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function report(title: string, profile: CpuProfile, requests: number, wallMs: number, usedMs: number): void {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
@@ -110,9 +117,10 @@ function report(title: string, profile: CpuProfile, requests: number, wallMs: nu
   const lines = [
     `## ${title}`,
     '',
-    `${requests.toLocaleString('en-US')} requests in ${(wallMs / 1000).toFixed(2)} s; the process was busy ${(busyUs / 1000).toFixed(0)} ms ` +
-      `of ${(totalUs / 1000).toFixed(0)} ms sampled: **${(busyUs / requests).toFixed(0)} µs of CPU per request** ` +
-      `(one core's ceiling: ${Math.round(1e6 / (busyUs / requests)).toLocaleString('en-US')} requests/s); garbage collection ${share(gcUs)} of it.`,
+    `${requests.toLocaleString('en-US')} requests in ${(wallMs / 1000).toFixed(2)} s. The process used ${usedMs.toFixed(0)} ms of CPU ` +
+      `(proc(5)): **${((usedMs * 1000) / requests).toFixed(0)} µs per request**, one core's ceiling ` +
+      `${Math.round(requests / (usedMs / 1000)).toLocaleString('en-US')} requests/s. The profiler found it running in ` +
+      `${(busyUs / 1000).toFixed(0)} of ${(totalUs / 1000).toFixed(0)} ms sampled; garbage collection took ${share(gcUs)} of that.`,
     '',
     '| self time | function |',
     '| --- | --- |',
@@ -145,16 +153,18 @@ try {
     progress(title);
     await inspector.call('Profiler.start');
     const started = performance.now();
+    const cpuBefore = cpuMs(server.child.pid!);
     await run();
+    const usedMs = cpuMs(server.child.pid!) - cpuBefore;
     const wallMs = performance.now() - started;
     const { profile } = await inspector.call<{ profile: CpuProfile }>('Profiler.stop');
-    report(title, profile, requests, wallMs);
+    report(title, profile, requests, wallMs, usedMs);
   };
 
   process.stdout.write(
     `# Where the server's CPU goes\n\nReproduce: \`npm run bench:profile\` (one server process, --workers=1, on etcd; ` +
       `Node ${process.version}${nodeArgs.length ? ` with \`${nodeArgs.join(' ')}\`` : ''}; V8's sampling profiler every ${samplingIntervalUs} µs, only while a phase runs; ` +
-      `the load generator and etcd share the machine's cores). Shares are of the time the process was busy.\n\n`,
+      `the load generator and etcd share the machine's cores). Shares are of the samples that found the process running.\n\n`,
   );
   progress(`warming up: ${warmUp} creates, not profiled`);
   await pool(warmUp, inFlight, create);
