@@ -120,6 +120,8 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
       res.writeHead(answer.statusCode ?? 502, responseHeaders(answer.headers));
       // A watch's headers come long before its first event; the client should know it is connected.
       res.flushHeaders();
+      // kube-apiserver ending a stream early (a restart, a watch timeout cut short) ends the client's the same way.
+      answer.on('error', () => res.destroy());
       answer.pipe(res);
     });
     out.on('error', (error) => {
@@ -130,6 +132,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     res.on('close', () => {
       if (!res.writableFinished) out.destroy();
     });
+    req.on('error', () => out.destroy());
     req.pipe(out);
   }
 
@@ -161,6 +164,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
       }
       lines.push('connection: close');
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      answer.on('error', () => socket.destroy());
       answer.pipe(socket);
     });
     out.on('error', (error) => endSocket(socket, 502, 'ServiceUnavailable', unreachable(error)));
