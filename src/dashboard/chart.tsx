@@ -1,5 +1,6 @@
-// The progress chart: what status.progress said at each report the watch delivered while the page was open, the
-// step and each metric against time, each line scaled to its own range.
+// The progress chart: what status.progress said at each report the watch delivered while the page was open: each
+// metric against the step when every report has one, else the step and the metrics against time; each line scaled
+// to its own range.
 import type { Sample } from './format.js';
 
 const width = 360;
@@ -12,11 +13,13 @@ interface Series {
   points: [number, number][];
 }
 
-function seriesOf(samples: Sample[]): Series[] {
-  const out: Series[] = [{ name: 'step', points: samples.flatMap((s): [number, number][] => (s.step === undefined ? [] : [[s.time, s.step]])) }];
+function seriesOf(samples: Sample[]): { series: Series[]; against: string } {
   const names = [...new Set(samples.flatMap((s) => Object.keys(s.metrics)))].sort().slice(0, colors.length - 1);
-  for (const name of names) out.push({ name, points: samples.flatMap((s): [number, number][] => (Number.isFinite(s.metrics[name]) ? [[s.time, s.metrics[name]!]] : [])) });
-  return out.filter((s) => s.points.length > 0);
+  const byStep = names.length > 0 && samples.every((s) => s.step !== undefined);
+  const x = (s: Sample): number => (byStep ? s.step! : s.time);
+  const series: Series[] = byStep ? [] : [{ name: 'step', points: samples.flatMap((s): [number, number][] => (s.step === undefined ? [] : [[s.time, s.step]])) }];
+  for (const name of names) series.push({ name, points: samples.flatMap((s): [number, number][] => (Number.isFinite(s.metrics[name]) ? [[x(s), s.metrics[name]!]] : [])) });
+  return { series: series.filter((s) => s.points.length > 0), against: byStep ? 'step' : 'time' };
 }
 
 function path(points: [number, number][]): string {
@@ -28,14 +31,14 @@ function path(points: [number, number][]): string {
   return points.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
 }
 
-const latest = (n: number): string => (Number.isInteger(n) ? String(n) : n.toPrecision(4));
+const latest = (n: number): string => String(Number(n.toPrecision(4)));
 
 export function ProgressChart({ samples }: { samples: Sample[] }) {
-  const series = seriesOf(samples);
+  const { series, against } = seriesOf(samples);
   if (series.length === 0) return <p class="muted">No progress reported yet.</p>;
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label="progress chart">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`progress chart against ${against}`}>
         <rect x="0" y="0" width={width} height={height} class="chart-frame" />
         {series.map((s, i) =>
           s.points.length === 1 ? (
@@ -52,7 +55,10 @@ export function ProgressChart({ samples }: { samples: Sample[] }) {
             {s.name} {latest(s.points.at(-1)![1])}
           </span>
         ))}
-        <span class="muted"> · {samples.length} report{samples.length === 1 ? '' : 's'} seen</span>
+        <span class="muted">
+          {' '}
+          · against {against} · {samples.length} report{samples.length === 1 ? '' : 's'} seen
+        </span>
       </figcaption>
     </figure>
   );

@@ -130,12 +130,18 @@ export interface Sample {
   metrics: Record<string, number>;
 }
 
-/** Appends the report `progress` carries unless it is the last one already kept; keeps the latest `limit`. */
+/**
+ * Appends the report `progress` carries unless it is the one kept last (the same stamp, step and metrics: the job
+ * changed for another reason); keeps the latest `limit`. The stamp alone would not do: it has whole seconds, and
+ * reports can be stored more often than that.
+ */
 export function recordSample(samples: Sample[], progress: JobProgressStatus | undefined, limit = 500): Sample[] {
   if (!progress?.lastUpdateTime) return samples;
   const time = Date.parse(progress.lastUpdateTime);
-  if (!Number.isFinite(time) || samples.at(-1)?.time === time) return samples;
+  if (!Number.isFinite(time)) return samples;
   const sample: Sample = { time, metrics: { ...progress.metrics } };
   if (progress.step !== undefined) sample.step = progress.step;
+  const last = samples.at(-1);
+  if (last && last.time === time && last.step === sample.step && JSON.stringify(last.metrics) === JSON.stringify(sample.metrics)) return samples;
   return [...samples, sample].slice(-limit);
 }

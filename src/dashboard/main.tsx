@@ -24,8 +24,20 @@ function Status<T>({ state, what }: { state: CollectionState<T>; what: string })
   return null;
 }
 
+/**
+ * Where notebooks open: the port `kubectl ai dashboard` gives in `notebooks`, its second local proxy, whose origin
+ * forwards notebooks/proxy paths only (a notebook's pages must not run on this page's origin, which forwards the whole
+ * API). Only a port is taken, and only on 127.0.0.1, so a crafted link cannot send the Open buttons elsewhere. Without
+ * one (the page served by `kubectl proxy --www`, say) notebooks open on this origin, as kubectl proxy's users know.
+ */
+function notebookOrigin(): string {
+  const port = new URLSearchParams(location.search).get('notebooks') ?? '';
+  return /^\d{1,5}$/.test(port) && Number(port) > 0 && Number(port) <= 65535 ? `http://127.0.0.1:${Number(port)}` : '';
+}
+
 function Notebooks({ namespace, now }: { namespace: string; now: number }) {
   const state = useCollection<Notebook>(namespace, 'notebooks');
+  const origin = notebookOrigin();
   return (
     <section aria-labelledby="notebooks">
       <h2 id="notebooks">Notebooks</h2>
@@ -47,7 +59,7 @@ function Notebooks({ namespace, now }: { namespace: string; now: number }) {
                   <td>
                     {running ? (
                       // notebooks/proxy, served by the same proxy: Jupyter runs with NB_PREFIX set to this path.
-                      <a class="button" href={`${objectPath(namespace, 'notebooks', name)}/proxy/`} target="_blank" rel="noopener noreferrer">
+                      <a class="button" href={`${origin}${objectPath(namespace, 'notebooks', name)}/proxy/`} target="_blank" rel="noopener noreferrer">
                         Open
                       </a>
                     ) : (

@@ -3,6 +3,7 @@
 // or after the command as kubectl takes them.
 import type { Writable } from 'node:stream';
 import { Command, InvalidArgumentError } from 'commander';
+import { serveDashboard } from './commands/dashboard.js';
 import { jobLogs } from './commands/logs.js';
 import { openNotebook } from './commands/open.js';
 import { status } from './commands/status.js';
@@ -71,6 +72,20 @@ export function pluginProgram(io: PluginIo): Command {
     .option('-A, --all-namespaces', 'every namespace you may list', false)
     .action(async (options: { allNamespaces: boolean }, command: Command) => {
       io.stdout.write(await status(user(command), options.allNamespaces));
+    });
+
+  program
+    .command('dashboard')
+    .description('serve a web UI of your notebooks, jobs and datasets on 127.0.0.1, live, with your credentials, until Ctrl-C')
+    .option('--port <port>', 'the local port (default: any free one)', port, 0)
+    .option('--browser', 'open the URL in your browser', false)
+    .action(async (options: { port: number; browser: boolean }, command: Command) => {
+      await serveDashboard(user(command), {
+        ...options,
+        until: io.interrupted(),
+        out: (line) => void io.stdout.write(`${line}\n`),
+        err: (line) => void io.stderr.write(`${line}\n`),
+      });
     });
 
   return program;

@@ -29,9 +29,11 @@ export interface LocalProxyOptions {
    * Forward only API requests under this path (others answer 403). A page a notebook serves is code its owner
    * controls, running on this proxy's origin: `kubectl ai open` confines the proxy to that notebook's
    * notebooks/proxy path, so the page cannot use the rest of the API with the user's credentials. Unset, all of
-   * /api and /apis is forwarded, and whatever pages the origin serves can do anything the user may.
+   * /api and /apis is forwarded, and whatever pages the origin serves can do anything the user may. A RegExp
+   * matches the prefix (anchored, ending at a segment's end), e.g. every notebook's notebooks/proxy path for the
+   * dashboard's notebooks, which open on an origin of their own.
    */
-  onlyUnder?: string;
+  onlyUnder?: string | RegExp;
 }
 
 export interface LocalProxy {
@@ -50,12 +52,12 @@ export function isApiPath(target: string): boolean {
 }
 
 /**
- * Whether a request line's target lies under `prefix`, with no `.` or `..` segment, plain or percent-encoded, that
- * could lead kube-apiserver (or whatever sits behind it) out of it.
+ * Whether a request line's target lies under `prefix` (or a prefix the RegExp matches), with no `.` or `..`
+ * segment, plain or percent-encoded, that could lead kube-apiserver (or whatever sits behind it) out of it.
  */
-export function isUnder(target: string, prefix: string): boolean {
+export function isUnder(target: string, prefix: string | RegExp): boolean {
   const path = target.split('?')[0]!;
-  if (path !== prefix && !path.startsWith(`${prefix}/`)) return false;
+  if (typeof prefix === 'string' ? path !== prefix && !path.startsWith(`${prefix}/`) : !prefix.test(path)) return false;
   let decoded: string;
   try {
     decoded = decodeURIComponent(path);
@@ -64,6 +66,8 @@ export function isUnder(target: string, prefix: string): boolean {
   }
   return !decoded.split(/[/\\]/).some((segment) => segment === '.' || segment === '..');
 }
+
+const served = (prefix: string | RegExp): string => (typeof prefix === 'string' ? prefix : `paths matching ${prefix.source}`);
 
 /**
  * The client's headers for kube-apiserver. Its own Authorization goes (the user's credentials take its place); so
@@ -176,7 +180,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     if (refusal) return answerStatus(res, 403, 'Forbidden', refusal);
     const target = req.url ?? '/';
     if (isApiPath(target) && options.onlyUnder !== undefined && !isUnder(target, options.onlyUnder)) {
-      answerStatus(res, 403, 'Forbidden', `this local proxy serves only ${options.onlyUnder}`);
+      answerStatus(res, 403, 'Forbidden', `this local proxy serves only ${served(options.onlyUnder)}`);
     } else if (isApiPath(target)) {
       forward(req, res).catch((error: unknown) => {
         if (!res.headersSent) answerStatus(res, 500, 'InternalError', `the local proxy could not apply the kubeconfig's credentials: ${String(error)}`);
@@ -195,7 +199,7 @@ export async function startLocalProxy(options: LocalProxyOptions): Promise<Local
     const refusal = foreignRequest(req.headers, port);
     if (refusal) return endSocket(socket, 403, 'Forbidden', refusal);
     if (!isApiPath(req.url ?? '')) return endSocket(socket, 404, 'NotFound', 'the local proxy upgrades only requests to /api and /apis');
-    if (options.onlyUnder !== undefined && !isUnder(req.url ?? '', options.onlyUnder)) return endSocket(socket, 403, 'Forbidden', `this local proxy serves only ${options.onlyUnder}`);
+    if (options.onlyUnder !== undefined && !isUnder(req.url ?? '', options.onlyUnder)) return endSocket(socket, 403, 'Forbidden', `this local proxy serves only ${served(options.onlyUnder)}`);
     splice(req, socket, head).catch((error: unknown) => endSocket(socket, 500, 'InternalError', `the local proxy could not apply the kubeconfig's credentials: ${String(error)}`));
   });
 

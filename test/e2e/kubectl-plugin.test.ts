@@ -4,7 +4,7 @@
 // logs, notebooks/proxy to a stand-in notebook server, and the plugin's local proxy in between.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { loadUserKubeConfig } from '../../src/plugin/kubeconfig.js';
 import { startLocalProxy } from '../../src/plugin/local-proxy.js';
 import type { LocalCluster, UserName } from '../support/cluster.js';
 import { freePort } from '../support/etcd.js';
+import { installPlugin } from '../support/kubectl-plugin.js';
 import { eventually } from '../support/eventually.js';
 import { criLine, rankPods, serveLogs } from '../support/kwok-logs.js';
 import { jobYaml, notebookYaml } from '../support/manifests.js';
@@ -27,7 +28,7 @@ const ns = 'plugin';
 const work = mkdtempSync(join(tmpdir(), 'kubectl-plugin-'));
 // Inside the repository, so the compiled plugin resolves its dependencies from node_modules as dist/ does.
 const build = join(repo, '.local', `e2e-kubectl-plugin-${process.pid}`);
-const bin = join(build, 'bin');
+let bin = '';
 let cluster: LocalCluster;
 let notebookServer: Server | undefined;
 const prefix = notebookProxyPath(ns, 'nb');
@@ -41,21 +42,6 @@ function startNotebook(port: number): Server {
   new WebSocketServer({ server }).on('connection', (socket) => socket.on('message', (data) => socket.send(`echo: ${data.toString()}`)));
   server.listen(port, '127.0.0.1');
   return server;
-}
-
-/** The package's bin as npm links it: `kubectl-ai` on PATH, pointing at the compiled file package.json names. */
-async function installPlugin(): Promise<void> {
-  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  const target = pkg.bin['kubectl-ai'];
-  if (!target?.startsWith('dist/')) assert.fail(`package.json's bin kubectl-ai is not under dist/: ${target}`);
-  await new Promise<void>((resolve, reject) =>
-    execFile('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(build, 'dist')], { cwd: repo, timeout: 600_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`tsc failed: ${stdout}${stderr}`)) : resolve(),
-    ),
-  );
-  mkdirSync(bin, { recursive: true });
-  chmodSync(join(build, target), 0o755);
-  symlinkSync(join(build, target), join(bin, 'kubectl-ai'));
 }
 
 const env = (user: UserName, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -122,7 +108,7 @@ const bed = testBed({
     await cluster.ok('admin', ['create', 'rolebinding', 'alice-edit', '--clusterrole=edit', '--user=alice', '-n', ns]);
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], jobYaml('train', 2));
     await cluster.ok('admin', ['apply', '-n', ns, '-f', '-'], notebookYaml('nb', { spec: '  idle:\n    timeoutSeconds: 3600\n' }));
-    await installPlugin();
+    bin = await installPlugin(build);
   },
 });
 beforeEach(async () => void (cluster = await bed.ready()));

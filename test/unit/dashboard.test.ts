@@ -1,11 +1,14 @@
 // What the dashboard shows of an object (src/dashboard/format.ts) and how its watches apply events
-// (src/dashboard/watch.ts): the DOM-free parts of the page, run in Node. The page itself is tested in Chromium
+// (src/dashboard/watch.ts): the DOM-free parts of the page, run in Node; and what the notebooks' origin of
+// `kubectl ai dashboard` forwards. The page itself is tested in Chromium
 // (test/e2e/dashboard.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Job, Notebook } from '../../src/api/v1alpha1/types.js';
 import { bytes, duration, idle, idleText, progressFraction, queueState, recordSample, remainingSeconds, replicas, replicasText } from '../../src/dashboard/format.js';
 import { applyEvent, type KubeObject } from '../../src/dashboard/watch.js';
+import { notebookProxyPaths } from '../../src/plugin/commands/dashboard.js';
+import { isUnder } from '../../src/plugin/local-proxy.js';
 
 const template = { spec: { containers: [] } };
 const condition = (type: string, status: 'True' | 'False', reason: string, message: string) => ({ type, status, reason, message, lastTransitionTime: '2026-11-30T10:00:00Z' });
@@ -77,9 +80,12 @@ describe('dashboard formatting', () => {
     assert.deepEqual(samples, [], 'a report the server has not stamped');
     samples = recordSample(samples, { step: 1, metrics: { loss: 2 }, lastUpdateTime: '2026-11-30T10:00:00Z' });
     samples = recordSample(samples, { step: 1, metrics: { loss: 2 }, lastUpdateTime: '2026-11-30T10:00:00Z' });
+    // Stamps have whole seconds: a second report within the same second is a point of its own.
+    samples = recordSample(samples, { step: 2, metrics: { loss: 1.5 }, lastUpdateTime: '2026-11-30T10:00:00Z' });
     samples = recordSample(samples, { step: 5, lastUpdateTime: '2026-11-30T10:00:05Z' });
     assert.deepEqual(samples, [
       { time: Date.parse('2026-11-30T10:00:00Z'), step: 1, metrics: { loss: 2 } },
+      { time: Date.parse('2026-11-30T10:00:00Z'), step: 2, metrics: { loss: 1.5 } },
       { time: Date.parse('2026-11-30T10:00:05Z'), step: 5, metrics: {} },
     ]);
     for (let i = 0; i < 5; i++) samples = recordSample(samples, { step: i, lastUpdateTime: new Date(Date.parse('2026-11-30T11:00:00Z') + i * 1000).toISOString() }, 3);
@@ -110,4 +116,26 @@ describe('dashboard watch events', () => {
     assert.equal(applyEvent(items, { type: 'SURPRISE', object: object('a', '1') }).kind, 'error');
     assert.equal(items.size, 0);
   });
+});
+
+describe("the dashboard's notebooks origin", () => {
+  const group = '/apis/ai.example.io/v1alpha1';
+  const cases: [string, boolean][] = [
+    [`${group}/namespaces/a/notebooks/lab/proxy`, true],
+    [`${group}/namespaces/a/notebooks/lab/proxy/`, true],
+    [`${group}/namespaces/team-b/notebooks/other/proxy/api/kernels/k1/channels?session_id=x`, true],
+    [`${group}/namespaces/a/notebooks/lab/proxyx`, false],
+    [`${group}/namespaces/a/notebooks/lab`, false],
+    [`${group}/namespaces/a/notebooks`, false],
+    [`${group}/namespaces/a/jobs`, false],
+    [`${group}/namespaces/a/jobs/resnet/logs`, false],
+    ['/api/v1/namespaces/a/secrets', false],
+    [`${group}/watch/namespaces/a/notebooks/lab/proxy`, false],
+    [`${group}/namespaces/a/notebooks/lab/proxy/../../../jobs`, false],
+    [`${group}/namespaces/a/notebooks/lab/proxy/%2e%2e/%2E%2E/x`, false],
+    [`${group}/namespaces/a/notebooks/../secrets/proxy/`, false],
+    [`${group}/namespaces/a/notebooks/x%2F..%2F..%2Fjobs/proxy/`, false],
+    [`/x${group}/namespaces/a/notebooks/lab/proxy/`, false],
+  ];
+  for (const [path, forwarded] of cases) it(`${path}: ${forwarded ? 'forwarded' : 'refused'}`, () => assert.equal(isUnder(path, notebookProxyPaths), forwarded));
 });
