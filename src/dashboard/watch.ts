@@ -112,12 +112,18 @@ export async function watchCollection<T extends KubeObject>(path: string, onStat
           continue;
         }
         if (!res.ok || !res.body) throw await errorOf(res);
-        backoffMs = 500;
+        const opened = Date.now();
         if (await follow(res.body)) resourceVersion = undefined;
+        // A watch that lasted (kube-apiserver ends each after its request timeout) resumes at once from the last
+        // resourceVersion seen; one that keeps ending as soon as it opens waits as a failure does, so it cannot spin.
+        if (Date.now() - opened > 10_000) backoffMs = 500;
+        else {
+          await sleep(backoffMs, signal);
+          backoffMs = Math.min(backoffMs * 2, 30_000);
+        }
       } finally {
         stream.abort();
       }
-      // A watch kube-apiserver ended (its request timeout) resumes from the last resourceVersion seen.
     } catch (error) {
       if (signal.aborted) return;
       emit(error instanceof Error ? error.message : String(error));
