@@ -29,4 +29,5 @@ export async function buildDashboard(outdir = dashboardBundle): Promise<void> {
   await copyFile(join(source, 'index.html'), join(outdir, 'index.html'));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await buildDashboard();
+// `node --import tsx scripts/build-dashboard.ts [OUTDIR]`: the image builds put it beside their own dist/plugin.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await buildDashboard(process.argv[2] ?? dashboardBundle);

@@ -101,6 +101,7 @@ fi
 
 step "compiling src/ to dist/"
 npx tsc -p tsconfig.build.json --outDir "$work/dist"
+node --import tsx scripts/build-dashboard.ts "$work/dist/dashboard"
 
 step "assembling the root filesystem"
 rootfs="$work/rootfs"

@@ -5,7 +5,7 @@
 // machine's node or node_modules is visible to it, so everything it needs must be in the image.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -212,7 +212,7 @@ describe('the OCI image', () => {
     assert.match(loader.output(), /"msg":"load failed"/);
   });
 
-  it('has kubectl-ai on PATH, which loads its modules from the image and fails as kubectl does', async () => {
+  it('has kubectl-ai on PATH, which loads its modules from the image and fails as kubectl does, and the dashboard beside it', async () => {
     const built = await image();
     // A kubeconfig naming a context it does not have: the plugin reads it and stops before any network.
     const kubeconfig = join(work, 'plugin.kubeconfig');
@@ -222,5 +222,7 @@ describe('the OCI image', () => {
     const plugin = runContainer(`kubectl-ai-image-${process.pid}`, bundle);
     assert.equal(await plugin.exited, 1, plugin.output());
     assert.equal(plugin.output(), 'Error in configuration: context was not found for specified context: nowhere\n');
+    // kubectl ai dashboard's page, where the compiled plugin looks for it.
+    for (const file of ['index.html', 'app.js', 'app.css']) assert.ok(existsSync(join(built.bundle, 'rootfs/app/dist/dashboard', file)), `${file} of the dashboard in the image`);
   });
 });
