@@ -64,7 +64,8 @@ export class AuditLogWriter {
   }
 
   async close(): Promise<void> {
-    await this.rotating;
+    // The held lines a rotation flushes may start the next rotation: wait for the last one.
+    while (this.rotating) await this.rotating;
     const stream = this.stream;
     if (!stream || stream === process.stdout) return;
     await new Promise<void>((resolve) => (stream as WriteStream).end(resolve));
