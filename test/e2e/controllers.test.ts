@@ -98,7 +98,7 @@ describe('notebooks', () => {
 
     await cluster.ok('admin', ['patch', 'ainb', 'lab', '-n', ns, '--type=merge', '-p', '{"spec":{"stopped":false}}']);
     await eventually(() => getJson(['get', 'ainb', 'lab', '-n', ns]), (nb) => nb.status?.phase === 'Running', 'notebook lab Running again');
-    assert.match(await cluster.ok("admin", ["describe", "nb", "lab", "-n", ns]), /Normal\s+Reconciled\s+\S+\s+ai-apiserver\s+StatefulSet lab set to 0 replica/);
+    assert.match(await cluster.ok("admin", ["describe", "ainb", "lab", "-n", ns]), /Normal\s+Reconciled\s+\S+\s+ai-apiserver\s+StatefulSet lab set to 0 replica/);
   });
 
   it('an idle notebook is culled after its timeout, a busy one is not', async () => {
