@@ -314,11 +314,6 @@ const options = {
   /** Connections accepted at once; more are dropped at accept. */
   maxConnections: flag({ flags: '--max-connections <n>', help: 'connections accepted at once', parse: integer(1, 1_000_000), default: 4096 }),
   /**
-   * Server processes sharing the port, each with its own storage client and watch cache, as replicas have theirs
-   * (src/server/workers/). The in-flight and connection limits above are the replica's: each worker takes its share.
-   * 0 by default: a replica uses the CPUs its pod may, as kube-apiserver's Go runtime does with GOMAXPROCS.
-   */
-  /**
    * HTTP/2 beside HTTP/1.1 by ALPN. Off by default: in the rolling-restart e2e, kube-apiserver's HTTP/2 client still
    * wrote a few PATCHes into connections a stopping replica then closed, and answered them with 503 (see the README).
    */
@@ -328,6 +323,11 @@ const options = {
     parse: boolean,
     default: false,
   }),
+  /**
+   * Server processes sharing the port, each with its own storage client and watch cache, as replicas have theirs
+   * (src/server/workers/). The in-flight and connection limits above are the replica's: each worker takes its share.
+   * 0 by default: one per whole CPU of the pod's CPU limit (the cgroup quota), so a replica uses the cores it is given.
+   */
   workers: flag({
     flags: '--workers <n>',
     help: 'server processes sharing the port (0: one per CPU of the cgroup quota, or up to 4 without one); SQLite is served by one',
