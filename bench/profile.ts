@@ -1,21 +1,32 @@
 // Where the server's CPU goes: one server process (--workers=1) on a real etcd, sampled by V8's profiler through the
 // inspector protocol only while a phase runs, so start-up and warm-up are left out. Phases: creates at 64 in flight
-// (the benchmark's write row), then consistent LISTs of every notebook. For each it prints the CPU the process spent
-// per request, the share of garbage collection, the functions with the most self time, and the time spent under each
-// of this repository's modules (inclusive; a module is counted once per sample however deep it recurs).
-// Run: npm run bench:profile   (BENCH_OBJECTS changes the population, 10,000 by default; BENCH_NODE_ARGS adds flags
-// for node itself, e.g. "--max-semi-space-size=32" to see what a larger young generation does to the GC share)
+// (the benchmark's write row), consistent LISTs of every notebook, then creates spaced apart while many watchers of
+// their namespace wait (the benchmark's watch delay rows). For each it prints the CPU the process spent per request
+// (or per event and per delivery), the share of garbage collection, the functions with the most self time, and the
+// time spent under each of this repository's modules (inclusive; a module is counted once per sample however deep
+// it recurs).
+// Run: npm run bench:profile   (BENCH_OBJECTS changes the population, 10,000 by default; BENCH_WATCHERS the
+// watchers, 1,000 by default; BENCH_NODE_ARGS adds flags for node itself, e.g. "--max-semi-space-size=32" to see
+// what a larger young generation does to the GC share)
 import { readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { Agent } from 'node:https';
+import { Agent as H2Agent, buildConnector, request } from 'undici';
 import { WebSocket } from 'ws';
 import { freePort } from '../test/support/etcd.js';
 import { startServer } from '../test/support/server.js';
-import { benchNotebook, httpsClient, pool, progress } from './objects.js';
+import { benchNotebook, httpsClient, percentile, pool, progress } from './objects.js';
 
 const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const inFlight = 64;
 const warmUp = 1_000;
 const lists = 5;
+const watchers = Number(process.env.BENCH_WATCHERS ?? 1_000);
+// As the benchmark's watch rows: watchers share HTTP/2 connections, 100 to one, and the creates are spaced so that
+// each event's fan-out is measured alone rather than as a queue of them.
+const watchesPerConnection = 100;
+const watchEvents = 50;
+const watchSpacingMs = 20;
 const topFunctions = 15;
 const samplingIntervalUs = 200;
 
@@ -81,7 +92,16 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-function report(title: string, profile: CpuProfile, requests: number, wallMs: number, usedMs: number): void {
+/** What a phase did and what its CPU came to, per unit of its work: the report's first sentences. */
+function perRequest(requests: number, wallMs: number, usedMs: number): string {
+  return (
+    `${requests.toLocaleString('en-US')} requests in ${(wallMs / 1000).toFixed(2)} s. The process used ${usedMs.toFixed(0)} ms of CPU ` +
+    `(proc(5)): **${((usedMs * 1000) / requests).toFixed(0)} µs per request**, one core's ceiling ` +
+    `${Math.round(requests / (usedMs / 1000)).toLocaleString('en-US')} requests/s.`
+  );
+}
+
+function report(title: string, profile: CpuProfile, summary: string): void {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
@@ -117,10 +137,8 @@ function report(title: string, profile: CpuProfile, requests: number, wallMs: nu
   const lines = [
     `## ${title}`,
     '',
-    `${requests.toLocaleString('en-US')} requests in ${(wallMs / 1000).toFixed(2)} s. The process used ${usedMs.toFixed(0)} ms of CPU ` +
-      `(proc(5)): **${((usedMs * 1000) / requests).toFixed(0)} µs per request**, one core's ceiling ` +
-      `${Math.round(requests / (usedMs / 1000)).toLocaleString('en-US')} requests/s. The profiler found it running in ` +
-      `${(busyUs / 1000).toFixed(0)} of ${(totalUs / 1000).toFixed(0)} ms sampled; garbage collection took ${share(gcUs)} of that.`,
+    `${summary} The profiler found it running in ${(busyUs / 1000).toFixed(0)} of ${(totalUs / 1000).toFixed(0)} ms sampled; ` +
+      `garbage collection took ${share(gcUs)} of that.`,
     '',
     '| self time | function |',
     '| --- | --- |',
@@ -134,9 +152,106 @@ function report(title: string, profile: CpuProfile, requests: number, wallMs: nu
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** Notes when each benchmark notebook's ADDED event arrives, by its "seq" label, until the stream ends. */
+async function recordArrivals(body: AsyncIterable<unknown>, seen: number[]): Promise<void> {
+  let buffer = '';
+  try {
+    for await (const chunk of body) {
+      buffer += (chunk as Buffer).toString();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const seq = /"seq":"(\d+)"/.exec(line);
+        if (seq && line.startsWith('{"type":"ADDED"')) seen[Number(seq[1])] = performance.now();
+      }
+    }
+  } catch {
+    // aborted once the phase is over
+  }
+}
+
+type Phase = (title: string, run: () => Promise<void>, summary: (wallMs: number, usedMs: number) => string) => Promise<void>;
+
+/**
+ * Opens the watchers (not profiled), then profiles creates in their namespace, spaced apart, until every watcher has
+ * read every event: the CPU per event and per delivery, and each delivery's delay from its create being sent.
+ */
+async function watchPhase(phase: Phase): Promise<void> {
+  const path = '/apis/ai.example.io/v1alpha1/namespaces/profile-watch/notebooks';
+  const listed = await call(path);
+  if (listed.status !== 200) throw new Error(`list: ${listed.status}`);
+  const { resourceVersion } = (JSON.parse(listed.body) as { metadata: { resourceVersion: string } }).metadata;
+  const protocols = new Set<string>();
+  const connector = buildConnector({ rejectUnauthorized: false, allowH2: true });
+  const connections = Array.from(
+    { length: Math.ceil(watchers / watchesPerConnection) },
+    () =>
+      new H2Agent({
+        allowH2: true,
+        connect: (options, callback) =>
+          connector(options, (error, socket) => {
+            if (socket && 'alpnProtocol' in socket) protocols.add(String(socket.alpnProtocol || 'http/1.1'));
+            if (error) callback(error, null);
+            else callback(null, socket!);
+          }),
+      }),
+  );
+  const stop = new AbortController();
+  setMaxListeners(watchers + 10, stop.signal);
+  const arrivals: number[][] = [];
+  const streams = await Promise.all(
+    Array.from({ length: watchers }, async (_, w) => {
+      const seen: number[] = (arrivals[w] = []);
+      const res = await request(`${server.url}${path}?watch=true&resourceVersion=${resourceVersion}`, {
+        dispatcher: connections[Math.floor(w / watchesPerConnection)]!,
+        headers: { authorization: `Bearer ${server.token}`, accept: 'application/json' },
+        signal: stop.signal,
+      });
+      if (res.statusCode !== 200) throw new Error(`watch: ${res.statusCode}`);
+      // Wrapped, so that awaiting the opened streams does not wait for them to end.
+      return { done: recordArrivals(res.body, seen) };
+    }),
+  );
+  const sent: number[] = [];
+  const everyEventRead = (): boolean => arrivals.every((seen) => seen.filter((t) => t !== undefined).length === watchEvents);
+  try {
+    await phase(
+      `${watchers.toLocaleString('en-US')} watchers of one namespace, ${watchEvents} creates in it ${watchSpacingMs} ms apart`,
+      async () => {
+        for (let i = 0; i < watchEvents; i++) {
+          sent[i] = performance.now();
+          const answer = await call(path, { method: 'POST', body: JSON.stringify(benchNotebook(`w-${i}`, i)) });
+          if (answer.status !== 201) throw new Error(`create: ${answer.status} ${answer.body.slice(0, 300)}`);
+          await new Promise((resolve) => setTimeout(resolve, watchSpacingMs));
+        }
+        const deadline = Date.now() + 60_000;
+        while (!everyEventRead() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        if (!everyEventRead()) throw new Error('some watch events never arrived');
+      },
+      (wallMs, usedMs) => {
+        const delays = arrivals.flatMap((seen) => seen.map((at, i) => at - sent[i]!));
+        return (
+          `${watchers.toLocaleString('en-US')} watchers over ${[...protocols].join(' and ')}, ${watchesPerConnection} to a connection, ` +
+          `${watchEvents} creates: ${(watchers * watchEvents).toLocaleString('en-US')} deliveries in ${(wallMs / 1000).toFixed(2)} s. ` +
+          `The process used ${usedMs.toFixed(0)} ms of CPU (proc(5)): **${((usedMs * 1000) / watchEvents).toFixed(0)} µs per event** ` +
+          `(its create included), **${((usedMs * 1000) / (watchEvents * watchers)).toFixed(1)} µs per delivery**. From a create ` +
+          `being sent to a watcher reading its event (under the profiler): p50 ${percentile(delays, 0.5).toFixed(1)} ms, ` +
+          `p99 ${percentile(delays, 0.99).toFixed(1)} ms.`
+        );
+      },
+    );
+  } finally {
+    stop.abort();
+    await Promise.all(streams.map((stream) => stream.done));
+    await Promise.all(connections.map((c) => c.close()));
+  }
+}
+
 const inspectPort = await freePort();
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const server = await startServer({ extraArgs: ['--workers=1', '--log-level=warn'], nodeArgs: [...nodeArgs, `--inspect=127.0.0.1:${inspectPort}`] });
+// HTTP/2 is offered for the watchers, as the benchmark's server offers it; the other phases' client speaks HTTP/1.1.
+const server = await startServer({ extraArgs: ['--workers=1', '--log-level=warn', '--enable-http2-serving'], nodeArgs: [...nodeArgs, `--inspect=127.0.0.1:${inspectPort}`] });
 const agent = new Agent({ keepAlive: true, maxSockets: inFlight, rejectUnauthorized: false });
 const call = httpsClient(server.url, server.token, agent);
 const base = '/apis/ai.example.io/v1alpha1/namespaces/bench/notebooks';
@@ -149,7 +264,7 @@ try {
   };
   await inspector.call('Profiler.enable');
   await inspector.call('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
-  const phase = async (title: string, requests: number, run: () => Promise<void>): Promise<void> => {
+  const phase = async (title: string, run: () => Promise<void>, summary: (wallMs: number, usedMs: number) => string): Promise<void> => {
     progress(title);
     await inspector.call('Profiler.start');
     const started = performance.now();
@@ -158,25 +273,35 @@ try {
     const usedMs = cpuMs(server.child.pid!) - cpuBefore;
     const wallMs = performance.now() - started;
     const { profile } = await inspector.call<{ profile: CpuProfile }>('Profiler.stop');
-    report(title, profile, requests, wallMs, usedMs);
+    report(title, profile, summary(wallMs, usedMs));
   };
 
   process.stdout.write(
     `# Where the server's CPU goes\n\nReproduce: \`npm run bench:profile\` (one server process, --workers=1, on etcd; ` +
       `Node ${process.version}${nodeArgs.length ? ` with \`${nodeArgs.join(' ')}\`` : ''}; V8's sampling profiler every ${samplingIntervalUs} µs, only while a phase runs; ` +
-      `the load generator and etcd share the machine's cores). Shares are of the samples that found the process running.\n\n`,
+      `the load generator and etcd share the machine's cores; the watchers are offered h2 and take it, 100 to a connection, as the ` +
+      `benchmark's). Shares are of the samples that found the process running. \`(program)\` is native code outside any ` +
+      `JavaScript function (HTTP/2 framing, TLS, system calls) and, as samples are taken on the clock, time the process ` +
+      `waited for a core: on a loaded machine the profiler finds it "running" for longer than the CPU it used.\n\n`,
   );
   progress(`warming up: ${warmUp} creates, not profiled`);
   await pool(warmUp, inFlight, create);
-  await phase(`creates at ${inFlight} in flight (notebooks of ${warmUp + 1} to ${objects})`, objects - warmUp, () =>
-    pool(objects - warmUp, inFlight, (i) => create(warmUp + i)),
+  await phase(
+    `creates at ${inFlight} in flight (notebooks of ${warmUp + 1} to ${objects})`,
+    () => pool(objects - warmUp, inFlight, (i) => create(warmUp + i)),
+    (wallMs, usedMs) => perRequest(objects - warmUp, wallMs, usedMs),
   );
-  await phase(`consistent LIST of ${objects.toLocaleString('en-US')} notebooks, ${lists} one after another`, lists, async () => {
-    for (let i = 0; i < lists; i++) {
-      const answer = await call(base);
-      if (answer.status !== 200) throw new Error(`list: ${answer.status}`);
-    }
-  });
+  await phase(
+    `consistent LIST of ${objects.toLocaleString('en-US')} notebooks, ${lists} one after another`,
+    async () => {
+      for (let i = 0; i < lists; i++) {
+        const answer = await call(base);
+        if (answer.status !== 200) throw new Error(`list: ${answer.status}`);
+      }
+    },
+    (wallMs, usedMs) => perRequest(lists, wallMs, usedMs),
+  );
+  await watchPhase(phase);
 } finally {
   inspector.close();
   agent.destroy();
