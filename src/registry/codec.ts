@@ -16,10 +16,50 @@ export function objectKey(prefix: string, namespace: string, name: string): stri
 export const maxStoredObjectBytes = 1.5 * 1024 * 1024 - 4 * 1024;
 
 export function encode(object: KubeObject): Buffer {
+  return encodeWrite(object).value;
+}
+
+/** A write's stored bytes, and what reading them back at the write's revision gives, without decoding them. */
+export interface EncodedWrite {
+  value: Buffer;
+  /** The object and its JSON as decodeObject and JSON.stringify would give them at `revision`, byte for byte. */
+  readAt(revision: number): { object: KubeObject; json: string };
+}
+
+/**
+ * The stored JSON built member by member as JSON.stringify orders and skips them, so that the answer is the same
+ * text with resourceVersion as metadata's last member: where decodeObject appends it, and where it stays when
+ * parsed again, being no array index.
+ */
+export function encodeWrite(object: KubeObject): EncodedWrite {
   const { resourceVersion: _dropped, ...metadata } = object.metadata;
-  const value = Buffer.from(JSON.stringify({ ...object, metadata }));
+  const metadataJson = JSON.stringify(metadata);
+  let before = '{';
+  let after = '';
+  let seenMetadata = false;
+  for (const key of Object.keys(object)) {
+    if (key === 'metadata') {
+      before += `${before.length > 1 ? ',' : ''}"metadata":`;
+      seenMetadata = true;
+      continue;
+    }
+    const json = JSON.stringify((object as unknown as Record<string, unknown>)[key]);
+    if (json === undefined) continue;
+    const member = `${JSON.stringify(key)}:${json}`;
+    if (!seenMetadata) before += before.length > 1 ? `,${member}` : member;
+    else after += `,${member}`;
+  }
+  after += '}';
+  const value = Buffer.from(before + metadataJson + after);
   if (value.length > maxStoredObjectBytes) throw objectTooLarge(value.length);
-  return value;
+  return {
+    value,
+    readAt: (revision) => {
+      const resourceVersion = String(revision);
+      const json = `${before}${metadataJson.length > 2 ? `${metadataJson.slice(0, -1)},` : '{'}"resourceVersion":${JSON.stringify(resourceVersion)}}${after}`;
+      return { object: { ...object, metadata: { ...metadata, resourceVersion } }, json };
+    },
+  };
 }
 
 export function objectTooLarge(bytes: number): ApiError {

@@ -17,7 +17,7 @@ import { ApiError, apiErrors, type ResourceRef } from '../api/meta/errors.js';
 import { fromStorageError } from './storage-errors.js';
 import { generateName, generateNameAttempts } from './generate-name.js';
 import { parseResourceVersion, selectorFilter, validateListOptions, validateWatchOptions } from './list-options.js';
-import { decode, decodeObject, encode, maxStoredObjectBytes, objectKey, objectTooLarge } from './codec.js';
+import { decode, decodeObject, encode, encodeWrite, maxStoredObjectBytes, objectKey, objectTooLarge, type EncodedWrite } from './codec.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { FieldManager } from '../fieldmanager/field-manager.js';
 import type { SmdSchema } from '../fieldmanager/schema.js';
@@ -98,6 +98,8 @@ export interface ListResult {
 
 export interface WriteResult {
   object: KubeObject;
+  /** `object` with its serialization, when the write has it; whoever answers with another object leaves it behind. */
+  serialized?: ReadObject;
   warnings: string[];
   /** Set when a write to a name created the object (server-side apply of an absent object). */
   created?: boolean;
@@ -230,9 +232,10 @@ export class Store {
 
     for (let attempt = 1; ; attempt++) {
       try {
-        const stored = await this.storage.create(objectKey(this.prefix, namespace, meta.name!), encode(object));
+        const encoded = encodeWrite(object);
+        const stored = await this.storage.create(objectKey(this.prefix, namespace, meta.name!), encoded.value);
         await pause?.();
-        return { object: decodeObject(stored.value, stored.modRevision), warnings };
+        return { ...readBack(stored, encoded), warnings };
       } catch (error) {
         if (generated && error instanceof StorageError && error.code === 'AlreadyExists' && attempt < generateNameAttempts) {
           meta.name = generateName(meta.generateName!);
@@ -446,10 +449,12 @@ export class Store {
   ): Promise<WriteResult> {
     const key = objectKey(this.prefix, namespace, name);
     let result: KubeObject | undefined;
+    let encoded: EncodedWrite | undefined;
     let warnings: string[] = [];
     let pause: Pause;
     await afterDecoding();
     const tryUpdate = async (current: StoredValue): Promise<Buffer | typeof skipUpdate> => {
+      encoded = undefined;
       const old = decodeObject(current.value, current.modRevision);
       const { copy, values: oldValues } = await runSteps(cloneSteps(old), nextTurn);
       const livePause = pauseFor(oldValues);
@@ -500,7 +505,8 @@ export class Store {
       // Unchanged content (in any key order) is no write, as kube-apiserver compares canonical encodings.
       if (sameContent(next, old)) return skipUpdate;
       await pause?.();
-      return encode(next);
+      encoded = encodeWrite(next);
+      return encoded.value;
     };
     try {
       if (options.dryRun) {
@@ -512,10 +518,10 @@ export class Store {
       }
       const stored = await this.storage.guaranteedUpdate(key, tryUpdate, { signal: options.signal });
       await pause?.();
-      const object = decodeObject(stored.value, stored.modRevision);
-      warnings.push(...this.strategy.warnings(object));
-      await this.finishDeletionIfDone(key, object, stored.modRevision);
-      return { object, warnings };
+      const answer = readBack(stored, encoded);
+      warnings.push(...this.strategy.warnings(answer.object));
+      await this.finishDeletionIfDone(key, answer.object, stored.modRevision);
+      return { ...answer, warnings };
     } catch (error) {
       throw fromStorageError(error, this.ref, name);
     }
@@ -726,6 +732,18 @@ export class Store {
   private keyPrefix(namespace: string | undefined): string {
     return namespace === undefined ? this.prefix : `${this.prefix}${namespace}/`;
   }
+}
+
+/**
+ * A write's answer: what it just encoded, when storage holds exactly those bytes (a create, an update that changed
+ * something), else the stored object decoded (an update that changed nothing answers with what is there).
+ */
+function readBack(stored: StoredValue, encoded: EncodedWrite | undefined): { object: KubeObject; serialized?: ReadObject } {
+  if (encoded && (stored.value === encoded.value || stored.value.equals(encoded.value))) {
+    const serialized = encoded.readAt(stored.modRevision);
+    return { object: serialized.object, serialized };
+  }
+  return { object: decodeObject(stored.value, stored.modRevision) };
 }
 
 function sameContent(a: KubeObject, b: KubeObject): boolean {

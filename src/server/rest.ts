@@ -104,7 +104,11 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
 
   const sendWrite = (request: FastifyRequest, reply: FastifyReply, store: Store, result: WriteResult, code = 200): FastifyReply => {
     warningHeader(reply, result.warnings);
-    return sendObject(request, reply, store, result.object, result.created ? 201 : code);
+    const status = result.created ? 201 : code;
+    const serialized = result.serialized;
+    if (serialized?.object !== result.object) return sendObject(request, reply, store, result.object, status);
+    const ctx = context(request, store, false);
+    return sendJson(reply, encodeObject(ctx, serialized), contentTypes[ctx.representation], status);
   };
 
   const sendList = (request: FastifyRequest, reply: FastifyReply, store: Store, result: ListResult): FastifyReply => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../src/api/meta/types.js';
 import { ApiError } from '../../src/api/meta/errors.js';
-import type { Store } from '../../src/registry/store.js';
+import type { Store, WriteResult } from '../../src/registry/store.js';
 import { dataset, job, notebook, startRegistryOn, type AnyRegistryFixture, type Backend } from '../support/registry.js';
 import { record, summary } from '../support/watch.js';
 
@@ -231,6 +231,33 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) describe(`registry
       );
       await rejectsApi(notebooks.update(n, 'missing', notebook('missing')), 404, 'NotFound');
       await rejectsApi(datasets.update(n, 'd', { ...object, metadata: { ...object.metadata, name: 'e' } }), 400, 'BadRequest');
+    });
+  });
+
+  describe("a write's answer", () => {
+    it('is, byte for byte, what a GET reads next: create, update, patch, /status, apply, and an update that changes nothing', async () => {
+      const n = ns();
+      const written = async (verb: string, write: Promise<WriteResult>): Promise<KubeObject> => {
+        const result = await write;
+        const got = await notebooks.get(n, result.object.metadata.name!);
+        assert.ok(result.serialized, `${verb}: answered with what it encoded`);
+        assert.equal(result.serialized.object, result.object, verb);
+        assert.equal(result.serialized.json, got.json, verb);
+        assert.equal(JSON.stringify(result.object), got.json, verb);
+        return result.object;
+      };
+      const created = await written('create', notebooks.create(n, { ...notebook('a'), metadata: { name: 'a', labels: { '2': 'x', b: 'y' } } }, { fieldManager: 'm' }));
+      const updated = await written('update', notebooks.update(n, 'a', { ...created, metadata: { ...created.metadata, annotations: { a: 'ü' } } }));
+      await written('patch', notebooks.patch(n, 'a', (current) => ({ ...current, spec: { ...current.spec, stopped: true } })));
+      await written('status', notebooks.updateStatus(n, 'a', { ...updated, metadata: { name: 'a' }, status: { phase: 'Running' } }));
+      const applied = { apiVersion: 'ai.example.io/v1alpha1', kind: 'Notebook', metadata: { name: 'b', labels: { z: '1' } }, spec: notebook('b').spec };
+      await written('apply of an absent object', notebooks.apply(n, 'b', applied, { fieldManager: 'applier', force: false }));
+      await written('apply', notebooks.apply(n, 'b', { ...applied, metadata: { name: 'b', labels: { z: '2' } } }, { fieldManager: 'applier', force: false }));
+      // Nothing to write: the answer is the stored object, decoded.
+      const current = (await notebooks.get(n, 'b')).object;
+      const same = await notebooks.update(n, 'b', current);
+      assert.equal(same.serialized, undefined);
+      assert.equal(JSON.stringify(same.object), (await notebooks.get(n, 'b')).json);
     });
   });
 
