@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Status } from '../api/meta/types.js';
-import type { CacheWatcher } from '../storage/watch-cache.js';
+import type { CacheWatcher, WatcherEvent } from '../storage/watch-cache.js';
 import { apiErrors } from '../api/meta/errors.js';
 import { encodeWatchEvent, type EncodeContext } from './encoders.js';
 import { contentTypes } from './negotiation.js';
@@ -57,6 +57,22 @@ function errorLine(status: Status): string {
   return `{"type":"ERROR","object":${JSON.stringify(status)}}\n`;
 }
 
+/**
+ * JSON lines of events, by the event object the watch cache hands every watcher that sees it alike (see
+ * sharedEvent there): encoded and turned into bytes once, then written to each of those watchers' streams. Weak,
+ * so a line lives only while some watcher's queue still holds its event.
+ */
+const jsonLines = new WeakMap<WatcherEvent, Buffer>();
+
+function jsonLine(ctx: EncodeContext, event: WatcherEvent): Buffer {
+  let line = jsonLines.get(event);
+  if (!line) {
+    line = Buffer.from(encodeWatchEvent(ctx, event, false));
+    jsonLines.set(event, line);
+  }
+  return line;
+}
+
 /** A watch that can only report an error (too old a resourceVersion): 200, one ERROR event, end, as kube does. */
 export function streamError(request: FastifyRequest, reply: FastifyReply, ctx: EncodeContext, status: Status): void {
   const res = startStream(request, reply, ctx);
@@ -72,7 +88,13 @@ export async function streamWatch(
 ): Promise<void> {
   const res = startStream(request, reply, ctx);
   const done = new AbortController();
-  const stop = (): void => done.abort();
+  let stopped = false;
+  // Ending the watcher wakes a stream waiting for its next event, with no listener to add and remove per wait.
+  const stop = (): void => {
+    stopped = true;
+    done.abort();
+    watcher.end();
+  };
   // Kube's default for an absent or zero timeoutSeconds: between --min-request-timeout (1800 s) and twice that,
   // at random, so watches do not all renew at once. Other values are honoured, however large.
   const timeoutSeconds = options.timeoutSeconds || minRequestTimeoutSeconds * (1 + Math.random());
@@ -83,11 +105,14 @@ export async function streamWatch(
   let first = true;
   try {
     for (;;) {
-      const event = await watcher.next(done.signal);
+      // What is queued is written without a promise's round trip per event; only an empty queue is waited on.
+      const event = watcher.take() ?? (await watcher.next());
       if (!event) break;
-      let line: string;
+      let line: string | Buffer;
       if (event.type === 'ERROR') {
         line = errorLine(apiErrors.resourceExpired(event.error.message).status);
+      } else if (event.type !== 'BOOKMARK' && ctx.representation === 'json') {
+        line = jsonLine(ctx, event);
       } else {
         line = encodeWatchEvent(ctx, event, first);
         if (event.type !== 'BOOKMARK') first = false;
@@ -95,7 +120,7 @@ export async function streamWatch(
       if (!res.write(line)) {
         await Promise.race([once(res, 'drain'), once(done.signal, 'abort')]);
       }
-      if (event.type === 'ERROR' || done.signal.aborted) break;
+      if (event.type === 'ERROR' || stopped) break;
     }
   } catch (error) {
     request.log.warn({ err: error }, 'watch stream failed');

@@ -450,6 +450,11 @@ export class CacheWatcher {
     return this.queue.shift();
   }
 
+  /** The next queued event without waiting: a stream writes what is queued in one go. */
+  take(): WatcherEvent | undefined {
+    return this.queue.shift();
+  }
+
   get isEnded(): boolean {
     return this.ended;
   }
@@ -479,14 +484,14 @@ export class CacheWatcher {
     // A selector turns an object moving into or out of its set into ADDED or DELETED, as the cacher does.
     if (event.type === 'DELETED') {
       if (matchedBefore || (!event.previous && (!this.filter || this.filter(event.object.object)))) {
-        this.push({ type: 'DELETED', object: event.object });
+        this.push(sharedEvent(event, 'DELETED', () => event.object));
       }
     } else if (matchesNow) {
-      this.push({ type: event.type === 'MODIFIED' && matchedBefore ? 'MODIFIED' : 'ADDED', object: event.object });
+      this.push(sharedEvent(event, event.type === 'MODIFIED' && matchedBefore ? 'MODIFIED' : 'ADDED', () => event.object));
     } else if (matchedBefore) {
       // What the watcher last saw, not the state it cannot see: kube's cacher sends the previous object, at the
       // event's resourceVersion.
-      this.push({ type: 'DELETED', object: atRevision(event.previous!, event.revision) });
+      this.push(sharedEvent(event, 'DELETED', () => atRevision(event.previous!, event.revision)));
     }
   }
 
@@ -495,6 +500,24 @@ export class CacheWatcher {
     if (revision > this.lastRevision) this.lastRevision = revision;
     this.push({ type: 'BOOKMARK', revision: this.lastRevision, initialEventsEnd: false });
   }
+}
+
+/**
+ * What every watcher that sees `event` as `type` is sent: one object per type however many watchers take it, so
+ * that a stream can encode it once for all of them (watch-stream.ts) and a selector's DELETED copies the previous
+ * state once. For a given event and type the object is always the same (DELETED of a DELETED event is its last
+ * state; of an ADDED or MODIFIED one, the previous state). One slot is enough: fan-out hands one event to every
+ * watcher before the next, and it keeps alive no more than the last event.
+ */
+let sharedFor: CacheEvent | undefined;
+let shared: Partial<Record<CacheEventType, WatcherEvent>> = {};
+
+function sharedEvent(event: CacheEvent, type: CacheEventType, object: () => CachedObject): WatcherEvent {
+  if (sharedFor !== event) {
+    sharedFor = event;
+    shared = {};
+  }
+  return (shared[type] ??= { type, object: object() });
 }
 
 function atRevision(cached: CachedObject, revision: number): CachedObject {

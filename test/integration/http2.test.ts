@@ -67,13 +67,15 @@ interface Watch {
   stream: ClientHttp2Stream;
   /** Names of the objects ADDED so far, in order. */
   added: string[];
+  /** Every line so far, as sent. */
+  lines: string[];
 }
 
 /** A watch as one stream of the shared session, once its headers are in. */
 function watch(path: string): Promise<Watch> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': 'GET', ':path': path, authorization: `Bearer ${server.token}` });
-    const w: Watch = { stream, added: [] };
+    const w: Watch = { stream, added: [], lines: [] };
     let partial = '';
     stream.setEncoding('utf8');
     stream.on('response', (headers) => {
@@ -84,6 +86,7 @@ function watch(path: string): Promise<Watch> {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop()!;
       for (const line of lines) {
+        w.lines.push(line);
         const event = JSON.parse(line) as { type: string; object: { metadata: { name: string } } };
         if (event.type === 'ADDED') w.added.push(event.object.metadata.name);
       }
@@ -178,6 +181,40 @@ describe('HTTP/2', () => {
     assert.equal(await metric('ai_apiserver_http_connections_total{protocol="h2"}'), 1);
     assert.equal(await metric('ai_apiserver_http_open_connections{protocol="h2"}'), 1);
     assert.doesNotMatch(server.logs(), /watch stream failed|request failed|UnsupportedWarning|ERR_HTTP2/);
+  });
+
+  it('writes an event as the same bytes to every watch that sees it alike, and a selector\'s watch its own ADDED and DELETED', async () => {
+    const list = JSON.parse((await h2('GET', `${base}/namespaces/${ns}/notebooks`)).body) as { metadata: { resourceVersion: string } };
+    const from = `${base}/namespaces/${ns}/notebooks?watch=true&resourceVersion=${list.metadata.resourceVersion}`;
+    const [plain, other, selected] = await Promise.all([watch(from), watch(from), watch(`${from}&labelSelector=sel%3Dyes`)]);
+    const path = `${base}/namespaces/${ns}/notebooks/fan`;
+    const mergePatch = { 'content-type': 'application/merge-patch+json' };
+    const labelled = notebook('fan') as { metadata: Record<string, unknown> };
+    labelled.metadata.labels = { sel: 'yes' };
+    assert.equal((await h2('POST', `${base}/namespaces/${ns}/notebooks`, { body: labelled })).status, 201);
+    // Out of the selector's set and back in: the selector's watch sees DELETED, then ADDED, where the others see MODIFIED.
+    assert.equal((await h2('PATCH', path, { body: { metadata: { labels: { sel: 'no' } } }, headers: mergePatch })).status, 200);
+    assert.equal((await h2('PATCH', path, { body: { metadata: { labels: { sel: 'yes' } } }, headers: mergePatch })).status, 200);
+    assert.equal((await h2('DELETE', path)).status, 200);
+    // A watch from the same revision opened after the writes is served them from the cache's history.
+    const late = await watch(from);
+    const streams = [plain, other, selected, late];
+    await until(() => streams.every((w) => w.lines.length >= 4), 'every watch to see four events', 30_000);
+    type Event = { type: string; object: { metadata: { resourceVersion: string } } };
+    const parsed = (w: Watch): Event[] => w.lines.map((line) => JSON.parse(line) as Event);
+    assert.deepEqual(parsed(plain).map((e) => e.type), ['ADDED', 'MODIFIED', 'MODIFIED', 'DELETED']);
+    assert.deepEqual(parsed(selected).map((e) => e.type), ['ADDED', 'DELETED', 'ADDED', 'DELETED']);
+    assert.deepEqual(other.lines, plain.lines);
+    assert.deepEqual(late.lines, plain.lines);
+    // Where the selector's watch sees the same state under another type, only the type differs, byte for byte.
+    assert.equal(selected.lines[0], plain.lines[0]);
+    assert.equal(selected.lines[2], plain.lines[2]!.replace('{"type":"MODIFIED",', '{"type":"ADDED",'));
+    assert.equal(selected.lines[3], plain.lines[3]);
+    // Leaving the set, it is sent the state it last saw (labelled sel=yes) at the revision of the change, as kube's cacher does.
+    const [created, relabelled] = parsed(plain);
+    const left = parsed(selected)[1]!;
+    assert.deepEqual(left.object, { ...created!.object, metadata: { ...created!.object.metadata, resourceVersion: relabelled!.object.metadata.resourceVersion } });
+    for (const w of streams) w.stream.close(constants.NGHTTP2_CANCEL);
   });
 
   it('gives the streams of one connection the seats and 429s that as many connections would get', async () => {
