@@ -45,6 +45,12 @@ export interface Measured<T> {
   copy: T;
   depth: number;
   values: number;
+  /**
+   * At least the UTF-8 bytes of JSON.stringify(copy), found while copying: a tree this bound keeps under a size
+   * limit needs no serialization to prove it. Each UTF-16 unit of a string or key counts 6 (an escape such as
+   * \u001f, the most any unit takes), a number 25 (the longest a double prints), every member its separators.
+   */
+  jsonBytesBound: number;
 }
 
 /** How many values cloneSteps copies between two steps: a few milliseconds of work. */
@@ -52,20 +58,25 @@ const valuesPerStep = 16_384;
 
 /** cloneMeasured, yielding after every few thousand values copied, so a caller may give the event loop a turn. */
 export function* cloneSteps<T>(value: T): Generator<void, Measured<T>, undefined> {
-  if (value === null || typeof value !== 'object') return { copy: value, depth: 0, values: 1 };
+  if (value === null || typeof value !== 'object') return { copy: value, depth: 0, values: 1, jsonBytesBound: scalarBytesBound(value) };
   const root: unknown = Array.isArray(value) ? new Array<unknown>(value.length) : {};
   const stack: Pending[] = [{ source: value, target: root, depth: 1 }];
   let deepest = 1;
   let values = 1;
+  let bound = 0;
   let nextStep = valuesPerStep;
   while (stack.length > 0) {
     const { source, target, depth } = stack.pop()!;
     if (depth > deepest) deepest = depth;
+    // Brackets, and a comma after every member, the last one's standing for the closing bracket's.
+    bound += 2;
     // A step ends inside a node too: one map may hold 100,000 keys.
     if (Array.isArray(source)) {
       const out = target as unknown[];
       for (let i = 0; i < source.length; i++) {
-        out[i] = copyChild(source[i], depth + 1, stack);
+        const item = source[i];
+        bound += 1 + scalarBytesBound(item);
+        out[i] = copyChild(item, depth + 1, stack);
         if (++values >= nextStep) {
           nextStep = values + valuesPerStep;
           yield;
@@ -75,7 +86,10 @@ export function* cloneSteps<T>(value: T): Generator<void, Measured<T>, undefined
       const out = target as JsonObject;
       const from = source as JsonObject;
       for (const key of Object.keys(from)) {
-        setOwnKey(out, key, copyChild(from[key], depth + 1, stack));
+        const member = from[key];
+        // The quoted key, its colon and its comma.
+        bound += 6 * key.length + 4 + scalarBytesBound(member);
+        setOwnKey(out, key, copyChild(member, depth + 1, stack));
         if (++values >= nextStep) {
           nextStep = values + valuesPerStep;
           yield;
@@ -83,7 +97,25 @@ export function* cloneSteps<T>(value: T): Generator<void, Measured<T>, undefined
       }
     }
   }
-  return { copy: root as T, depth: deepest, values };
+  return { copy: root as T, depth: deepest, values, jsonBytesBound: bound };
+}
+
+/** A scalar's share of jsonBytesBound; an object or array counts its own as it is copied. */
+function scalarBytesBound(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return 6 * value.length + 2;
+    case 'number':
+      return 25;
+    case 'boolean':
+    case 'undefined':
+      return 5;
+    case 'object':
+      return value === null ? 4 : 0;
+    default:
+      // Nothing JSON decodes to; JSON.stringify skips functions and symbols and throws on a bigint.
+      return Infinity;
+  }
 }
 
 interface Pending {

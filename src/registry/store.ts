@@ -158,6 +158,8 @@ export class Store {
   readonly admission: AdmissionChain | undefined;
   /** Field ownership per endpoint: the main resource resets status, /status resets spec (as for custom resources). */
   readonly fieldManagers: { main: FieldManager; status: FieldManager };
+  /** The most that setting kind, apiVersion and an empty metadata adds to a body's JSON (their commas included). */
+  private readonly defaultedBytes: number;
 
   constructor(options: StoreOptions) {
     this.namespaces = options.namespaces;
@@ -169,6 +171,7 @@ export class Store {
     const info = options.strategy.info;
     this.ref = { group: info.group, resource: info.resource, kind: info.kind };
     this.apiVersion = `${info.group}/${info.version}`;
+    this.defaultedBytes = Buffer.byteLength(JSON.stringify({ kind: info.kind, apiVersion: this.apiVersion, metadata: {} }));
     this.log = options.logger.child({ component: 'store', resource: info.resource });
     const common = { schema: options.smd, typeName: options.strategy.schemaName, apiVersion: this.apiVersion, kind: info.kind, logger: this.log };
     this.fieldManagers = {
@@ -685,7 +688,7 @@ export class Store {
       throw apiErrors.badRequest(`the body of the request was in an unknown format - accepted media types include: application/json`);
     }
     // Iterative: a body may nest 10,000 levels deep, which structuredClone's recursion does not survive.
-    const { copy, depth, values } = await runSteps(cloneSteps(body), nextTurn);
+    const { copy, depth, values, jsonBytesBound } = await runSteps(cloneSteps(body), nextTurn);
     const object = copy as KubeObject;
     const pause = pauseFor(values);
     await pause?.();
@@ -713,9 +716,12 @@ export class Store {
     if (unknown.length > 0 && fieldValidation === 'Strict') throw apiErrors.strictDecoding(unknown);
     // A write keeps what is decoded here and adds to it (defaults, managedFields), except fields its endpoint
     // resets: a body already past the store's limit is refused now, before validation and field ownership spend
-    // seconds of the event loop on it (100,000 labels cost ~1 s there).
-    const bytes = Buffer.byteLength(JSON.stringify(object));
-    if (bytes > maxStoredObjectBytes) throw objectTooLarge(bytes);
+    // seconds of the event loop on it (100,000 labels cost ~1 s there). Pruning only removed from the copy, so
+    // its bound (with the members set above) spares a body well under the limit from being serialized here.
+    if (jsonBytesBound + this.defaultedBytes > maxStoredObjectBytes) {
+      const bytes = Buffer.byteLength(JSON.stringify(object));
+      if (bytes > maxStoredObjectBytes) throw objectTooLarge(bytes);
+    }
     const warnings = fieldValidation === 'Warn' ? [...strictErrors, ...unknown.map((p) => `unknown field "${p}"`)] : [];
     return { object, warnings, pause };
   }

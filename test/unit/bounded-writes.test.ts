@@ -50,6 +50,33 @@ describe('copies measured in one pass', () => {
     assert.deepEqual(copy, { metadata: { labels } });
   });
 
+  it("bounds its JSON's UTF-8 bytes from above, whatever each value takes to write", () => {
+    const worst = [
+      'x',
+      '',
+      '\u0000\u001f\u007f"\\\n',
+      'ü😀\u2028',
+      '\ud800\udfff\ud800',
+      -1.2345678901234567e-300,
+      -0.0000012345678901234567,
+      123456789012345680000,
+      Number.NaN,
+      -0,
+      true,
+      false,
+      null,
+    ];
+    const values: unknown[] = [...worst, ...worst.map((v) => [v]), ...worst.map((v, i) => ({ [`k${i}\u0001😀`]: v })), {}, [], [[]], { a: undefined }, [undefined]];
+    values.push(Object.fromEntries(values.map((v, i) => [String(i), v])), values.slice());
+    for (const value of values) {
+      const { jsonBytesBound } = cloneMeasured(value);
+      const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
+      assert.ok(jsonBytesBound >= bytes, `${JSON.stringify(value)}: ${jsonBytesBound} < ${bytes}`);
+    }
+    const notebook = { apiVersion: 'v', kind: 'Notebook', metadata: { name: 'n', labels: { a: 'b' } }, spec: { replicas: 1, stopped: false } };
+    assert.ok(cloneMeasured(notebook).jsonBytesBound <= 6 * Buffer.byteLength(JSON.stringify(notebook)));
+  });
+
   it('10,000 levels of nesting are copied and measured without recursion', () => {
     let value: unknown = 1;
     for (let i = 0; i < 10_000; i++) value = [value];
