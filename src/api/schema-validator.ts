@@ -13,6 +13,8 @@ const documentId = 'components';
 export class SchemaValidator {
   private readonly ajv: Ajv;
   private readonly validators = new Map<string, ValidateFunction>();
+  /** What each schema resolves to, by identity: every field of every body resolves its schema. */
+  private readonly resolved = new WeakMap<JsonSchema, JsonSchema>();
 
   constructor(private readonly schemas: Record<string, JsonSchema>) {
     this.ajv = new Ajv({ allErrors: true, verbose: true, strict: false, validateFormats: true, coerceTypes: false, useDefaults: false });
@@ -52,12 +54,20 @@ export class SchemaValidator {
    */
   pruneUnknownFields(name: string, value: unknown): string[] {
     const unknown: string[] = [];
-    this.prune(this.resolve({ $ref: `#/components/schemas/${name}` }), value, '', unknown);
+    this.prune(this.resolveOnce({ $ref: `#/components/schemas/${name}` }), value, { segments: [], unknown });
     // In the order kube-apiserver reports them: sorted as Go sorts strings, by their UTF-8 bytes.
     return unknown.sort(compareAsUtf8);
   }
 
   private resolve(schema: JsonSchema): JsonSchema {
+    const known = this.resolved.get(schema);
+    if (known) return known;
+    const resolved = this.resolveOnce(schema);
+    this.resolved.set(schema, resolved);
+    return resolved;
+  }
+
+  private resolveOnce(schema: JsonSchema): JsonSchema {
     let current = schema;
     for (;;) {
       const target = typeof current.$ref === 'string' ? current.$ref : undefined;
@@ -75,15 +85,20 @@ export class SchemaValidator {
     }
   }
 
-  private prune(schema: JsonSchema, value: unknown, path: string, unknown: string[]): void {
+  private prune(schema: JsonSchema, value: unknown, walk: PruneWalk): void {
     if (value === null || typeof value !== 'object') return;
     if (schema['x-kubernetes-preserve-unknown-fields'] === true) return;
+    const segments = walk.segments;
     if (Array.isArray(value)) {
       const items = schema.items as JsonSchema | undefined;
       if (!items) return;
       const itemSchema = this.resolve(items);
       if (prunesNothing(itemSchema)) return;
-      value.forEach((item, i) => this.prune(itemSchema, item, `${path}[${i}]`, unknown));
+      for (let i = 0; i < value.length; i++) {
+        segments.push(i);
+        this.prune(itemSchema, value[i], walk);
+        segments.pop();
+      }
       return;
     }
     const record = value as Record<string, unknown>;
@@ -92,9 +107,9 @@ export class SchemaValidator {
       for (const key of Object.keys(record)) {
         // A field named like an Object.prototype member ("constructor", "__proto__") is unknown unless declared.
         const child = Object.hasOwn(properties, key) ? properties[key] : undefined;
-        const childPath = path ? `${path}.${key}` : key;
         if (!child) {
-          unknown.push(childPath);
+          const parent = pathOf(segments);
+          walk.unknown.push(parent ? `${parent}.${key}` : key);
           delete record[key];
           continue;
         }
@@ -105,7 +120,9 @@ export class SchemaValidator {
           delete record[key];
           continue;
         }
-        this.prune(resolved, record[key], childPath, unknown);
+        segments.push(key);
+        this.prune(resolved, record[key], walk);
+        segments.pop();
       }
       return;
     }
@@ -113,9 +130,33 @@ export class SchemaValidator {
     if (additional && typeof additional === 'object') {
       const valueSchema = this.resolve(additional as JsonSchema);
       if (prunesNothing(valueSchema)) return;
-      for (const [key, child] of Object.entries(record)) this.prune(valueSchema, child, `${path}[${key}]`, unknown);
+      for (const [key, child] of Object.entries(record)) {
+        segments.push({ mapKey: key });
+        this.prune(valueSchema, child, walk);
+        segments.pop();
+      }
     }
   }
+}
+
+/**
+ * Where a prune is: the fields, item indexes and map keys it went through, spelled as a path only for an unknown
+ * field (most bodies have none, and every field would otherwise build the path of its own).
+ */
+interface PruneWalk {
+  segments: Array<string | number | { mapKey: string }>;
+  unknown: string[];
+}
+
+/** "spec.template.spec.containers[0]", "spec.selector[app]": fields joined by ".", items and map values in brackets. */
+function pathOf(segments: PruneWalk['segments']): string {
+  let path = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') path += `[${segment}]`;
+    else if (typeof segment === 'object') path += `[${segment.mapKey}]`;
+    else path += path ? `.${segment}` : segment;
+  }
+  return path;
 }
 
 /**

@@ -90,6 +90,43 @@ describe('schemas', () => {
     assert.deepEqual(object.metadata, { labels: { anything: 'goes' } });
     assert.deepEqual(object.spec.template.spec.containers[0], { name: 'c', image: 'i', resources: { limits: { 'nvidia.com/gpu': 1 } } });
   });
+  it('unknown fields are named by their path through objects, list items and map values, from any depth', () => {
+    const item = { type: 'object', properties: { name: { type: 'string' }, '': { type: 'object', properties: { x: { type: 'string' } } } } };
+    const schemas = {
+      Thing: {
+        type: 'object',
+        properties: {
+          '': { type: 'object', properties: { a: { type: 'string' } } },
+          list: { type: 'array', items: { $ref: '#/components/schemas/Item' } },
+          byName: { type: 'object', additionalProperties: { $ref: '#/components/schemas/Item' } },
+          nested: { allOf: [{ $ref: '#/components/schemas/Thing' }] },
+        },
+      },
+      Item: item,
+    };
+    const thing = (): Record<string, unknown> => ({
+      '': { a: 'kept', b: 1 },
+      list: [{ name: 'n', extra: 1 }, { '': { x: 'y', z: 1 } }],
+      byName: { 'k.1': { name: 'n', extra: 1 }, k2: { '': { z: 1 } } },
+      gone: 1,
+    });
+    const object = { ...thing(), nested: thing() };
+    assert.deepEqual(new SchemaValidator(schemas).pruneUnknownFields('Thing', object), [
+      'b',
+      'byName[k.1].extra',
+      'byName[k2]..z',
+      'gone',
+      'list[0].extra',
+      'list[1]..z',
+      'nested..b',
+      'nested.byName[k.1].extra',
+      'nested.byName[k2]..z',
+      'nested.gone',
+      'nested.list[0].extra',
+      'nested.list[1]..z',
+    ]);
+    assert.deepEqual(object.nested, { '': { a: 'kept' }, list: [{ name: 'n' }, { '': { x: 'y' } }], byName: { 'k.1': { name: 'n' }, k2: { '': {} } } });
+  });
   it('unknown fields are reported in UTF-8 byte order, as Go sorts strings', () => {
     const keys = ['😀', '\uffff', 'é', 'b', 'B', '\ue000'];
     const object = { spec: Object.fromEntries(keys.map((k) => [k, 1])) };
