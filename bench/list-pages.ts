@@ -13,7 +13,7 @@ import { Agent, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { decode } from '../src/registry/codec.js';
+import { cacheDecoder } from '../src/registry/codec.js';
 import type { ListResult } from '../src/registry/store.js';
 import { resources } from '../src/resources/index.js';
 import { encodeList, type EncodeContext } from '../src/server/encoders.js';
@@ -49,6 +49,7 @@ if (process.argv[2] === '--encode-child') {
 /** One variant's server, in a process of its own: answers one LIST of `objects` notebooks, then reports its RSS. */
 async function encodeChild(whole: boolean): Promise<void> {
   const strategy = resources.strategies.find((s) => s.info.resource === 'notebooks')!;
+  const decode = cacheDecoder(strategy.fieldValues);
   const items = Array.from({ length: objects }, (_, i) => {
     const object = benchNotebook(`nb-${String(i).padStart(5, '0')}`, i);
     object.metadata.namespace = 'bench';

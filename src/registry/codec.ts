@@ -2,6 +2,7 @@
 // write, set on every read, as kube-apiserver's etcd3 store does.
 import type { KubeObject } from '../api/meta/types.js';
 import { ApiError } from '../api/meta/errors.js';
+import { CachedObject, type Decoder } from '../storage/watch-cache.js';
 
 export function objectKey(prefix: string, namespace: string, name: string): string {
   return `${prefix}${namespace}/${name}`;
@@ -66,9 +67,12 @@ export function objectTooLarge(bytes: number): ApiError {
   return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: the object is ${bytes} bytes; at most ${maxStoredObjectBytes} can be stored`);
 }
 
-export function decode(_key: string, value: Buffer, revision: number): { object: KubeObject; json: string } {
-  const object = decodeObject(value, revision);
-  return { object, json: JSON.stringify(object) };
+/** How the watch cache keeps a resource's stored values: `fieldValues` reads what its field selectors select. */
+export function cacheDecoder(fieldValues: (object: KubeObject) => Record<string, string>): Decoder {
+  return (key, value, revision) => {
+    const object = decodeObject(value, revision);
+    return new CachedObject(key, JSON.stringify(object), revision, object.metadata.labels, fieldValues(object));
+  };
 }
 
 /** The object alone, where its serialization is not wanted (a write's old object, a write's answer). */

@@ -3,7 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta/types.js';
-import type { WatchCache } from '../storage/watch-cache.js';
+import type { CachedObject, WatchCache } from '../storage/watch-cache.js';
 import { objectKey } from './codec.js';
 
 /** Receives "namespace/name" of an object that may have changed. */
@@ -45,7 +45,7 @@ export class Informer {
       for (let event = await watcher.next(signal); event; event = await watcher.next(signal)) {
         if (event.type === 'ERROR') lostHistory = true;
         else if (event.type !== 'BOOKMARK') {
-          const key = keyOf(event.object.object);
+          const key = this.keyOf(event.object);
           if (event.type === 'DELETED') known.delete(key);
           else known.add(key);
           handler(key);
@@ -55,13 +55,18 @@ export class Informer {
       if (signal.aborted) return;
       // The cache ends its watchers before it relists: the keys handed over now would be those of the state it gave up.
       if (lostHistory) await this.caughtUp(signal);
-      const present = new Set(this.cache.list(this.cache.prefix).items.map((item) => keyOf(item.object)));
+      const present = new Set(this.cache.list(this.cache.prefix).items.map((item) => this.keyOf(item)));
       for (const key of known) {
         if (present.has(key)) continue;
         known.delete(key);
         handler(key);
       }
     }
+  }
+
+  /** "namespace/name", read from the cache's key (prefix, namespace, "/", name) rather than by parsing the object. */
+  private keyOf(cached: CachedObject): string {
+    return cached.key.slice(this.cache.prefix.length);
   }
 
   private async caughtUp(signal: AbortSignal): Promise<void> {
@@ -76,8 +81,4 @@ export class Informer {
       }
     }
   }
-}
-
-function keyOf(object: KubeObject): string {
-  return `${object.metadata.namespace}/${object.metadata.name}`;
 }

@@ -4,7 +4,7 @@
 import { fieldErrors, type FieldError } from '../api/meta/field-errors.js';
 import { apiErrors, type ApiError } from '../api/meta/errors.js';
 import type { KubeObject } from '../api/meta/types.js';
-import type { WatchFilter } from '../storage/watch-cache.js';
+import type { Selectable, WatchFilter } from '../storage/watch-cache.js';
 import { parseFieldSelector } from './field-selector.js';
 import { parseLabelSelector, SelectorParseError } from './label-selector.js';
 import type { Strategy } from './strategy.js';
@@ -53,7 +53,7 @@ export function selectorFilter(strategy: Strategy, labelSelector?: string, field
     const labels = parseLabelSelector(labelSelector);
     const fields = parseFieldSelector(fieldSelector, ['metadata.name', 'metadata.namespace', ...strategy.selectableFields]);
     if (labels.empty && fields.empty) return undefined;
-    return (object: KubeObject) => labels.matches(object.metadata.labels) && fields.matches(strategy.fieldValues(object));
+    return (object: Selectable) => labels.matches(object.labels) && fields.matches(object.fields);
   } catch (error) {
     if (error instanceof SelectorParseError) throw apiErrors.badRequest(error.message);
     throw error;

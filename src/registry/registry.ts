@@ -8,7 +8,7 @@ import { CachedStorage } from '../storage/cached-storage.js';
 import type { Storage } from '../storage/interface.js';
 import { WatchCache, type WatchCacheOptions } from '../storage/watch-cache.js';
 import type { AdmissionChain } from './admission.js';
-import { decode } from './codec.js';
+import { cacheDecoder } from './codec.js';
 import { Informer } from './informer.js';
 import { Store } from './store.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
@@ -65,7 +65,7 @@ export class Registry {
     const root = options.etcdPrefix.replace(/\/+$/, '');
     for (const strategy of options.strategies) {
       const prefix = `${root}/${strategy.info.group}/${strategy.info.resource}/`;
-      const cache = new WatchCache(options.storage, prefix, decode, options.logger, options.cache);
+      const cache = new WatchCache(options.storage, prefix, cacheDecoder(strategy.fieldValues), options.logger, options.cache);
       this.caches.push(cache);
       this.informers.set(strategy.info.resource, new Informer(cache, options.logger.child({ component: 'informer', resource: strategy.info.resource })));
       const storage = new CachedStorage(options.storage, cache, { consistentReadsFromCache: options.consistentListFromCache ?? true, logger: options.logger });

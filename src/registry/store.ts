@@ -17,7 +17,7 @@ import { ApiError, apiErrors, type ResourceRef } from '../api/meta/errors.js';
 import { fromStorageError } from './storage-errors.js';
 import { generateName, generateNameAttempts } from './generate-name.js';
 import { parseResourceVersion, selectorFilter, validateListOptions, validateWatchOptions } from './list-options.js';
-import { decode, decodeObject, encode, encodeWrite, maxStoredObjectBytes, objectKey, objectTooLarge, type EncodedWrite } from './codec.js';
+import { decodeObject, encode, encodeWrite, maxStoredObjectBytes, objectKey, objectTooLarge, type EncodedWrite } from './codec.js';
 import type { NamespaceLifecycle, Strategy } from './strategy.js';
 import { FieldManager } from '../fieldmanager/field-manager.js';
 import type { SmdSchema } from '../fieldmanager/schema.js';
@@ -81,10 +81,13 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-/** An object as read: decoded, with its serialization ready for the encoder. */
+/**
+ * An object as read: its serialization ready for the encoder, and the object decoded. From the watch cache,
+ * `object` is decoded anew on every access (the cache keeps JSON only): read it once per use.
+ */
 export interface ReadObject {
-  object: KubeObject;
-  json: string;
+  readonly object: KubeObject;
+  readonly json: string;
 }
 
 export interface ListResult {
@@ -364,7 +367,7 @@ export class Store {
     for (;;) {
       const stored = await this.read(key, name);
       if (!stored) throw apiErrors.notFound(this.ref, name);
-      const current = decode(stored.key, stored.value, stored.modRevision).object;
+      const current = decodeObject(stored.value, stored.modRevision);
       // kube's handler admits a delete's mutation once; its deleteValidation judges the object as stored, before
       // preconditions, on every attempt (after a conflict, the object that is now there).
       if (options.admission && this.admission) {
@@ -388,7 +391,7 @@ export class Store {
       if (options.dryRun) return { object: current, deleted: true, warnings: admissionWarnings ?? [] };
       try {
         const { deleted, revision } = await this.storage.delete(key, stored.modRevision);
-        const object = decode(deleted.key, deleted.value, revision).object;
+        const object = decodeObject(deleted.value, revision);
         return { object, deleted: true, warnings: admissionWarnings ?? [] };
       } catch (error) {
         // Lost a race with a writer: judge the preconditions and finalizers again on the new state.
@@ -638,7 +641,7 @@ export class Store {
     options: WriteOptions,
   ): Promise<KubeObject> {
     const mark = (current: StoredValue): KubeObject => {
-      const object = decode(current.key, current.value, current.modRevision).object;
+      const object = decodeObject(current.value, current.modRevision);
       this.checkPreconditions(object, name, deleteOptions.preconditions);
       const meta = object.metadata;
       if (gcFinalizer && !(meta.finalizers ?? []).includes(gcFinalizer)) meta.finalizers = [...(meta.finalizers ?? []), gcFinalizer];
@@ -652,7 +655,7 @@ export class Store {
     if (options.dryRun) return mark(stored);
     try {
       const result = await this.storage.guaranteedUpdate(key, (current) => encode(mark(current)), { suggestion: stored });
-      return decode(result.key, result.value, result.modRevision).object;
+      return decodeObject(result.value, result.modRevision);
     } catch (error) {
       throw fromStorageError(error, this.ref, name);
     }

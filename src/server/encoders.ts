@@ -21,11 +21,17 @@ function partialMetadata(object: KubeObject): Record<string, unknown> {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
 }
 
-function tableRow(ctx: EncodeContext, read: ReadObject, now: number): string {
-  const cells = ctx.printerColumns.map((column) => column.cell(read.object, now));
-  const object =
-    ctx.includeObject === 'None' ? '' : `,"object":${ctx.includeObject === 'Object' ? read.json : JSON.stringify(partialMetadata(read.object))}`;
-  return `{"cells":${JSON.stringify(cells)}${object}}`;
+/** `object` is `read`'s decoded once by the caller: the cache decodes on every access. */
+function tableRow(ctx: EncodeContext, read: ReadObject, object: KubeObject, now: number): string {
+  const cells = ctx.printerColumns.map((column) => column.cell(object, now));
+  const included =
+    ctx.includeObject === 'None' ? '' : `,"object":${ctx.includeObject === 'Object' ? read.json : JSON.stringify(partialMetadata(object))}`;
+  return `{"cells":${JSON.stringify(cells)}${included}}`;
+}
+
+function tableOfOne(ctx: EncodeContext, read: ReadObject, withColumns: boolean): string {
+  const object = read.object;
+  return `${tableHead(ctx, { resourceVersion: object.metadata.resourceVersion }, withColumns)}${tableRow(ctx, read, object, Date.now())}]}`;
 }
 
 function tableHead(ctx: EncodeContext, meta: ListMeta, withColumns: boolean): string {
@@ -40,7 +46,7 @@ export function encodeObject(ctx: EncodeContext, read: ReadObject): string {
     case 'metadata':
       return JSON.stringify(partialMetadata(read.object));
     case 'table':
-      return `${tableHead(ctx, { resourceVersion: read.object.metadata.resourceVersion }, true)}${tableRow(ctx, read, Date.now())}]}`;
+      return tableOfOne(ctx, read, true);
   }
 }
 
@@ -68,7 +74,7 @@ export function* encodeList(ctx: EncodeContext, result: ListResult): Generator<s
       break;
     case 'table':
       head = tableHead(ctx, listMeta(result), true);
-      item = (read) => tableRow(ctx, read, now);
+      item = (read) => tableRow(ctx, read, read.object, now);
       break;
   }
   let chunk = head;
@@ -97,13 +103,7 @@ export function encodeWatchEvent(ctx: EncodeContext, event: WatcherEvent, first:
       return `{"type":"BOOKMARK","object":${JSON.stringify(object)}}\n`;
     }
     default: {
-      const read: ReadObject = { object: event.object.object, json: event.object.json };
-      let body: string;
-      if (ctx.representation === 'table') {
-        body = `${tableHead(ctx, { resourceVersion: read.object.metadata.resourceVersion }, first)}${tableRow(ctx, read, Date.now())}]}`;
-      } else {
-        body = encodeObject(ctx, read);
-      }
+      const body = ctx.representation === 'table' ? tableOfOne(ctx, event.object, first) : encodeObject(ctx, event.object);
       return `{"type":"${event.type}","object":${body}}\n`;
     }
   }

@@ -6,7 +6,7 @@ import type { HttpsFastify } from './types.js';
 import type { KubeObject } from '../api/meta/types.js';
 import { ApiError, apiErrors } from '../api/meta/errors.js';
 import type { Registry } from '../registry/registry.js';
-import type { ListResult, Store, WriteResult } from '../registry/store.js';
+import type { ListResult, ReadObject, Store, WriteResult } from '../registry/store.js';
 import type { Subresource } from '../registry/subresources.js';
 import { encodeList, encodeObject, type EncodeContext } from './encoders.js';
 import type { ServerMetrics } from './metrics.js';
@@ -97,10 +97,13 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     return { info: store.strategy.info, printerColumns: store.strategy.printerColumns, representation, includeObject: includeObjectOf(request.query as Query) };
   };
 
-  const sendObject = (request: FastifyRequest, reply: FastifyReply, store: Store, object: KubeObject, code = 200): FastifyReply => {
+  const sendRead = (request: FastifyRequest, reply: FastifyReply, store: Store, read: ReadObject, code = 200): FastifyReply => {
     const ctx = context(request, store, false);
-    return sendJson(reply, encodeObject(ctx, { object, json: JSON.stringify(object) }), contentTypes[ctx.representation], code);
+    return sendJson(reply, encodeObject(ctx, read), contentTypes[ctx.representation], code);
   };
+
+  const sendObject = (request: FastifyRequest, reply: FastifyReply, store: Store, object: KubeObject, code = 200): FastifyReply =>
+    sendRead(request, reply, store, { object, json: JSON.stringify(object) }, code);
 
   const sendWrite = (request: FastifyRequest, reply: FastifyReply, store: Store, result: WriteResult, code = 200): FastifyReply => {
     warningHeader(reply, result.warnings);
@@ -195,7 +198,8 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
           if (listOptions(query, signalOf(request)).watch) return listOrWatch(request, reply, namespace, name);
           request.apiInfo = { verb: 'get', resource, subresource: '' };
           const read = await store.get(namespace, name, (query.resourceVersion as string | undefined) ?? '', signalOf(request));
-          return sendObject(request, reply, store, read.object);
+          // The cached JSON as it is: a JSON GET never decodes the object.
+          return sendRead(request, reply, store, read);
         }
         case 'PUT': {
           request.apiInfo = { verb: 'update', resource, subresource: '' };

@@ -87,7 +87,7 @@ export class CachedStorage implements Storage {
   async readObject(key: string, revision: number | undefined, signal?: AbortSignal): Promise<CachedObject | undefined> {
     if (revision === undefined) {
       const stored = await this.inner.get(key);
-      return stored && this.decoded(stored);
+      return stored && this.cache.decode(stored.key, stored.value, stored.modRevision);
     }
     await this.cacheAt(revision, signal);
     return this.cache.get(key);
@@ -182,8 +182,8 @@ export class CachedStorage implements Storage {
       }
       readRevision = page.revision;
       for (const stored of page.items) {
-        const read = this.decoded(stored);
-        if (!options.filter || options.filter(read.object)) items.push(read);
+        const read = this.cache.decode(stored.key, stored.value, stored.modRevision);
+        if (!options.filter || options.filter(read)) items.push(read);
       }
       const last = page.items[page.items.length - 1];
       if (!page.more || !last) return { items, revision: readRevision };
@@ -194,10 +194,6 @@ export class CachedStorage implements Storage {
         return result;
       }
     }
-  }
-
-  private decoded(stored: StoredValue): CachedObject {
-    return { key: stored.key, ...this.cache.decode(stored.key, stored.value, stored.modRevision), revision: stored.modRevision };
   }
 
   private cacheAt(revision: number, signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
-// The watch cache (k8s.io/apiserver's cacher): one storage watch per resource feeds an in-memory store of decoded
-// objects, each kept beside its serialized JSON, and a ring of recent events. It serves LIST at or after a
+// The watch cache (k8s.io/apiserver's cacher): one storage watch per resource feeds an in-memory store of objects,
+// each kept as its serialized JSON with the few fields selectors read, and a ring of recent events. It serves LIST at or after a
 // revision, GET at "any" revision, and every watch. A gap in the storage watch (compaction) makes it relist and end
 // every watcher with 410, so no client ever silently misses an event.
 import type { Logger } from 'pino';
@@ -7,13 +7,31 @@ import type { KubeObject } from '../api/meta/types.js';
 import { StorageError, TooLargeRevisionError, type Storage, type StorageEvent, type Watch } from './interface.js';
 import { PersistentMap } from './persistent-map.js';
 
-export interface CachedObject {
-  key: string;
-  /** The decoded object with metadata.resourceVersion set. Shared: never mutate. */
-  object: KubeObject;
-  /** `object` serialized once, so a LIST is mostly concatenation. */
-  json: string;
-  revision: number;
+/** What label and field selectors read of an object, kept beside its JSON so that filtering never parses it. */
+export interface Selectable {
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  /** Every selectable field's value, metadata.name and metadata.namespace included. */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/**
+ * An object as the cache holds it: one representation, its JSON with metadata.resourceVersion set (a LIST is mostly
+ * concatenation), plus what selectors read. A decoded copy kept beside it would more than double the cache's memory
+ * (a parsed object costs about 1.5 times its JSON's size in V8's heap), and most reads never need one.
+ */
+export class CachedObject implements Selectable {
+  constructor(
+    readonly key: string,
+    readonly json: string,
+    readonly revision: number,
+    readonly labels: Readonly<Record<string, string>> | undefined,
+    readonly fields: Readonly<Record<string, string>>,
+  ) {}
+
+  /** A fresh decoded copy on every access, the caller's own to change: read it once per use. */
+  get object(): KubeObject {
+    return JSON.parse(this.json) as KubeObject;
+  }
 }
 
 export type CacheEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -27,7 +45,8 @@ export interface CacheEvent {
   revision: number;
 }
 
-export type Decoder = (key: string, value: Buffer, revision: number) => { object: KubeObject; json: string };
+/** A stored value as the cache keeps it, with metadata.resourceVersion set to `revision`. */
+export type Decoder = (key: string, value: Buffer, revision: number) => CachedObject;
 
 export interface WatchCacheOptions {
   /** Events younger than this are always kept: kube-apiserver keeps ≥ 75 s. */
@@ -44,7 +63,7 @@ export interface WatchCacheOptions {
   freshnessTimeoutMs?: number;
 }
 
-export type WatchFilter = (object: KubeObject) => boolean;
+export type WatchFilter = (object: Selectable) => boolean;
 
 export type WatcherEvent =
   | { type: CacheEventType; object: CachedObject }
@@ -293,7 +312,7 @@ export class WatchCache {
 
   /** A storage event from before the ring, as the watcher sees it; the state before it comes with the event. */
   private historyEvent(event: StorageEvent): CacheEvent | undefined {
-    const decoded = (value: Buffer): CachedObject => ({ key: event.key, ...this.decode(event.key, value, event.revision), revision: event.revision });
+    const decoded = (value: Buffer): CachedObject => this.decode(event.key, value, event.revision);
     const previous = event.prevValue ? decoded(event.prevValue) : undefined;
     if (event.type === 'put') {
       return { type: event.created ? 'ADDED' : 'MODIFIED', object: decoded(event.value!), previous, revision: event.revision };
@@ -307,10 +326,7 @@ export class WatchCache {
       const listed = await this.storage.list(this.prefix);
       if (this.stopped) return;
       let objects = PersistentMap.empty<CachedObject>();
-      for (const item of listed.items) {
-        const { object, json } = this.decode(item.key, item.value, item.modRevision);
-        objects = objects.set(item.key, { key: item.key, object, json, revision: item.modRevision });
-      }
+      for (const item of listed.items) objects = objects.set(item.key, this.decode(item.key, item.value, item.modRevision));
       this.objects = objects;
       this.snapshots = [{ revision: listed.revision, objects }];
       this.ring = [];
@@ -351,16 +367,14 @@ export class WatchCache {
       const previous = this.objects.get(event.key);
       let cacheEvent: CacheEvent;
       if (event.type === 'put') {
-        const { object, json } = this.decode(event.key, event.value!, event.revision);
-        const cached: CachedObject = { key: event.key, object, json, revision: event.revision };
+        const cached = this.decode(event.key, event.value!, event.revision);
         this.objects = this.objects.set(event.key, cached);
         cacheEvent = { type: previous ? 'MODIFIED' : 'ADDED', object: cached, previous, revision: event.revision };
       } else {
         const last = event.prevValue ?? (previous ? Buffer.from(previous.json) : undefined);
         if (!last) continue;
-        const { object, json } = this.decode(event.key, last, event.revision);
         this.objects = this.objects.delete(event.key);
-        cacheEvent = { type: 'DELETED', object: { key: event.key, object, json, revision: event.revision }, previous, revision: event.revision };
+        cacheEvent = { type: 'DELETED', object: this.decode(event.key, last, event.revision), previous, revision: event.revision };
       }
       this.ring.push(cacheEvent);
       this.ringTimes.push(now);
@@ -479,11 +493,11 @@ export class CacheWatcher {
   deliver(event: CacheEvent): void {
     if (this.ended || event.revision <= this.lastRevision || !event.object.key.startsWith(this.keyPrefix)) return;
     this.lastRevision = event.revision;
-    const matchesNow = event.type !== 'DELETED' && (!this.filter || this.filter(event.object.object));
-    const matchedBefore = event.previous !== undefined && (!this.filter || this.filter(event.previous.object));
+    const matchesNow = event.type !== 'DELETED' && (!this.filter || this.filter(event.object));
+    const matchedBefore = event.previous !== undefined && (!this.filter || this.filter(event.previous));
     // A selector turns an object moving into or out of its set into ADDED or DELETED, as the cacher does.
     if (event.type === 'DELETED') {
-      if (matchedBefore || (!event.previous && (!this.filter || this.filter(event.object.object)))) {
+      if (matchedBefore || (!event.previous && (!this.filter || this.filter(event.object)))) {
         this.push(sharedEvent(event, 'DELETED', () => event.object));
       }
     } else if (matchesNow) {
@@ -521,9 +535,11 @@ function sharedEvent(event: CacheEvent, type: CacheEventType, object: () => Cach
 }
 
 function atRevision(cached: CachedObject, revision: number): CachedObject {
-  if (cached.revision === revision && cached.object.metadata.resourceVersion === String(revision)) return cached;
-  const object = { ...cached.object, metadata: { ...cached.object.metadata, resourceVersion: String(revision) } };
-  return { key: cached.key, object, json: JSON.stringify(object), revision };
+  // A cached object's JSON carries its own revision as resourceVersion.
+  if (cached.revision === revision) return cached;
+  const object = cached.object;
+  object.metadata.resourceVersion = String(revision);
+  return new CachedObject(cached.key, JSON.stringify(object), revision, cached.labels, cached.fields);
 }
 
 /**
@@ -545,7 +561,7 @@ export function page(
       const remaining = objects.rank(`${keyPrefix}\uffff`) - objects.rank(key);
       return { items, nextKey: `${lastKey!}\0`, remaining };
     }
-    if (!filter || filter(cached.object)) {
+    if (!filter || filter(cached)) {
       items.push(cached);
       lastKey = key;
     }

@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { benchNotebook } from '../../bench/objects.js';
 import { columnDefinitions } from '../../src/api/meta/printers.js';
-import { decode } from '../../src/registry/codec.js';
+import { cacheDecoder } from '../../src/registry/codec.js';
 import type { ListResult } from '../../src/registry/store.js';
 import { resources } from '../../src/resources/index.js';
 import { encodeList, type EncodeContext } from '../../src/server/encoders.js';
 import type { Representation } from '../../src/server/negotiation.js';
 
 const strategy = resources.strategies.find((s) => s.info.resource === 'notebooks')!;
+const decode = cacheDecoder(strategy.fieldValues);
 const now = Date.parse('2026-11-30T08:00:00Z');
 
 function listOf(count: number): ListResult {

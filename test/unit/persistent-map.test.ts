@@ -2,9 +2,8 @@
 // of its keys would, forever, while a write copies only its path; pages follow kube-apiserver's cacher.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KubeObject } from '../../src/api/meta/types.js';
 import { PersistentMap } from '../../src/storage/persistent-map.js';
-import { page, type CachedObject } from '../../src/storage/watch-cache.js';
+import { CachedObject, page, type Selectable } from '../../src/storage/watch-cache.js';
 
 /** A small deterministic generator, so a failure replays. */
 function random(seed: number): () => number {
@@ -84,14 +83,15 @@ describe('persistent map', () => {
 
 describe('snapshot pages', () => {
   const cached = (key: string, team: string): CachedObject => {
-    const object = { apiVersion: 'v1', kind: 'Thing', metadata: { name: key.split('/').pop()!, labels: { team } } } as KubeObject;
-    return { key, object, json: JSON.stringify(object), revision: 1 };
+    const name = key.split('/').pop()!;
+    const labels = { team };
+    return new CachedObject(key, JSON.stringify({ apiVersion: 'v1', kind: 'Thing', metadata: { name, labels } }), 1, labels, { 'metadata.name': name });
   };
   let objects = PersistentMap.empty<CachedObject>();
   const teams = ['a', 'b', 'a', 'a', 'b'];
   for (const [i, team] of teams.entries()) objects = objects.set(`/r/ns/x${i}`, cached(`/r/ns/x${i}`, team));
   objects = objects.set('/r/other/y', cached('/r/other/y', 'a')).set('/r/nt/z', cached('/r/nt/z', 'a'));
-  const teamA = (object: KubeObject): boolean => object.metadata.labels?.team === 'a';
+  const teamA = (object: Selectable): boolean => object.labels?.team === 'a';
   const names = (items: CachedObject[]): string[] => items.map((item) => item.object.metadata.name!);
 
   const cases: { name: string; start?: string; limit: number; filter?: boolean; want: string[]; nextKey?: string; remaining: number }[] = [
