@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Status } from '../api/meta/types.js';
-import type { CacheWatcher, WatcherEvent } from '../storage/watch-cache.js';
+import type { CacheEventType, CacheWatcher, WatcherEvent } from '../storage/watch-cache.js';
 import { apiErrors } from '../api/meta/errors.js';
 import { encodeWatchEvent, type EncodeContext } from './encoders.js';
 import { contentTypes } from './negotiation.js';
@@ -58,19 +58,11 @@ function errorLine(status: Status): string {
 }
 
 /**
- * JSON lines of events, by the event object the watch cache hands every watcher that sees it alike (see
- * sharedEvent there): encoded and turned into bytes once, then written to each of those watchers' streams. Weak,
- * so a line lives only while some watcher's queue still holds its event.
+ * An event's JSON line, encoded and turned into bytes once for every watcher the watch cache hands the same event
+ * object (see sharedEvent there), then written as the same Buffer to each of their streams.
  */
-const jsonLines = new WeakMap<WatcherEvent, Buffer>();
-
-function jsonLine(ctx: EncodeContext, event: WatcherEvent): Buffer {
-  let line = jsonLines.get(event);
-  if (!line) {
-    line = Buffer.from(encodeWatchEvent(ctx, event, false));
-    jsonLines.set(event, line);
-  }
-  return line;
+function jsonLine(ctx: EncodeContext, event: WatcherEvent & { type: CacheEventType }): Buffer {
+  return (event.jsonLine ??= Buffer.from(encodeWatchEvent(ctx, event, false)));
 }
 
 /** A watch that can only report an error (too old a resourceVersion): 200, one ERROR event, end, as kube does. */

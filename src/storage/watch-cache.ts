@@ -66,7 +66,15 @@ export interface WatchCacheOptions {
 export type WatchFilter = (object: Selectable) => boolean;
 
 export type WatcherEvent =
-  | { type: CacheEventType; object: CachedObject }
+  | {
+      type: CacheEventType;
+      object: CachedObject;
+      /**
+       * The event's line in a JSON watch stream: made by the first stream that writes it, for every other stream
+       * handed the same event (see sharedEvent); it goes when the last queue holding the event moves past it.
+       */
+      jsonLine?: Buffer;
+    }
   | { type: 'BOOKMARK'; revision: number; initialEventsEnd: boolean }
   | { type: 'ERROR'; error: StorageError };
 
