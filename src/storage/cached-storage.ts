@@ -138,6 +138,7 @@ export class CachedStorage implements Storage {
   ): ObjectPage {
     const { items, nextKey, remaining } = page(objects, keyPrefix, startKey, limit, filter);
     if (nextKey === undefined) return { items, revision };
+    this.cache.pin(revision, objects);
     const result: ObjectPage = { items, revision, next: { revision, startKey: nextKey } };
     if (!filter) result.remaining = remaining;
     return result;

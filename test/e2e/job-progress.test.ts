@@ -25,6 +25,10 @@ metadata:
 spec:
   replicas: 1
   template:
+    metadata:
+      annotations:
+        # kwok leaves the pod alone: by default it completes a batch Job's pods, and a Succeeded job shows no ETA.
+        kwok.x-k8s.io/status: custom
     spec:
       serviceAccountName: ${serviceAccount}
       restartPolicy: OnFailure

@@ -252,11 +252,12 @@ for (const backend of ['etcd', 'sqlite'] satisfies Backend[]) {
       assert.equal(unchanged, o.cache.get(o.key('n2')));
     });
 
-    it('an Exact LIST at a revision the cache holds a snapshot of is that snapshot, equal to storage\'s read there', async () => {
+    it('an Exact LIST at a revision the ring covers is the state then, the later updates, deletes and creates undone, equal to storage\'s read there', async () => {
       const o = await open();
       const mid = (await fixture.storage.guaranteedUpdate(o.key('a'), () => object('a', { step: '2' }))).modRevision;
       await fixture.storage.guaranteedUpdate(o.key('a'), () => object('a', { step: '3' }));
       await fixture.storage.delete(o.key('b'));
+      await fixture.storage.create(o.key('aa'), object('aa'));
       await o.cache.waitUntilFresh(await fixture.storage.currentRevision());
       const exact = await o.cached.listObjects(o.prefix, { revision: mid, exact: true });
       assert.equal(exact.revision, mid);
