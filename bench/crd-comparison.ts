@@ -902,40 +902,41 @@ const explanations: { when: (missed: (section: string, measure?: string) => bool
   {
     when: (missed) => missed('LIST of') === false,
     text:
-      '**LISTs.** The watch cache keeps each object\'s JSON beside it, so a LIST is mostly concatenation, where ' +
+      '**LISTs.** The watch cache keeps each object as its JSON, so a LIST is mostly concatenation, where ' +
       'kube-apiserver re-encodes every unstructured object on every LIST.',
   },
   {
     when: (missed) => missed('memory') === false,
     text:
       '**Memory.** kube-apiserver\'s cache holds each custom resource as nested Go maps (`unstructured.Unstructured`); ' +
-      'this server holds the decoded object and its JSON once.',
+      'this server holds each object once, as its JSON with the few fields selectors read, and decodes it only where ' +
+      'a request needs the object (a Table, a controller).',
   },
   {
     when: (missed) => missed('memory') === true && defaultWorkers() > 1,
     text:
       '**Memory with several workers.** Each worker process keeps a watch cache of its own, as each kube-apiserver ' +
-      'replica does, and the memory rows sum them: one worker\'s share is the figure divided by the workers. The ' +
-      'way down is one representation per cached object (its JSON, with the few fields selectors read, parsed when ' +
-      'needed), or `--workers=1` where memory matters more than the cores.',
+      'replica does, and the memory rows sum them: one worker\'s share is the figure divided by the workers. Each ' +
+      'cached object is already held once, as its JSON (bench/PROFILE.md gives the heap one costs); ' +
+      '`--workers=1` holds one cache where memory matters more than the cores.',
   },
   {
     when: (missed) => missed('writes') === true,
     text:
       '**Writes that miss.** A create costs this server more CPU than the whole round trip costs etcd: ' +
-      '`npm run bench:profile` (bench/PROFILE.md) shows where, in one process: garbage collection, the TLS socket ' +
-      'writes, decoding the object again from its watch event, managedFields and schema validation. Workers spread ' +
-      'that over the cores, but on this machine the cores are shared with etcd, kube-apiserver and the load ' +
-      'generator. Fixes, in order of payoff: hand the watch cache the object the write just encoded instead of ' +
-      'decoding the event again (the other workers still decode it), a cheaper managedFields path for creates, ' +
-      'fewer allocations per request.',
+      '`npm run bench:profile` (bench/PROFILE.md) shows where, in one process: garbage collection, the etcd client ' +
+      '(gRPC), the TLS socket writes, managedFields and schema validation. Workers spread that over the cores, but on ' +
+      'this machine the cores are shared with etcd, kube-apiserver and the load generator. What is left to try: ' +
+      'hand the watch cache the JSON the write just built instead of decoding its event again (the other workers ' +
+      'still decode it), a leaner etcd client, fewer allocations per request.',
   },
   {
     when: (missed) => missed('watch') === true,
     text:
-      '**Watch delay.** Each event is written to each watcher\'s stream one after another on the event loop of the ' +
-      'worker that holds its connection (TLS encryption and a socket write per watcher), where kube-apiserver fans out ' +
-      'over goroutines on every core; with HTTP/2 the load generator\'s 100 watchers to a connection sit on one worker.',
+      '**Watch delay.** Each event is encoded once and the same bytes are written to every watcher\'s stream, but ' +
+      'one stream after another on the event loop of the worker that holds the connection: HTTP/2 framing, TLS ' +
+      'encryption and a write per stream (bench/PROFILE.md\'s watch phase), where kube-apiserver fans out over ' +
+      'goroutines on every core; with HTTP/2 the load generator\'s 100 watchers to a connection sit on one worker.',
   },
   {
     when: (missed) => missed('watch') === true && !negotiated.direct?.has('h2'),
@@ -954,9 +955,12 @@ const explanations: { when: (missed: (section: string, measure?: string) => bool
   {
     when: (missed) => missed('GET', 'p99') === true,
     text:
-      '**GET p99.** This run does not say where the tail comes from. The first suspect is garbage collection of ' +
-      'a heap that holds the whole watch cache and its history ring; the way to find out is a CPU profile of ' +
-      'this server during the GET rounds.',
+      '**GET p99.** A GET round follows a burst of writes, and its slowest GETs are those that wait behind other work ' +
+      'of the same event loop: in bench/PROFILE.md\'s GET phase, run right after a burst of creates, the GETs slower ' +
+      'than the p99 overlap the server\'s garbage collections while the watch cache still applies the burst\'s ' +
+      'events. The cache applies those about a millisecond at a time, so a GET no longer waits behind a whole batch; ' +
+      'the collections of the burst\'s garbage remain, where kube-apiserver\'s collector runs beside requests on ' +
+      'the other cores.',
   },
 ];
 

@@ -1,7 +1,8 @@
 // Where the server's CPU goes: one server process (--workers=1) on a real etcd, sampled by V8's profiler through the
 // inspector protocol only while a phase runs, so start-up and warm-up are left out. Phases: creates at 64 in flight
-// (the benchmark's write row), consistent LISTs of every notebook, then creates spaced apart while many watchers of
-// their namespace wait (the benchmark's watch delay rows). For each it prints the CPU the process spent per request
+// (the benchmark's write row), with the heap each created notebook leaves held after a full garbage collection (the
+// benchmark's memory row, without the garbage), consistent LISTs of every notebook, then creates spaced apart while
+// many watchers of their namespace wait (the benchmark's watch delay rows). For each it prints the CPU the process spent per request
 // (or per event and per delivery), the share of garbage collection, the functions with the most self time, and the
 // time spent under each of this repository's modules (inclusive; a module is counted once per sample however deep
 // it recurs).
@@ -21,6 +22,7 @@ const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const inFlight = 64;
 const warmUp = 1_000;
 const lists = 5;
+const gets = 500;
 const watchers = Number(process.env.BENCH_WATCHERS ?? 1_000);
 // As the benchmark's watch rows: watchers share HTTP/2 connections, 100 to one, and the creates are spaced so that
 // each event's fan-out is measured alone rather than as a queue of them.
@@ -248,6 +250,58 @@ async function watchPhase(phase: Phase): Promise<void> {
   }
 }
 
+/**
+ * In the server, through the inspector: records every garbage collection's start (on the wall clock, as the load
+ * generator's) and length, so that a slow GET can be matched with a pause that overlapped it.
+ */
+const gcRecorder = `(() => {
+  const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
+  globalThis.benchGcPauses = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) globalThis.benchGcPauses.push([performance.timeOrigin + entry.startTime, entry.duration]);
+  }).observe({ entryTypes: ['gc'] });
+})()`;
+
+/**
+ * GETs one at a time right after the creates, as the benchmark's GET rows follow its writes (a GET without a
+ * resourceVersion reads etcd, as kube-apiserver's does), with the server's garbage collections recorded: how many of
+ * the GETs slower than the p99 overlapped a pause says how much of the tail is the server's GC.
+ */
+async function getPhase(phase: Phase): Promise<void> {
+  await inspector.call('Runtime.evaluate', { expression: gcRecorder });
+  const spans: { start: number; ms: number }[] = [];
+  let pauses: [number, number][] = [];
+  await phase(
+    `${gets} GETs one at a time, right after the creates`,
+    async () => {
+      for (let i = 0; i < gets; i++) {
+        const name = `nb-${String((i * 7919) % objects).padStart(6, '0')}`;
+        const start = performance.timeOrigin + performance.now();
+        const answer = await call(`${base}/${name}`);
+        if (answer.status !== 200) throw new Error(`get: ${answer.status}`);
+        spans.push({ start, ms: performance.timeOrigin + performance.now() - start });
+      }
+      const { result } = await inspector.call<{ result: { value: [number, number][] } }>('Runtime.evaluate', {
+        expression: 'globalThis.benchGcPauses.splice(0)',
+        returnByValue: true,
+      });
+      pauses = result.value.filter(([at]) => at >= spans[0]!.start);
+    },
+    (wallMs, usedMs) => {
+      const p99 = percentile(spans.map((span) => span.ms), 0.99);
+      const slow = spans.filter((span) => span.ms > p99);
+      const overlapped = slow.filter((span) => pauses.some(([at, ms]) => at < span.start + span.ms && at + ms > span.start));
+      const longest = Math.max(0, ...pauses.map(([, ms]) => ms));
+      return (
+        `${perRequest(gets, wallMs, usedMs)} Latency p50 ${percentile(spans.map((span) => span.ms), 0.5).toFixed(2)} ms, ` +
+        `p99 ${p99.toFixed(2)} ms, slowest ${Math.max(...spans.map((span) => span.ms)).toFixed(2)} ms. The server collected garbage ` +
+        `${pauses.length} times in the phase (longest pause ${longest.toFixed(2)} ms); **${overlapped.length} of the ${slow.length} GETs ` +
+        `slower than the p99 overlapped a pause**.`
+      );
+    },
+  );
+}
+
 const inspectPort = await freePort();
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 // HTTP/2 is offered for the watchers, as the benchmark's server offers it; the other phases' client speaks HTTP/1.1.
@@ -286,11 +340,25 @@ try {
   );
   progress(`warming up: ${warmUp} creates, not profiled`);
   await pool(warmUp, inFlight, create);
+  /** The server's V8 heap in use after a full collection: what it holds, without the garbage a moment leaves. */
+  const heapUsedAfterGc = async (): Promise<number> => {
+    await inspector.call('HeapProfiler.collectGarbage');
+    const { result } = await inspector.call<{ result: { value: number } }>('Runtime.evaluate', { expression: 'process.memoryUsage().heapUsed', returnByValue: true });
+    return result.value;
+  };
+  const heapBefore = await heapUsedAfterGc();
   await phase(
     `creates at ${inFlight} in flight (notebooks of ${warmUp + 1} to ${objects})`,
     () => pool(objects - warmUp, inFlight, (i) => create(warmUp + i)),
     (wallMs, usedMs) => perRequest(objects - warmUp, wallMs, usedMs),
   );
+  const heapGrowth = (await heapUsedAfterGc()) - heapBefore;
+  process.stdout.write(
+    `After a full garbage collection the V8 heap holds ${(heapGrowth / 2 ** 20).toFixed(1)} MiB more than before these creates: ` +
+      `**${Math.round(heapGrowth / (objects - warmUp)).toLocaleString('en-US')} bytes per notebook** created (its place in the watch ` +
+      `cache and its event in the history ring; ${JSON.stringify(benchNotebook('nb-0', 0)).length.toLocaleString('en-US')} bytes as sent).\n\n`,
+  );
+  await getPhase(phase);
   await phase(
     `consistent LIST of ${objects.toLocaleString('en-US')} notebooks, ${lists} one after another`,
     async () => {

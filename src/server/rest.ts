@@ -110,8 +110,7 @@ export function registerRest(app: HttpsFastify, deps: RestDeps): void {
     const status = result.created ? 201 : code;
     const serialized = result.serialized;
     if (serialized?.object !== result.object) return sendObject(request, reply, store, result.object, status);
-    const ctx = context(request, store, false);
-    return sendJson(reply, encodeObject(ctx, serialized), contentTypes[ctx.representation], status);
+    return sendRead(request, reply, store, serialized, status);
   };
 
   const sendList = (request: FastifyRequest, reply: FastifyReply, store: Store, result: ListResult): FastifyReply => {

@@ -1,7 +1,7 @@
 // An immutable ordered map from string keys to values (a treap with path copying): a write returns a new map that
-// shares every node off the written key's path with the old one, so the watch cache can keep the map as of each
-// revision of its history window, as kube-apiserver's cacher keeps btree clones, at O(log n) nodes per write instead
-// of a copy of every object.
+// shares every node off the written key's path with the old one, so the watch cache can keep the map as of a past
+// revision (a paginated LIST's), as kube-apiserver's cacher keeps btree clones, at O(log n) nodes per write since
+// then instead of a copy of every object.
 
 interface Node<V> {
   readonly key: string;

@@ -78,6 +78,12 @@ export type WatcherEvent =
   | { type: 'BOOKMARK'; revision: number; initialEventsEnd: boolean }
   | { type: 'ERROR'; error: StorageError };
 
+/** A batch of storage events, applied up to `next` so far, or a progress report to take in its turn. */
+type QueuedItem = { events: StorageEvent[]; next: number } | { progress: number };
+
+/** How long the cache applies events before it lets the event loop serve requests again. */
+const applySliceMs = 1;
+
 interface Waiter {
   revision: number;
   resolve(): void;
@@ -117,6 +123,9 @@ export class WatchCache {
   /** Watchers still replaying storage history older than the ring, with the storage watch feeding each. */
   private readonly backfills = new Map<CacheWatcher, Watch>();
   private waiters: Waiter[] = [];
+  /** What the storage watch delivered and the cache has not applied yet, in order (see drain). */
+  private queue: QueuedItem[] = [];
+  private draining = false;
   private storageWatch: Watch | undefined;
   private readyPromise: Promise<void>;
   private markReady!: () => void;
@@ -155,6 +164,7 @@ export class WatchCache {
 
   stop(): void {
     this.stopped = true;
+    this.queue = [];
     clearInterval(this.bookmarkTimer);
     clearTimeout(this.relistTimer);
     this.storageWatch?.close();
@@ -353,8 +363,8 @@ export class WatchCache {
       this.ringStart = listed.revision;
       this.setRevision(listed.revision);
       this.storageWatch = this.storage.watch(this.prefix, listed.revision, {
-        onEvents: (events) => this.apply(events),
-        onProgress: (revision) => this.setRevision(revision),
+        onEvents: (events) => this.enqueue({ events, next: 0 }),
+        onProgress: (revision) => this.enqueue({ progress: revision }),
         onError: (error) => this.onWatchError(error),
       });
       this.log.info({ objects: this.objects.size, revision: listed.revision }, 'watch cache listed');
@@ -370,6 +380,7 @@ export class WatchCache {
   private onWatchError(error: StorageError): void {
     this.log.warn({ err: error }, 'storage watch lost history; relisting and ending every watcher with 410');
     this.storageWatch = undefined;
+    this.queue = [];
     for (const watcher of [...this.watchers]) {
       watcher.push({
         type: 'ERROR',
@@ -380,9 +391,45 @@ export class WatchCache {
     void this.relist(0);
   }
 
-  private apply(events: StorageEvent[]): void {
+  private enqueue(item: QueuedItem): void {
+    this.queue.push(item);
+    if (!this.draining) this.drain();
+  }
+
+  /**
+   * Applies what the storage watch delivered, in order, a slice of at most about `applySliceMs` at a time, then
+   * lets the event loop serve requests before the next slice: a burst of writes arrives as batches of hundreds of
+   * events, and applying one whole (decoding each) held every GET behind it for milliseconds. A slice ends only
+   * between revisions, so a read never sees part of one etcd transaction; progress reports wait their turn behind
+   * the events before them.
+   */
+  private drain(): void {
+    this.draining = true;
+    const deadline = performance.now() + applySliceMs;
+    while (this.queue.length > 0) {
+      const item = this.queue[0]!;
+      if ('progress' in item) {
+        this.queue.shift();
+        this.setRevision(item.progress);
+        continue;
+      }
+      item.next = this.apply(item.events, item.next, deadline);
+      if (item.next === item.events.length) this.queue.shift();
+      if (this.queue.length > 0 && performance.now() >= deadline) {
+        setImmediate(() => this.drain());
+        return;
+      }
+    }
+    this.draining = false;
+  }
+
+  /** Applies `events` from `from` on, stopping between two revisions once `deadline` has passed: returns where. */
+  private apply(events: StorageEvent[], from: number, deadline: number): number {
     const now = Date.now();
-    for (const event of events) {
+    let next = from;
+    for (; next < events.length; next++) {
+      const event = events[next]!;
+      if (next > from && event.revision !== events[next - 1]!.revision && performance.now() >= deadline) break;
       const previous = this.objects.get(event.key);
       let cacheEvent: CacheEvent;
       if (event.type === 'put') {
@@ -400,7 +447,8 @@ export class WatchCache {
       for (const watcher of this.watchers) watcher.deliver(cacheEvent);
     }
     this.trimHistory(now);
-    this.setRevision(events[events.length - 1]!.revision);
+    this.setRevision(events[next - 1]!.revision);
+    return next;
   }
 
   private trimHistory(now: number): void {
