@@ -16,7 +16,7 @@ import { EtcdStorage } from '../src/storage/etcd/etcd-storage.js';
 import { defaultWorkers } from '../src/server/workers/cpu-quota.js';
 import { LocalCluster, users } from '../test/support/cluster.js';
 import { etcdBinary, etcdVersion } from '../test/support/etcd.js';
-import { benchNotebook, countWhileReading, median, percentile, pool, progress } from './objects.js';
+import { benchNotebook, countWhileReading, median, percentile, pool, progress, recordArrivals } from './objects.js';
 import { idleRss, loadNow, machine, memAvailableMiB, outputs, ratioText, replaceBlock, sampleRss } from './report.js';
 import { summaryBlock, summaryLines } from './summary.js';
 
@@ -581,25 +581,6 @@ async function watchRound(target: Target, watchers: number, prefix: string): Pro
   return delays;
 }
 
-/** Notes when each benchmark notebook's ADDED event arrives, by its "seq" label, until the stream ends. */
-async function recordArrivals(body: AsyncIterable<unknown>, seen: number[]): Promise<void> {
-  let buffer = '';
-  try {
-    for await (const chunk of body) {
-      buffer += (chunk as Buffer).toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        // The label is unique to the benchmark: no need to parse 2 KiB per event per watcher.
-        const seq = /"seq":"(\d+)"/.exec(line);
-        if (seq && line.startsWith('{"type":"ADDED"')) seen[Number(seq[1])] = performance.now();
-      }
-    }
-  } catch {
-    // aborted once the measurement is over
-  }
-}
 
 /** How the big population was made: what each path holds, and why a path holds less. */
 interface Held {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request, type Dispatcher } from 'undici';
 import { LocalCluster, users } from '../test/support/cluster.js';
-import { benchNotebook, median, percentile, progress } from './objects.js';
+import { benchNotebook, median, percentile, progress, recordArrivals } from './objects.js';
 import { loadNow, machine } from './report.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -133,23 +133,6 @@ async function watchRound(client: Client, watchers: number, prefix: string): Pro
   return delays;
 }
 
-async function recordArrivals(body: AsyncIterable<unknown>, seen: number[]): Promise<void> {
-  let buffer = '';
-  try {
-    for await (const chunk of body) {
-      buffer += (chunk as Buffer).toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        const seq = /"seq":"(\d+)"/.exec(line);
-        if (seq && line.startsWith('{"type":"ADDED"')) seen[Number(seq[1])] = performance.now();
-      }
-    }
-  } catch {
-    // aborted once the round is over
-  }
-}
 
 /** Each row's figure per round, per build. */
 const rows = new Map<string, Record<Build, number[]>>();

@@ -62,6 +62,28 @@ export async function countWhileReading(body: AsyncIterable<unknown>, needles: s
   return counts;
 }
 
+/**
+ * Notes when each benchmark notebook's ADDED event arrives on a watch, by its "seq" label, until the stream ends or
+ * is aborted. The label is unique to the benchmark: no need to parse 2 KiB per event per watcher.
+ */
+export async function recordArrivals(body: AsyncIterable<unknown>, seen: number[]): Promise<void> {
+  let buffer = '';
+  try {
+    for await (const chunk of body) {
+      buffer += (chunk as Buffer).toString();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const seq = /"seq":"(\d+)"/.exec(line);
+        if (seq && line.startsWith('{"type":"ADDED"')) seen[Number(seq[1])] = performance.now();
+      }
+    }
+  } catch {
+    // Aborted once the measurement is over.
+  }
+}
+
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 export const percentile = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;

@@ -16,7 +16,7 @@ import { Agent as H2Agent, buildConnector, request } from 'undici';
 import { WebSocket } from 'ws';
 import { freePort } from '../test/support/etcd.js';
 import { startServer } from '../test/support/server.js';
-import { benchNotebook, httpsClient, percentile, pool, progress } from './objects.js';
+import { benchNotebook, httpsClient, percentile, pool, progress, recordArrivals } from './objects.js';
 
 const objects = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const inFlight = 64;
@@ -154,24 +154,6 @@ function report(title: string, profile: CpuProfile, summary: string): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Notes when each benchmark notebook's ADDED event arrives, by its "seq" label, until the stream ends. */
-async function recordArrivals(body: AsyncIterable<unknown>, seen: number[]): Promise<void> {
-  let buffer = '';
-  try {
-    for await (const chunk of body) {
-      buffer += (chunk as Buffer).toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        const seq = /"seq":"(\d+)"/.exec(line);
-        if (seq && line.startsWith('{"type":"ADDED"')) seen[Number(seq[1])] = performance.now();
-      }
-    }
-  } catch {
-    // aborted once the phase is over
-  }
-}
 
 type Phase = (title: string, run: () => Promise<void>, summary: (wallMs: number, usedMs: number) => string) => Promise<void>;
 
