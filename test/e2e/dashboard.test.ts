@@ -291,7 +291,12 @@ describe('the dashboard in Chromium', () => {
   it("follows the job's merged logs and charts its progress reports", async () => {
     await jobRow.getByRole('button', { name: 'Details' }).click();
     const logPanel = page.getByRole('region', { name: 'logs of resnet' });
-    await until(async () => /\[rank 0\] <img src=x onerror=/.test((await logPanel.locator('pre').textContent()) ?? ''), 'the hostile log line shown', 60_000, { everyMs: 200 });
+    // Each rank's log is its own stream: wait until every rank's first line and the hostile one are in, in any order.
+    const awaited = [/\[rank 0\] <img src=x onerror=/, ...['0', '1', '2'].map((rank) => new RegExp(`\\[rank ${rank}\\] rank ${rank} joined`))];
+    await until(async () => {
+      const shown = (await logPanel.locator('pre').textContent()) ?? '';
+      return awaited.every((line) => line.test(shown));
+    }, "every rank's first line and the hostile one shown", 60_000, { everyMs: 200 });
     const text = (await logPanel.locator('pre').textContent())!;
     for (const rank of ['0', '1', '2']) assert.match(text, new RegExp(`^\\[rank ${rank}\\] rank ${rank} joined the rendezvous$`, 'm'));
     assert.match(text, /^\[rank 0\] epoch 1 step 100 loss 2\.31$/m);
